@@ -1,0 +1,63 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+var cheapParams = Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// While every slot is held, a caller whose context ends gets ErrBusy
+// instead of queueing forever; once a slot frees up, hashing works again.
+func TestBusyWhenSlotsHeld(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		h := NewHasher(cheapParams, n)
+		enc := h.hash("Abcdef1!")
+		for range n {
+			if err := h.acquire(context.Background()); err != nil {
+				t.Fatalf("acquire: %v", err)
+			}
+		}
+
+		calls := map[string]func(ctx context.Context) error{
+			"Verify": func(ctx context.Context) error { return h.Verify(ctx, enc, "Abcdef1!") },
+			"Verify unknown": func(ctx context.Context) error {
+				return h.Verify(ctx, "", "Abcdef1!")
+			},
+			"Hash": func(ctx context.Context) error { _, err := h.Hash(ctx, "Abcdef1!"); return err },
+		}
+		for name, call := range calls {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+			start := time.Now()
+			err := call(ctx)
+			cancel()
+			if !errors.Is(err, ErrBusy) {
+				t.Errorf("%d slots held: %s = %v, want ErrBusy", n, name, err)
+			}
+			if d := time.Since(start); d < 25*time.Millisecond {
+				t.Errorf("%s gave up after %v, before its context ended", name, d)
+			}
+		}
+
+		// A waiter gets the slot as soon as it is released.
+		done := make(chan error, 1)
+		go func() { done <- h.Verify(context.Background(), enc, "Abcdef1!") }()
+		select {
+		case err := <-done:
+			t.Fatalf("Verify ran while all %d slots were held: %v", n, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+		h.release()
+		if err := <-done; err != nil {
+			t.Fatalf("Verify after release = %v", err)
+		}
+		for range n - 1 {
+			h.release()
+		}
+		if len(h.slots) != 0 {
+			t.Fatalf("%d slots still held after all releases", len(h.slots))
+		}
+	}
+}

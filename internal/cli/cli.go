@@ -1,0 +1,232 @@
+// Package cli is the administrator's command line, modelled on OpenPanel's
+// `opencli ftp-*` commands. Each command parses its flags and arguments,
+// calls the service, and prints the result; rules live in the service.
+//
+// Exit status: 0 success, 1 refused or failed (message on stderr, nothing
+// changed), 2 wrong usage.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/panelftp/panelftp/internal/config"
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
+)
+
+// Env is what the commands need from the outside world.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// Open opens the store s names and returns the service on it and a
+	// function that closes the store.
+	Open func(ctx context.Context, s config.Store) (*service.Service, func() error, error)
+	// Serve runs `panelftp serve` until ctx ends.
+	Serve func(ctx context.Context, c config.Serve) error
+}
+
+// command is one leaf of the command tree.
+type command struct {
+	usage   string // arguments after the command path
+	summary string
+	// flags defines the command's own flags (besides --data and --db).
+	flags func(fs *flag.FlagSet, in *input)
+	// args is the number of positional arguments: min and max (-1 = any).
+	minArgs, maxArgs int
+	run              func(ctx context.Context, in *input) error
+	// noStore: the command does not open the store (serve opens its own).
+	noStore bool
+}
+
+// input is a parsed invocation handed to a command.
+type input struct {
+	env   Env
+	args  []string
+	store config.Store
+	svc   *service.Service
+	fs    *flag.FlagSet
+	// flag values commands may bind
+	json, force, passwordStdin bool
+	password, home, limit      string
+	uid, gid                   int
+	quota                      int64
+	serve                      config.Serve
+}
+
+// errUsage marks a wrong invocation (exit 2).
+type errUsage struct{ msg string }
+
+func (e errUsage) Error() string { return e.msg }
+
+func usageErr(format string, args ...any) error { return errUsage{fmt.Sprintf(format, args...)} }
+
+// Run runs the command line args (without the program name) and returns
+// the exit status.
+func Run(ctx context.Context, env Env, args []string) int {
+	tree := commands()
+	path, cmd, rest := lookup(tree, args)
+	if cmd == nil {
+		return printGroupHelp(env, tree, path, rest)
+	}
+	in := &input{env: env}
+	fs := flag.NewFlagSet("panelftp "+strings.Join(path, " "), flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in.fs = fs
+	if cmd.noStore {
+		config.BindServe(fs, &in.serve)
+	} else {
+		config.BindStore(fs, &in.store)
+	}
+	if cmd.flags != nil {
+		cmd.flags(fs, in)
+	}
+	pos, err := parseInterspersed(fs, rest)
+	if errors.Is(err, flag.ErrHelp) {
+		printCommandHelp(env.Stdout, fs, path, cmd)
+		return 0
+	}
+	if err == nil {
+		err = config.ApplyEnv(fs, env.Getenv)
+	}
+	if err == nil && (len(pos) < cmd.minArgs || (cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs)) {
+		err = usageErr("wrong number of arguments")
+	}
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "panelftp %s: %v\n", strings.Join(path, " "), err)
+		fmt.Fprintf(env.Stderr, "usage: panelftp %s %s\nrun 'panelftp %s --help' for details\n", strings.Join(path, " "), cmd.usage, strings.Join(path, " "))
+		return 2
+	}
+	in.args = pos
+	return finish(env, path, execute(ctx, cmd, in))
+}
+
+func execute(ctx context.Context, cmd *command, in *input) error {
+	if cmd.noStore {
+		return cmd.run(ctx, in)
+	}
+	svc, closeStore, err := in.env.Open(ctx, in.store)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	in.svc = svc
+	return cmd.run(ctx, in)
+}
+
+func finish(env Env, path []string, err error) int {
+	if err == nil {
+		return 0
+	}
+	var ue errUsage
+	if errors.As(err, &ue) {
+		fmt.Fprintf(env.Stderr, "panelftp %s: %v\n", strings.Join(path, " "), err)
+		return 2
+	}
+	if domain.KindOf(err) != 0 {
+		fmt.Fprintf(env.Stderr, "error: %v\n", err)
+	} else {
+		fmt.Fprintf(env.Stderr, "panelftp %s failed: %v\n", strings.Join(path, " "), err)
+	}
+	return 1
+}
+
+// parseInterspersed lets flags come after positional arguments, as in
+// `panelftp ftp add dev.bob - /site bob --quota 500`.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// flag stops at the first non-flag, or after "--": everything
+		// after a "--" is positional.
+		if consumedDashDash(args, rest) {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func consumedDashDash(args, rest []string) bool {
+	i := len(args) - len(rest) - 1
+	return i >= 0 && args[i] == "--"
+}
+
+// group is an inner node of the command tree.
+type group struct {
+	summary string
+	sub     map[string]any // *command or *group
+}
+
+func lookup(g *group, args []string) (path []string, cmd *command, rest []string) {
+	node := any(g)
+	for len(args) > 0 {
+		gg, ok := node.(*group)
+		if !ok {
+			break
+		}
+		next, ok := gg.sub[args[0]]
+		if !ok {
+			break
+		}
+		path, node, args = append(path, args[0]), next, args[1:]
+	}
+	if c, ok := node.(*command); ok {
+		return path, c, args
+	}
+	return path, nil, args
+}
+
+func printGroupHelp(env Env, tree *group, path, rest []string) int {
+	_, node, _ := lookup(tree, path)
+	g := tree
+	if node == nil {
+		cur := any(tree)
+		for _, p := range path {
+			cur = cur.(*group).sub[p]
+		}
+		g = cur.(*group)
+	}
+	out, status := env.Stderr, 2
+	if len(rest) > 0 && (rest[0] == "--help" || rest[0] == "-h" || rest[0] == "help") {
+		out, status = env.Stdout, 0
+	} else if len(rest) > 0 {
+		fmt.Fprintf(out, "panelftp: unknown command %q\n\n", strings.Join(append(path, rest[0]), " "))
+	}
+	prefix := strings.TrimSpace("panelftp " + strings.Join(path, " "))
+	fmt.Fprintf(out, "usage: %s COMMAND [flags] [arguments]\n\n%s\n\ncommands:\n", prefix, g.summary)
+	names := make([]string, 0, len(g.sub))
+	for n := range g.sub {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		switch c := g.sub[n].(type) {
+		case *command:
+			fmt.Fprintf(out, "  %-12s %s\n", n, c.summary)
+		case *group:
+			fmt.Fprintf(out, "  %-12s %s\n", n, c.summary)
+		}
+	}
+	fmt.Fprintf(out, "\nrun '%s COMMAND --help' for details\n", prefix)
+	return status
+}
+
+func printCommandHelp(w io.Writer, fs *flag.FlagSet, path []string, cmd *command) {
+	fmt.Fprintf(w, "usage: panelftp %s %s\n\n%s\n\nflags (each also an environment variable PANELFTP_<FLAG>):\n", strings.Join(path, " "), cmd.usage, cmd.summary)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+}

@@ -1,0 +1,126 @@
+// Package config holds the settings of `panelftp serve` and of the store
+// every command opens, and fills them from flags and PANELFTP_* environment
+// variables in one place. A flag on the command line wins over the
+// environment, which wins over the default.
+package config
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Store says where panelftp keeps its data; every command has these flags.
+type Store struct {
+	// DataDir holds the SQLite database, the TLS certificate and the panel
+	// secret (default ./panelftp-data).
+	DataDir string
+	// DB is a PostgreSQL URL; when set, it replaces the SQLite database
+	// (several nodes share it).
+	DB string
+}
+
+// Serve is the configuration of `panelftp serve`.
+type Serve struct {
+	Store
+	FTPListen     string
+	FTPSListen    string
+	PassivePorts  string
+	PublicHost    string
+	TLSCert       string
+	TLSKey        string
+	TLSRequired   bool
+	IdleTimeout   time.Duration
+	MaxConns      int
+	MaxPerIP      int
+	MaxPerUser    int
+	Umask         Octal
+	ShutdownGrace time.Duration
+	PanelListen   string
+	LogFormat     string
+	LogLevel      string
+	// Demo creates a demo account and FTP sub-user and prints their
+	// credentials; when not root and no --ftp-listen is given, it listens
+	// on :2121 so no privilege is needed.
+	Demo bool
+}
+
+// BindStore defines --data and --db on fs.
+func BindStore(fs *flag.FlagSet, s *Store) {
+	fs.StringVar(&s.DataDir, "data", "./panelftp-data", "data directory (SQLite database, TLS certificate, panel secret)")
+	fs.StringVar(&s.DB, "db", "", "PostgreSQL URL, e.g. postgres://panelftp@db/panelftp (default: SQLite in the data directory)")
+}
+
+// BindServe defines every flag of `panelftp serve` on fs.
+func BindServe(fs *flag.FlagSet, c *Serve) {
+	BindStore(fs, &c.Store)
+	fs.StringVar(&c.FTPListen, "ftp-listen", ":21", "FTP control address")
+	fs.StringVar(&c.FTPSListen, "ftps-listen", "", "implicit FTPS address, e.g. :990 (default off)")
+	fs.StringVar(&c.PassivePorts, "passive-ports", "21000-21100", "passive data port range to open in the firewall")
+	fs.StringVar(&c.PublicHost, "public-host", "", "IP address PASV announces (needed behind NAT and in containers; default: the address the client connected to)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate PEM file (default: a self-signed one generated into the data directory)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key PEM file")
+	fs.BoolVar(&c.TLSRequired, "tls-required", false, "refuse log-in and data transfer without TLS")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 5*time.Minute, "disconnect sessions idle for this long")
+	fs.IntVar(&c.MaxConns, "max-connections", 500, "maximum simultaneous FTP connections")
+	fs.IntVar(&c.MaxPerIP, "max-per-ip", 20, "maximum simultaneous FTP connections from one IP")
+	fs.IntVar(&c.MaxPerUser, "max-per-user", 10, "maximum simultaneous sessions of one FTP user")
+	c.Umask = 0o022
+	fs.Var(&c.Umask, "umask", "umask for files and folders FTP clients create (octal)")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running transfers may finish")
+	fs.StringVar(&c.PanelListen, "panel-listen", ":2083", "web panel and API address (empty: off)")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&c.Demo, "demo", false, "create a demo account and FTP user and print their credentials")
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line
+// from its environment variable: --ftp-listen ← PANELFTP_FTP_LISTEN.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil || f.Name == "help" {
+			return
+		}
+		name := EnvName(f.Name)
+		if v := getenv(name); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("environment variable %s=%q: %v", name, v, e)
+			}
+		}
+	})
+	return err
+}
+
+// EnvName is the environment variable of a flag.
+func EnvName(flagName string) string {
+	return "PANELFTP_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Given reports whether flag name was set on the command line or by its
+// environment variable.
+func Given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set || os.Getenv(EnvName(name)) != ""
+}
+
+// Octal is a file mode flag written in octal, like a umask.
+type Octal os.FileMode
+
+func (o *Octal) String() string { return fmt.Sprintf("%03o", uint32(*o)) }
+
+// Set parses an octal mode such as 022 or 0027.
+func (o *Octal) Set(s string) error {
+	v, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || v > 0o777 {
+		return fmt.Errorf("%q is not an octal mode like 022", s)
+	}
+	*o = Octal(v)
+	return nil
+}

@@ -1,0 +1,84 @@
+// Package domain holds panelftp's data model — accounts, FTP sub-users and
+// live sessions — and every rule of the product brief, with the errors that
+// explain a broken rule to a person. It imports only the standard library.
+package domain
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind says what sort of refusal an Error is, so that each edge (CLI exit
+// code, HTTP status, FTP reply) can translate it without parsing messages.
+type Kind int
+
+const (
+	// Invalid: the input breaks a rule; the message says what to change.
+	Invalid Kind = iota + 1
+	// NotFound: the named account, sub-user or session does not exist.
+	NotFound
+	// Conflict: the thing already exists (a duplicate name).
+	Conflict
+	// LimitReached: the account's FTP sub-user limit is full.
+	LimitReached
+	// Forbidden: the caller may not touch this object.
+	Forbidden
+)
+
+// Error is a refusal with a message meant for the person who asked.
+// Field names the input at fault ("username", "password", "path", ...) so
+// forms can show the message next to it; it may be empty.
+type Error struct {
+	Kind  Kind
+	Field string
+	Msg   string
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Is lets errors.Is(err, domain.ErrNotFound) match on kind alone.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Msg == "" && t.Field == "" && t.Kind == e.Kind
+}
+
+// Sentinels to compare against with errors.Is.
+var (
+	ErrInvalid      = &Error{Kind: Invalid}
+	ErrNotFound     = &Error{Kind: NotFound}
+	ErrConflict     = &Error{Kind: Conflict}
+	ErrLimitReached = &Error{Kind: LimitReached}
+	ErrForbidden    = &Error{Kind: Forbidden}
+)
+
+func invalid(field, format string, args ...any) error {
+	return &Error{Kind: Invalid, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// NotFoundf builds a NotFound error.
+func NotFoundf(format string, args ...any) error {
+	return &Error{Kind: NotFound, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Conflictf builds a Conflict error for field.
+func Conflictf(field, format string, args ...any) error {
+	return &Error{Kind: Conflict, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// KindOf returns the Kind of err, or 0 when err is not a domain refusal.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return 0
+}
+
+// FieldOf returns the input field err is about, or "".
+func FieldOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Field
+	}
+	return ""
+}

@@ -1,0 +1,86 @@
+package domain
+
+import (
+	"path/filepath"
+	"time"
+)
+
+// NoID means "no uid/gid of its own": files get the server process's owner.
+const NoID = -1
+
+// Account is a hosting customer (e.g. "bob") with a home directory holding
+// their websites. FTP sub-users are locked into folders of that home.
+type Account struct {
+	Name string
+	// Home is the absolute host path of the account's home directory.
+	Home string
+	// UID and GID own the files FTP clients create; NoID keeps the server's.
+	UID, GID int
+	// FTPLimit caps the number of FTP sub-users; 0 means unlimited.
+	FTPLimit int
+	// PanelPasswordHash is the web panel log-in hash ("" = cannot log in).
+	PanelPasswordHash string
+	Enabled           bool
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+}
+
+// FTPUser is an FTP sub-user "<name>.<account>", locked into Path.
+type FTPUser struct {
+	Username     string // lowercase, "<name>.<account>"
+	Account      string
+	PasswordHash string // argon2id, PHC string format
+	// Path is the folder inside the owner's home, clean, starting with "/".
+	Path string
+	// QuotaMB limits the bytes stored under Path; 0 means unlimited.
+	QuotaMB   int64
+	Enabled   bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	// LastLoginAt is zero when the user never logged in.
+	LastLoginAt time.Time
+	LastLoginIP string
+}
+
+// Directory is the absolute host path the sub-user is locked into.
+func (u FTPUser) Directory(home string) string {
+	return filepath.Join(home, filepath.FromSlash(u.Path))
+}
+
+// Activity is what a live FTP session is doing right now.
+type Activity string
+
+const (
+	ActivityIdle     Activity = "idle"
+	ActivityListing  Activity = "listing"
+	ActivityUpload   Activity = "upload"
+	ActivityDownload Activity = "download"
+)
+
+// Session is a live FTP connection as seen from any node: who, from where,
+// with which client, and what it is doing now.
+type Session struct {
+	ID         string // unique across restarts and nodes
+	Node       string // the panelftp process serving it
+	Username   string // "" until logged in
+	Account    string
+	RemoteAddr string
+	Client     string // from CLNT, "" when not sent
+	TLSControl bool
+	TLSData    bool
+
+	ConnectedAt  time.Time
+	LastActivity time.Time
+
+	Activity Activity
+	File     string // path inside the jail of the running transfer or listing
+	// BytesDone and BytesTotal describe the running transfer; BytesTotal
+	// is 0 when unknown (uploads).
+	BytesDone  int64
+	BytesTotal int64
+	// Speed is the current transfer rate in bytes per second.
+	Speed int64
+
+	BytesUp   int64 // total received from the client
+	BytesDown int64 // total sent to the client
+}

@@ -1,0 +1,122 @@
+// Package internal_test checks the layering of panelftp's packages: data
+// flows one way (cli / web / api → service → store; ftpd → auth, jail,
+// sessions), and only the composition root knows every package.
+package internal_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/panelftp/panelftp/"
+
+// allowed lists, for each package, the project packages its non-test code
+// may import. Third-party imports are checked separately below.
+var allowed = map[string][]string{
+	"internal/domain":          {},
+	"internal/config":          {},
+	"internal/auth":            {},
+	"internal/jail":            {},
+	"internal/store":           {"internal/domain"},
+	"internal/store/sqlstore":  {"internal/domain", "internal/store"},
+	"internal/store/storetest": {"internal/domain", "internal/store"},
+	"internal/service":         {"internal/domain", "internal/store", "internal/auth"},
+	"internal/sessions":        {"internal/domain", "internal/store"},
+	"internal/ftpd":            {"internal/domain", "internal/service", "internal/auth", "internal/jail", "internal/sessions", "internal/store"},
+	"internal/web":             {"internal/domain", "internal/service", "internal/store"},
+	"internal/api":             {"internal/domain", "internal/service", "internal/store"},
+	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store"},
+}
+
+// only names third-party modules that a single package may import.
+var only = map[string]string{
+	"github.com/fclairamb/ftpserverlib": "internal/ftpd",
+	"github.com/jackc/pgx":              "internal/store/sqlstore",
+	"modernc.org/sqlite":                "internal/store/sqlstore",
+}
+
+func TestLayering(t *testing.T) {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	imports := packageImports(t, root)
+	if len(imports) < 10 {
+		t.Fatalf("found only %d packages under %s", len(imports), root)
+	}
+	for pkg, imps := range imports {
+		rules, known := allowed[pkg]
+		for _, imp := range imps {
+			if owner, ok := ownerOf(imp); ok && owner != pkg && pkg != "internal/app" {
+				t.Errorf("%s imports %s, which only %s may import", pkg, imp, owner)
+			}
+			if !strings.HasPrefix(imp, module) || pkg == "internal/app" || strings.HasPrefix(pkg, "cmd/") {
+				continue
+			}
+			dep := strings.TrimPrefix(imp, module)
+			if !known {
+				t.Errorf("package %s is not in the layering table: add it with the packages it may import", pkg)
+				break
+			}
+			if !contains(rules, dep) {
+				t.Errorf("%s imports %s: not allowed by the layering (allowed: %v)", pkg, dep, rules)
+			}
+		}
+	}
+}
+
+func ownerOf(imp string) (string, bool) {
+	for prefix, owner := range only {
+		if strings.HasPrefix(imp, prefix) {
+			return owner, true
+		}
+	}
+	return "", false
+}
+
+// packageImports parses the non-test Go files of every package under root.
+func packageImports(t *testing.T, root string) map[string][]string {
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && p != root {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(p))
+		rel = filepath.ToSlash(rel)
+		for _, imp := range f.Imports {
+			out[rel] = append(out[rel], strings.Trim(imp.Path.Value, `"`))
+		}
+		if _, ok := out[rel]; !ok {
+			out[rel] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

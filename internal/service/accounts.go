@@ -1,0 +1,209 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+// NewAccount is the input of AddAccount.
+type NewAccount struct {
+	Name string
+	Home string
+	// UID and GID own what FTP clients create; domain.NoID keeps the server's.
+	UID, GID int
+	// FTPLimit caps FTP sub-users; 0 means unlimited.
+	FTPLimit int
+	// PanelPassword lets the owner log in to the web panel; "" = not yet.
+	PanelPassword string
+}
+
+// AddAccount creates a hosting account, creating its home directory if it
+// does not exist yet.
+func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account, error) {
+	if err := domain.ValidateAccountName(in.Name); err != nil {
+		return domain.Account{}, err
+	}
+	home, err := validateHome(in.Home)
+	if err != nil {
+		return domain.Account{}, err
+	}
+	if err := validateOwner(in.UID, in.GID); err != nil {
+		return domain.Account{}, err
+	}
+	if err := validateLimit(in.FTPLimit); err != nil {
+		return domain.Account{}, err
+	}
+	if _, err := s.store.GetAccount(ctx, in.Name); err == nil {
+		return domain.Account{}, domain.Conflictf("account", "account %s already exists", in.Name)
+	} else if !isNotFound(err) {
+		return domain.Account{}, err
+	}
+	now := s.now().UTC()
+	a := domain.Account{
+		Name: in.Name, Home: home, UID: in.UID, GID: in.GID, FTPLimit: in.FTPLimit,
+		Enabled: true, CreatedAt: now, UpdatedAt: now,
+	}
+	if in.PanelPassword != "" {
+		if a.PanelPasswordHash, err = s.hashPanelPassword(ctx, in.PanelPassword, in.Name); err != nil {
+			return domain.Account{}, err
+		}
+	}
+	if err := s.ensureHome(a); err != nil {
+		return domain.Account{}, err
+	}
+	if err := s.store.CreateAccount(ctx, a); err != nil {
+		return domain.Account{}, err
+	}
+	s.log.Info("account added", "account", a.Name, "home", a.Home)
+	return a, nil
+}
+
+// GetAccount returns one account.
+func (s *Service) GetAccount(ctx context.Context, name string) (domain.Account, error) {
+	return s.getAccount(ctx, name)
+}
+
+// ListAccounts returns every account, by name.
+func (s *Service) ListAccounts(ctx context.Context) ([]domain.Account, error) {
+	return s.store.ListAccounts(ctx)
+}
+
+// SetAccountPassword sets the web panel password of an account.
+func (s *Service) SetAccountPassword(ctx context.Context, name, password string) error {
+	a, err := s.getAccount(ctx, name)
+	if err != nil {
+		return err
+	}
+	if a.PanelPasswordHash, err = s.hashPanelPassword(ctx, password, name); err != nil {
+		return err
+	}
+	a.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	s.log.Info("account panel password changed", "account", name)
+	return nil
+}
+
+// SetFTPLimit changes how many FTP sub-users the account may have (0 =
+// unlimited). Lowering it below the current count keeps existing users but
+// refuses new ones.
+func (s *Service) SetFTPLimit(ctx context.Context, name string, limit int) error {
+	if err := validateLimit(limit); err != nil {
+		return err
+	}
+	a, err := s.getAccount(ctx, name)
+	if err != nil {
+		return err
+	}
+	a.FTPLimit, a.UpdatedAt = limit, s.now().UTC()
+	if err := s.store.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	s.log.Info("account FTP limit changed", "account", name, "limit", limit)
+	return nil
+}
+
+// SetAccountEnabled enables or disables an account; disabling ends the live
+// FTP sessions of all its sub-users and refuses their log-ins.
+func (s *Service) SetAccountEnabled(ctx context.Context, name string, enabled bool) error {
+	a, err := s.getAccount(ctx, name)
+	if err != nil {
+		return err
+	}
+	a.Enabled, a.UpdatedAt = enabled, s.now().UTC()
+	if err := s.store.UpdateAccount(ctx, a); err != nil {
+		return err
+	}
+	if !enabled {
+		s.kickAccount(ctx, name)
+	}
+	s.log.Info("account enabled changed", "account", name, "enabled", enabled)
+	return nil
+}
+
+// DeleteAccount removes an account from panelftp. It refuses while the
+// account has FTP sub-users unless force is set, then removes them too.
+// Files are never deleted.
+func (s *Service) DeleteAccount(ctx context.Context, name string, force bool) error {
+	if _, err := s.getAccount(ctx, name); err != nil {
+		return err
+	}
+	n, err := s.store.CountFTPUsers(ctx, name)
+	if err != nil {
+		return err
+	}
+	if n > 0 && !force {
+		return &domain.Error{Kind: domain.Conflict, Field: "account",
+			Msg: fmt.Sprintf("account %s still has %d FTP sub-user(s): delete them first, or use --force to delete them with the account (files are kept)", name, n)}
+	}
+	s.kickAccount(ctx, name)
+	if err := s.store.DeleteAccount(ctx, name); err != nil {
+		return err
+	}
+	s.log.Info("account deleted", "account", name, "ftp_users_deleted", n)
+	return nil
+}
+
+func (s *Service) kickAccount(ctx context.Context, name string) {
+	users, err := s.store.ListFTPUsers(ctx, name)
+	if err != nil {
+		s.log.Error("could not list FTP users to disconnect", "account", name, "err", err)
+		return
+	}
+	for _, u := range users {
+		s.kickUser(ctx, u.Username)
+	}
+}
+
+func (s *Service) getAccount(ctx context.Context, name string) (domain.Account, error) {
+	a, err := s.store.GetAccount(ctx, strings.ToLower(name))
+	if isNotFound(err) {
+		return a, domain.NotFoundf("account %s does not exist", name)
+	}
+	return a, err
+}
+
+func (s *Service) hashPanelPassword(ctx context.Context, password, account string) (string, error) {
+	if err := domain.ValidatePassword(password, account); err != nil {
+		return "", err
+	}
+	return s.hasher.Hash(ctx, password)
+}
+
+func validateHome(home string) (string, error) {
+	if home == "" {
+		return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: "home directory is missing: give an absolute path such as /home/bob"}
+	}
+	if !filepath.IsAbs(home) {
+		return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home directory %q is not absolute: give a path starting with /, such as /home/bob", home)}
+	}
+	for _, r := range home {
+		if r < 0x20 || r == 0x7f {
+			return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: "home directory contains a control character: remove it"}
+		}
+	}
+	clean := filepath.Clean(home)
+	if clean == "/" {
+		return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: "home directory cannot be / : give the account's own directory, such as /home/bob"}
+	}
+	return clean, nil
+}
+
+func validateOwner(uid, gid int) error {
+	if uid < domain.NoID || gid < domain.NoID {
+		return &domain.Error{Kind: domain.Invalid, Field: "uid", Msg: "uid and gid must be 0 or more (or left out to keep the server's own)"}
+	}
+	return nil
+}
+
+func validateLimit(limit int) error {
+	if limit < 0 {
+		return &domain.Error{Kind: domain.Invalid, Field: "ftp_limit", Msg: fmt.Sprintf("FTP sub-user limit %d is negative: use 0 for unlimited or a positive number", limit)}
+	}
+	return nil
+}

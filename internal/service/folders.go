@@ -1,0 +1,88 @@
+package service
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+// ensureHome creates the account's home directory if it is missing.
+func (s *Service) ensureHome(a domain.Account) error {
+	fi, err := os.Stat(a.Home)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home %s exists but is not a directory: choose another path", a.Home)}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("checking home %s: %w", a.Home, err)
+	}
+	if err := os.MkdirAll(a.Home, 0o755); err != nil {
+		return fmt.Errorf("creating home %s: %w", a.Home, err)
+	}
+	s.chownNew(a, func(uid, gid int) error { return os.Lchown(a.Home, uid, gid) })
+	return nil
+}
+
+// ensureFolder creates the sub-user folder p (clean, starting with "/")
+// inside the account's home, owned by the account. It works through an
+// os.Root so that a symlink planted in the home cannot make it create or
+// accept a folder outside.
+func (s *Service) ensureFolder(a domain.Account, p string) error {
+	if err := s.ensureHome(a); err != nil {
+		return err
+	}
+	root, err := os.OpenRoot(a.Home)
+	if err != nil {
+		return fmt.Errorf("opening home %s: %w", a.Home, err)
+	}
+	defer root.Close()
+
+	rel := "."
+	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+		if seg == "" {
+			continue
+		}
+		rel = path.Join(rel, seg)
+		err := root.Mkdir(rel, 0o755)
+		if err == nil {
+			s.chownNew(a, func(uid, gid int) error { return root.Lchown(rel, uid, gid) })
+			continue
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return folderError(p, err)
+		}
+		fi, err := root.Stat(rel)
+		if err != nil {
+			return folderError(p, err)
+		}
+		if !fi.IsDir() {
+			return &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s: %s is a file, not a folder: choose another path", p, "/"+rel)}
+		}
+	}
+	return nil
+}
+
+func folderError(p string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
+		return &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s leads outside the home directory through a symbolic link: choose a real folder", p)}
+	}
+	return fmt.Errorf("creating folder %s: %w", p, err)
+}
+
+// chownNew gives a freshly created directory to the account, when the
+// account has its own uid/gid and the server may chown.
+func (s *Service) chownNew(a domain.Account, chown func(uid, gid int) error) {
+	if !s.chown || (a.UID == domain.NoID && a.GID == domain.NoID) {
+		return
+	}
+	if err := chown(a.UID, a.GID); err != nil {
+		s.log.Warn("could not give folder to account", "account", a.Name, "err", err)
+	}
+}

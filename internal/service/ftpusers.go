@@ -1,0 +1,200 @@
+package service
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+// NewFTPUser is the input of AddFTPUser.
+type NewFTPUser struct {
+	Account  string
+	Username string // "<name>.<account>", any case
+	Password string
+	Path     string // folder inside the account's home
+	QuotaMB  int64  // 0 = unlimited
+}
+
+// AddFTPUser creates an FTP sub-user and its folder. Nothing is saved
+// unless every rule passes.
+func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser, error) {
+	a, err := s.getAccount(ctx, in.Account)
+	if err != nil {
+		return domain.FTPUser{}, err
+	}
+	username, err := domain.NormalizeUsername(in.Username, a.Name)
+	if err != nil {
+		return domain.FTPUser{}, err
+	}
+	if err := domain.ValidatePassword(in.Password, username); err != nil {
+		return domain.FTPUser{}, err
+	}
+	p, err := domain.NormalizePath(in.Path, a.Home)
+	if err != nil {
+		return domain.FTPUser{}, err
+	}
+	if err := validateQuota(in.QuotaMB); err != nil {
+		return domain.FTPUser{}, err
+	}
+	if _, err := s.store.GetFTPUser(ctx, username); err == nil {
+		return domain.FTPUser{}, domain.Conflictf("username", "FTP username %s already exists: choose another name", username)
+	} else if !isNotFound(err) {
+		return domain.FTPUser{}, err
+	}
+	if err := s.checkLimit(ctx, a); err != nil {
+		return domain.FTPUser{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return domain.FTPUser{}, err
+	}
+	if err := s.ensureFolder(a, p); err != nil {
+		return domain.FTPUser{}, err
+	}
+	now := s.now().UTC()
+	u := domain.FTPUser{
+		Username: username, Account: a.Name, PasswordHash: hash, Path: p,
+		QuotaMB: in.QuotaMB, Enabled: true, CreatedAt: now, UpdatedAt: now,
+	}
+	if err := s.store.CreateFTPUser(ctx, u, a.FTPLimit); err != nil {
+		return domain.FTPUser{}, err
+	}
+	s.log.Info("FTP user added", "account", a.Name, "user", username, "path", p, "quota_mb", in.QuotaMB)
+	return u, nil
+}
+
+func (s *Service) checkLimit(ctx context.Context, a domain.Account) error {
+	if a.FTPLimit == 0 {
+		return nil
+	}
+	n, err := s.store.CountFTPUsers(ctx, a.Name)
+	if err != nil {
+		return err
+	}
+	if n >= a.FTPLimit {
+		return &domain.Error{Kind: domain.LimitReached, Field: "username",
+			Msg: fmt.Sprintf("account %s already has its limit of %d FTP sub-users: delete one or ask the administrator to raise the limit", a.Name, a.FTPLimit)}
+	}
+	return nil
+}
+
+// ListFTPUsers returns the sub-users of account, or of all accounts when
+// account is "".
+func (s *Service) ListFTPUsers(ctx context.Context, account string) ([]domain.FTPUser, error) {
+	if account != "" {
+		if _, err := s.getAccount(ctx, account); err != nil {
+			return nil, err
+		}
+	}
+	return s.store.ListFTPUsers(ctx, account)
+}
+
+// GetFTPUser returns the sub-user username of account. A sub-user of
+// another account is reported as not found, so an account owner cannot
+// learn which usernames other accounts have.
+func (s *Service) GetFTPUser(ctx context.Context, account, username string) (domain.FTPUser, error) {
+	a, err := s.getAccount(ctx, account)
+	if err != nil {
+		return domain.FTPUser{}, err
+	}
+	u, err := s.store.GetFTPUser(ctx, domain.Lower(username))
+	if isNotFound(err) || (err == nil && u.Account != a.Name) {
+		return domain.FTPUser{}, domain.NotFoundf("FTP user %s does not exist in account %s", username, a.Name)
+	}
+	return u, err
+}
+
+// ChangeFTPPassword sets a new password and ends the user's live sessions.
+func (s *Service) ChangeFTPPassword(ctx context.Context, account, username, password string) error {
+	u, err := s.GetFTPUser(ctx, account, username)
+	if err != nil {
+		return err
+	}
+	if err := domain.ValidatePassword(password, u.Username); err != nil {
+		return err
+	}
+	if u.PasswordHash, err = s.hasher.Hash(ctx, password); err != nil {
+		return err
+	}
+	return s.updateFTPUser(ctx, u, "FTP user password changed")
+}
+
+// ChangeFTPPath moves the user's jail to another folder of the home
+// (created if missing) and ends its live sessions.
+func (s *Service) ChangeFTPPath(ctx context.Context, account, username, newPath string) error {
+	u, err := s.GetFTPUser(ctx, account, username)
+	if err != nil {
+		return err
+	}
+	a, err := s.getAccount(ctx, account)
+	if err != nil {
+		return err
+	}
+	p, err := domain.NormalizePath(newPath, a.Home)
+	if err != nil {
+		return err
+	}
+	if err := s.ensureFolder(a, p); err != nil {
+		return err
+	}
+	u.Path = p
+	return s.updateFTPUser(ctx, u, "FTP user path changed")
+}
+
+// SetFTPQuota changes the user's upload quota (0 = unlimited).
+func (s *Service) SetFTPQuota(ctx context.Context, account, username string, quotaMB int64) error {
+	if err := validateQuota(quotaMB); err != nil {
+		return err
+	}
+	u, err := s.GetFTPUser(ctx, account, username)
+	if err != nil {
+		return err
+	}
+	u.QuotaMB = quotaMB
+	return s.updateFTPUser(ctx, u, "FTP user quota changed")
+}
+
+// SetFTPUserEnabled enables or disables log-in for the user.
+func (s *Service) SetFTPUserEnabled(ctx context.Context, account, username string, enabled bool) error {
+	u, err := s.GetFTPUser(ctx, account, username)
+	if err != nil {
+		return err
+	}
+	u.Enabled = enabled
+	return s.updateFTPUser(ctx, u, "FTP user enabled changed")
+}
+
+// DeleteFTPUser removes the login and ends its live sessions. The files
+// stay where they are.
+func (s *Service) DeleteFTPUser(ctx context.Context, account, username string) error {
+	u, err := s.GetFTPUser(ctx, account, username)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteFTPUser(ctx, u.Username); err != nil {
+		return err
+	}
+	s.kickUser(ctx, u.Username)
+	s.log.Info("FTP user deleted", "account", u.Account, "user", u.Username)
+	return nil
+}
+
+// updateFTPUser saves u and ends its live sessions so the change takes
+// effect at once (sessions decide their root and limits at log-in).
+func (s *Service) updateFTPUser(ctx context.Context, u domain.FTPUser, what string) error {
+	u.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateFTPUser(ctx, u); err != nil {
+		return err
+	}
+	s.kickUser(ctx, u.Username)
+	s.log.Info(what, "account", u.Account, "user", u.Username)
+	return nil
+}
+
+func validateQuota(mb int64) error {
+	if mb < 0 {
+		return &domain.Error{Kind: domain.Invalid, Field: "quota", Msg: fmt.Sprintf("quota %d MB is negative: use 0 for unlimited or a size in MB", mb)}
+	}
+	return nil
+}

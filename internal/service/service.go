@@ -1,0 +1,72 @@
+// Package service holds panelftp's use cases — accounts, FTP sub-users,
+// live sessions and FTP log-in — and is the one place every rule of the
+// brief is enforced. The CLI, the web panel, the API and the FTP engine all
+// call it; it knows nothing of flags, HTTP or FTP.
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
+)
+
+// SessionTTL is how stale a node's heartbeat may be before its sessions are
+// treated as gone (the node crashed or lost its database).
+const SessionTTL = 5 * time.Second
+
+// Options configure a Service. The zero value of each field is its default.
+type Options struct {
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives audit lines for every change (default slog.Default()).
+	Logger *slog.Logger
+	// ChownAllowed says whether folders created for an account may be
+	// given to its uid/gid; default: only when running as root.
+	ChownAllowed *bool
+}
+
+// Service is the use-case layer. It is safe for concurrent use.
+type Service struct {
+	store  store.Store
+	hasher *auth.Hasher
+	now    func() time.Time
+	log    *slog.Logger
+	chown  bool
+}
+
+// New returns a Service on st that hashes with h.
+func New(st store.Store, h *auth.Hasher, opts Options) *Service {
+	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if opts.ChownAllowed != nil {
+		s.chown = *opts.ChownAllowed
+	}
+	return s
+}
+
+// Store returns the underlying store, for the parts of the composition root
+// that publish sessions and read kicks.
+func (s *Service) Store() store.Store { return s.store }
+
+// kickUser asks every node to end username's sessions. A failure is logged,
+// not returned: the change itself has been saved, and the sessions will end
+// at the latest when they next log in.
+func (s *Service) kickUser(ctx context.Context, username string) {
+	err := s.store.RequestKick(ctx, store.Kick{Username: username, At: s.now().UTC()})
+	if err != nil {
+		s.log.Error("could not request disconnect of sessions", "user", username, "err", err)
+	}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }
