@@ -5,6 +5,7 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -46,12 +47,20 @@ type Hasher struct {
 	dummy string
 }
 
-// NewHasher returns a Hasher with params (zero value: DefaultParams) that
-// runs at most concurrency hashes at once (0: 4).
+// NewHasher returns a Hasher with params (each zero field: its value in
+// DefaultParams; others kept within what Verify accepts) that runs at most
+// concurrency hashes at once (0: 4).
 func NewHasher(params Params, concurrency int) *Hasher {
-	if params == (Params{}) {
-		params = DefaultParams
-	}
+	// Field by field: argon2 panics on a zero time or thread count.
+	d := DefaultParams
+	params.Memory = cmp.Or(params.Memory, d.Memory)
+	params.Time = cmp.Or(params.Time, d.Time)
+	params.Threads = cmp.Or(params.Threads, d.Threads)
+	params.SaltLen = cmp.Or(params.SaltLen, d.SaltLen)
+	params.KeyLen = cmp.Or(params.KeyLen, d.KeyLen)
+	// Never make a hash that verify would refuse.
+	params.Memory, params.Time = min(params.Memory, maxMemory), min(params.Time, maxTime)
+	params.SaltLen, params.KeyLen = max(params.SaltLen, minSaltLen), max(params.KeyLen, minKeyLen)
 	if concurrency <= 0 {
 		concurrency = 4
 	}

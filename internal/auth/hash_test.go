@@ -245,3 +245,38 @@ func TestHashConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// Each zero field takes its default, so a config that sets only some
+// parameters does not make argon2 panic.
+func TestPartialParamsAreDefaulted(t *testing.T) {
+	h := auth.NewHasher(auth.Params{Memory: 2048}, 1)
+	enc := mustHash(t, h, "Abcdef1!")
+	d := auth.DefaultParams
+	want := fmt.Sprintf("$argon2id$v=19$m=2048,t=%d,p=%d$", d.Time, d.Threads)
+	if !strings.HasPrefix(enc, want) {
+		t.Fatalf("hash %q does not start with %q", enc, want)
+	}
+	parts := strings.Split(enc, "$")
+	salt, _ := base64.RawStdEncoding.DecodeString(parts[4])
+	key, _ := base64.RawStdEncoding.DecodeString(parts[5])
+	if uint32(len(salt)) != d.SaltLen || uint32(len(key)) != d.KeyLen {
+		t.Fatalf("salt %d bytes, key %d bytes, want %d and %d", len(salt), len(key), d.SaltLen, d.KeyLen)
+	}
+	if err := h.Verify(context.Background(), enc, "Abcdef1!"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A hasher never makes a hash that Verify would then refuse.
+func TestOwnHashesAlwaysVerify(t *testing.T) {
+	for _, p := range []auth.Params{
+		{Memory: 8, Time: 1, Threads: 1, SaltLen: 1, KeyLen: 1},
+		{Memory: 64, Time: 1000, Threads: 4, SaltLen: 4, KeyLen: 8},
+	} {
+		h := auth.NewHasher(p, 1)
+		enc := mustHash(t, h, "Abcdef1!")
+		if err := h.Verify(context.Background(), enc, "Abcdef1!"); err != nil {
+			t.Errorf("params %+v: own hash %q refused: %v", p, enc, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/panelftp/panelftp/internal/config"
 	"github.com/panelftp/panelftp/internal/domain"
@@ -57,6 +58,8 @@ type input struct {
 	password, home, limit      string
 	uid, gid                   int
 	quota                      int64
+	banFor                     time.Duration
+	reason                     string
 	serve                      config.Serve
 }
 

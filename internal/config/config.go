@@ -42,6 +42,9 @@ type Serve struct {
 	PanelListen   string
 	LogFormat     string
 	LogLevel      string
+	// DebugListen serves Go's profiler (net/http/pprof) for measuring;
+	// keep it on loopback.
+	DebugListen string
 	// Demo creates a demo account and FTP sub-user and prints their
 	// credentials; when not root and no --ftp-listen is given, it listens
 	// on :2121 so no privilege is needed.
@@ -74,6 +77,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.StringVar(&c.PanelListen, "panel-listen", ":2083", "web panel and API address (empty: off)")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve the Go profiler (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (default off)")
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo account and FTP user and print their credentials")
 }
 

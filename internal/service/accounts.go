@@ -120,7 +120,7 @@ func (s *Service) SetAccountEnabled(ctx context.Context, name string, enabled bo
 		return err
 	}
 	if !enabled {
-		s.kickAccount(ctx, name)
+		s.kickAccount(ctx, a.Name)
 	}
 	s.log.Info("account enabled changed", "account", name, "enabled", enabled)
 	return nil
@@ -130,9 +130,11 @@ func (s *Service) SetAccountEnabled(ctx context.Context, name string, enabled bo
 // account has FTP sub-users unless force is set, then removes them too.
 // Files are never deleted.
 func (s *Service) DeleteAccount(ctx context.Context, name string, force bool) error {
-	if _, err := s.getAccount(ctx, name); err != nil {
+	a, err := s.getAccount(ctx, name)
+	if err != nil {
 		return err
 	}
+	name = a.Name // as stored: the caller's may differ in case
 	n, err := s.store.CountFTPUsers(ctx, name)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"syscall"
 
 	"github.com/panelftp/panelftp/internal/domain"
 )
@@ -32,16 +33,24 @@ func (s *Service) ensureHome(a domain.Account) error {
 // ensureFolder creates the sub-user folder p (clean, starting with "/")
 // inside the account's home, owned by the account. It works through an
 // os.Root so that a symlink planted in the home cannot make it create or
-// accept a folder outside.
-func (s *Service) ensureFolder(a domain.Account, p string) error {
+// accept a folder outside. It returns the folders it created, parents
+// first, for undoFolders when the change cannot be saved; on error it has
+// removed them itself.
+func (s *Service) ensureFolder(a domain.Account, p string) (created []string, err error) {
 	if err := s.ensureHome(a); err != nil {
-		return err
+		return nil, err
 	}
 	root, err := os.OpenRoot(a.Home)
 	if err != nil {
-		return fmt.Errorf("opening home %s: %w", a.Home, err)
+		return nil, fmt.Errorf("opening home %s: %w", a.Home, err)
 	}
 	defer root.Close()
+	defer func() {
+		if err != nil {
+			removeFolders(root, created)
+			created = nil
+		}
+	}()
 
 	rel := "."
 	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
@@ -51,27 +60,58 @@ func (s *Service) ensureFolder(a domain.Account, p string) error {
 		rel = path.Join(rel, seg)
 		err := root.Mkdir(rel, 0o755)
 		if err == nil {
+			created = append(created, rel)
 			s.chownNew(a, func(uid, gid int) error { return root.Lchown(rel, uid, gid) })
 			continue
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			return folderError(p, err)
+			return created, folderError(p, err)
 		}
 		fi, err := root.Stat(rel)
 		if err != nil {
-			return folderError(p, err)
+			return created, folderError(p, err)
 		}
 		if !fi.IsDir() {
-			return &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s: %s is a file, not a folder: choose another path", p, "/"+rel)}
+			return created, &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s: %s is a file, not a folder: choose another path", p, "/"+rel)}
 		}
 	}
-	return nil
+	return created, nil
+}
+
+// undoFolders removes the folders ensureFolder created for a change that
+// was then refused (e.g. another add took the last free slot meanwhile).
+func (s *Service) undoFolders(a domain.Account, created []string) {
+	if len(created) == 0 {
+		return
+	}
+	root, err := os.OpenRoot(a.Home)
+	if err != nil {
+		return
+	}
+	defer root.Close()
+	removeFolders(root, created)
+}
+
+// removeFolders removes created, deepest first. Remove only takes empty
+// folders, so anything put there meanwhile stays.
+func removeFolders(root *os.Root, created []string) {
+	for i := len(created) - 1; i >= 0; i-- {
+		if root.Remove(created[i]) != nil {
+			return
+		}
+	}
 }
 
 func folderError(p string, err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
 		return &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s leads outside the home directory through a symbolic link: choose a real folder", p)}
+	}
+	if errors.Is(err, syscall.ELOOP) {
+		return &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s runs into a loop of symbolic links: choose a real folder", p)}
+	}
+	if errors.Is(err, syscall.ENAMETOOLONG) {
+		return &domain.Error{Kind: domain.Invalid, Field: "path", Msg: fmt.Sprintf("path %s has a folder name that is too long: use at most 255 bytes per name", p)}
 	}
 	return fmt.Errorf("creating folder %s: %w", p, err)
 }

@@ -49,7 +49,8 @@ func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser
 	if err != nil {
 		return domain.FTPUser{}, err
 	}
-	if err := s.ensureFolder(a, p); err != nil {
+	created, err := s.ensureFolder(a, p)
+	if err != nil {
 		return domain.FTPUser{}, err
 	}
 	now := s.now().UTC()
@@ -58,6 +59,7 @@ func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser
 		QuotaMB: in.QuotaMB, Enabled: true, CreatedAt: now, UpdatedAt: now,
 	}
 	if err := s.store.CreateFTPUser(ctx, u, a.FTPLimit); err != nil {
+		s.undoFolders(a, created)
 		return domain.FTPUser{}, err
 	}
 	s.log.Info("FTP user added", "account", a.Name, "user", username, "path", p, "quota_mb", in.QuotaMB)
@@ -83,9 +85,11 @@ func (s *Service) checkLimit(ctx context.Context, a domain.Account) error {
 // account is "".
 func (s *Service) ListFTPUsers(ctx context.Context, account string) ([]domain.FTPUser, error) {
 	if account != "" {
-		if _, err := s.getAccount(ctx, account); err != nil {
+		a, err := s.getAccount(ctx, account)
+		if err != nil {
 			return nil, err
 		}
+		account = a.Name
 	}
 	return s.store.ListFTPUsers(ctx, account)
 }
@@ -135,11 +139,16 @@ func (s *Service) ChangeFTPPath(ctx context.Context, account, username, newPath 
 	if err != nil {
 		return err
 	}
-	if err := s.ensureFolder(a, p); err != nil {
+	created, err := s.ensureFolder(a, p)
+	if err != nil {
 		return err
 	}
 	u.Path = p
-	return s.updateFTPUser(ctx, u, "FTP user path changed")
+	if err := s.updateFTPUser(ctx, u, "FTP user path changed"); err != nil {
+		s.undoFolders(a, created)
+		return err
+	}
+	return nil
 }
 
 // SetFTPQuota changes the user's upload quota (0 = unlimited).

@@ -10,7 +10,7 @@ import (
 // ListSessions returns the live FTP sessions of every node, of one account
 // or all when account is "".
 func (s *Service) ListSessions(ctx context.Context, account string) ([]domain.Session, error) {
-	return s.store.ListSessions(ctx, account, s.now().Add(-SessionTTL))
+	return s.store.ListSessions(ctx, domain.Lower(account), s.now().Add(-SessionTTL))
 }
 
 // Kick asks the node serving session id to end it (control and data
@@ -18,7 +18,7 @@ func (s *Service) ListSessions(ctx context.Context, account string) ([]domain.Se
 // as not found.
 func (s *Service) Kick(ctx context.Context, account, id string) error {
 	sess, err := s.store.GetSession(ctx, id, s.now().Add(-SessionTTL))
-	if isNotFound(err) || (err == nil && account != "" && sess.Account != account) {
+	if isNotFound(err) || (err == nil && account != "" && sess.Account != domain.Lower(account)) {
 		return domain.NotFoundf("session %s is not connected", id)
 	}
 	if err != nil {

@@ -1,0 +1,161 @@
+package service_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
+)
+
+func TestAdmins(t *testing.T) {
+	e := newEnv(t)
+	if err := e.svc.AddAdmin(e.ctx, "root1", pw1); err != nil {
+		t.Fatal(err)
+	}
+
+	refusals := []struct {
+		name, admin, password string
+		kind                  domain.Kind
+		field                 string
+	}{
+		{"duplicate", "root1", pw2, domain.Conflict, "name"},
+		{"bad name", "Root-2", pw1, domain.Invalid, "name"},
+		{"short name", "ro", pw1, domain.Invalid, "name"},
+		{"empty name", "", pw1, domain.Invalid, "name"},
+		{"weak password", "admin2", "password", domain.Invalid, "password"},
+		{"password with name", "admin2", "My-Admin2-pw", domain.Invalid, "password"},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			before, _ := e.svc.ListAdmins(e.ctx)
+			wantErr(t, e.svc.AddAdmin(e.ctx, tc.admin, tc.password), tc.kind, tc.field)
+			after, _ := e.svc.ListAdmins(e.ctx)
+			if len(before) != len(after) {
+				t.Fatalf("admins %+v after refusal, were %+v", after, before)
+			}
+		})
+	}
+
+	admins, err := e.svc.ListAdmins(e.ctx)
+	if err != nil || len(admins) != 1 || admins[0].Name != "root1" || !strings.HasPrefix(admins[0].PasswordHash, "$argon2id$") {
+		t.Fatalf("ListAdmins = %+v, %v", admins, err)
+	}
+
+	logins := []struct {
+		name, admin, password string
+		want                  error
+	}{
+		{"right", "root1", pw1, nil},
+		{"case-insensitive name", "ROOT1", pw1, nil},
+		{"wrong password", "root1", pw2, service.ErrBadCredentials},
+		{"unknown", "nobody", pw1, service.ErrBadCredentials},
+		{"empty", "", "", service.ErrBadCredentials},
+	}
+	for _, tc := range logins {
+		t.Run("login "+tc.name, func(t *testing.T) {
+			if err := e.svc.CheckAdminLogin(e.ctx, tc.admin, tc.password); err != tc.want {
+				t.Fatalf("CheckAdminLogin = %v, want %v", err, tc.want)
+			}
+		})
+	}
+
+	t.Run("set password", func(t *testing.T) {
+		wantErr(t, e.svc.SetAdminPassword(e.ctx, "nobody", pw2), domain.NotFound, "")
+		wantErr(t, e.svc.SetAdminPassword(e.ctx, "root1", "weak"), domain.Invalid, "password")
+		if err := e.svc.CheckAdminLogin(e.ctx, "root1", pw1); err != nil {
+			t.Fatalf("refused change altered the password: %v", err)
+		}
+		if err := e.svc.SetAdminPassword(e.ctx, "root1", pw2); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.CheckAdminLogin(e.ctx, "root1", pw1); err != service.ErrBadCredentials {
+			t.Fatalf("old password: %v", err)
+		}
+		if err := e.svc.CheckAdminLogin(e.ctx, "root1", pw2); err != nil {
+			t.Fatalf("new password: %v", err)
+		}
+	})
+	if strings.Contains(e.logs.String(), pw1) || strings.Contains(e.logs.String(), pw2) {
+		t.Fatal("a password reached the log")
+	}
+}
+
+func TestAPITokens(t *testing.T) {
+	e := newEnv(t)
+	tok, secret, err := e.svc.CreateAPIToken(e.ctx, "billing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(secret, "pftp_") || len(secret) < 40 {
+		t.Fatalf("secret %q is not a long pftp_ token", secret)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	if tok.Hash != hex.EncodeToString(sum[:]) || tok.Name != "billing" || tok.ID == "" || !tok.CreatedAt.Equal(e.clock.Now()) {
+		t.Fatalf("token %+v", tok)
+	}
+	_, secret2, err := e.svc.CreateAPIToken(e.ctx, "backup")
+	if err != nil || secret2 == secret {
+		t.Fatalf("second token: %q, %v", secret2, err)
+	}
+
+	// Only the hash is kept.
+	list, err := e.svc.ListAPITokens(e.ctx)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("ListAPITokens = %+v, %v", list, err)
+	}
+	for _, x := range list {
+		for _, field := range []string{x.ID, x.Name, x.Hash} {
+			if strings.Contains(field, strings.TrimPrefix(secret, "pftp_")) || strings.Contains(field, strings.TrimPrefix(secret2, "pftp_")) {
+				t.Fatalf("stored token %+v holds its secret", x)
+			}
+		}
+	}
+
+	e.clock.Add(time.Hour)
+	got, err := e.svc.CheckAPIToken(e.ctx, secret)
+	if err != nil || got.ID != tok.ID {
+		t.Fatalf("CheckAPIToken(secret) = %+v, %v", got, err)
+	}
+	list, _ = e.svc.ListAPITokens(e.ctx)
+	for _, x := range list {
+		if x.ID == tok.ID && !x.LastUsed.Equal(e.clock.Now()) {
+			t.Errorf("LastUsed = %v, want %v", x.LastUsed, e.clock.Now())
+		}
+	}
+
+	for name, s := range map[string]string{
+		"unknown":       "pftp_" + strings.Repeat("0", 64),
+		"empty":         "",
+		"hash itself":   tok.Hash,
+		"other case":    strings.ToUpper(secret),
+		"truncated":     secret[:len(secret)-1],
+		"trailing junk": secret + " ",
+	} {
+		t.Run("refused "+name, func(t *testing.T) {
+			if _, err := e.svc.CheckAPIToken(e.ctx, s); err != service.ErrBadCredentials {
+				t.Fatalf("CheckAPIToken = %v, want ErrBadCredentials", err)
+			}
+		})
+	}
+
+	_, _, err = e.svc.CreateAPIToken(e.ctx, "")
+	wantErr(t, err, domain.Invalid, "name")
+
+	if err := e.svc.DeleteAPIToken(e.ctx, tok.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret); err != service.ErrBadCredentials {
+		t.Fatalf("revoked token: %v", err)
+	}
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret2); err != nil {
+		t.Fatalf("other token revoked too: %v", err)
+	}
+	wantErr(t, e.svc.DeleteAPIToken(e.ctx, tok.ID), domain.NotFound, "")
+	if strings.Contains(e.logs.String(), strings.TrimPrefix(secret, "pftp_")) {
+		t.Fatal("a token secret reached the log")
+	}
+}

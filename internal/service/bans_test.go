@@ -1,0 +1,92 @@
+package service_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
+)
+
+func TestBans(t *testing.T) {
+	e := newEnv(t)
+	list := func() []store.Ban {
+		t.Helper()
+		bans, err := e.svc.ListBans(e.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bans
+	}
+	ips := func(bans []store.Ban) string {
+		var s []string
+		for _, b := range bans {
+			s = append(s, b.IP)
+		}
+		return strings.Join(s, ",")
+	}
+
+	b, err := e.svc.AddBan(e.ctx, "203.0.113.7", time.Hour, "brute force")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.Now()
+	if b.IP != "203.0.113.7" || !b.Until.Equal(now.Add(time.Hour)) || b.Count != 1 || b.Reason != "brute force" || !b.At.Equal(now) {
+		t.Fatalf("AddBan = %+v", b)
+	}
+	// An IPv4-mapped IPv6 address is the same client as its IPv4 form.
+	b, err = e.svc.AddBan(e.ctx, "::ffff:203.0.113.7", 3*time.Hour, "again")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.IP != "203.0.113.7" || b.Count != 2 {
+		t.Fatalf("second ban of the same IP = %+v, want count 2 on 203.0.113.7", b)
+	}
+	if _, err := e.svc.AddBan(e.ctx, "2001:DB8::7", 2*time.Hour, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.AddBan(e.ctx, "198.51.100.1", 30*time.Minute, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := ips(list()); got != "198.51.100.1,2001:db8::7,203.0.113.7" {
+		t.Fatalf("ListBans = %q, want soonest to expire first", got)
+	}
+
+	refused := []struct {
+		name, ip string
+		dur      time.Duration
+		field    string
+	}{
+		{"not an IP", "example.com", time.Hour, "ip"},
+		{"empty IP", "", time.Hour, "ip"},
+		{"CIDR", "203.0.113.0/24", time.Hour, "ip"},
+		{"IP with port", "203.0.113.8:21", time.Hour, "ip"},
+		{"zero duration", "203.0.113.8", 0, "for"},
+		{"negative duration", "203.0.113.8", -time.Minute, "for"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			before := list()
+			_, err := e.svc.AddBan(e.ctx, tc.ip, tc.dur, "")
+			wantErr(t, err, domain.Invalid, tc.field)
+			if after := list(); ips(after) != ips(before) {
+				t.Fatalf("bans changed: %q → %q", ips(before), ips(after))
+			}
+		})
+	}
+
+	e.clock.Add(time.Hour + time.Second)
+	if got := ips(list()); got != "2001:db8::7,203.0.113.7" {
+		t.Fatalf("ListBans after an hour = %q, want the expired ban gone", got)
+	}
+
+	if err := e.svc.RemoveBan(e.ctx, "2001:db8:0::7"); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, e.svc.RemoveBan(e.ctx, "2001:db8::7"), domain.NotFound, "")
+	wantErr(t, e.svc.RemoveBan(e.ctx, "nonsense"), domain.Invalid, "ip")
+	if got := ips(list()); got != "203.0.113.7" {
+		t.Fatalf("ListBans after removal = %q", got)
+	}
+}

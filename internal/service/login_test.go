@@ -1,0 +1,113 @@
+package service_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/service"
+)
+
+func TestAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	a := e.addAccount("bob", 0)
+	e.addAccount("alice", 0)
+	e.addUser("bob", "dev.bob", "/example.com/dev")
+	e.addUser("bob", "off.bob", "/")
+	e.addUser("alice", "dev.alice", "/")
+	if err := e.svc.SetFTPUserEnabled(e.ctx, "bob", "off.bob", false); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("success", func(t *testing.T) {
+		e.clock.Add(time.Hour)
+		login, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "198.51.100.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if login.User.Username != "dev.bob" || login.Account.Name != "bob" {
+			t.Fatalf("login = %+v", login)
+		}
+		if want := filepath.Join(a.Home, "example.com", "dev"); login.Directory != want {
+			t.Fatalf("Directory = %q, want %q", login.Directory, want)
+		}
+		if !login.User.LastLoginAt.Equal(e.clock.Now()) || login.User.LastLoginIP != "198.51.100.7" {
+			t.Fatalf("returned last login %v from %q", login.User.LastLoginAt, login.User.LastLoginIP)
+		}
+		u := e.storedUser("dev.bob")
+		if !u.LastLoginAt.Equal(e.clock.Now()) || u.LastLoginIP != "198.51.100.7" {
+			t.Fatalf("stored last login %v from %q, want %v from 198.51.100.7", u.LastLoginAt, u.LastLoginIP, e.clock.Now())
+		}
+	})
+	t.Run("case-insensitive username", func(t *testing.T) {
+		for _, name := range []string{"DEV.BOB", "Dev.Bob", " dev.bob "} {
+			if _, err := e.svc.Authenticate(e.ctx, name, pw1, "198.51.100.7"); err != nil {
+				t.Errorf("Authenticate(%q) = %v", name, err)
+			}
+		}
+	})
+
+	refusals := []struct {
+		name, user, password string
+		want                 error
+	}{
+		{"wrong password", "dev.bob", pw2, service.ErrBadCredentials},
+		{"password in other case", "dev.bob", strings.ToLower(pw1), service.ErrBadCredentials},
+		{"empty password", "dev.bob", "", service.ErrBadCredentials},
+		{"unknown user", "nobody.bob", pw1, service.ErrBadCredentials},
+		{"empty user", "", pw1, service.ErrBadCredentials},
+		{"account name only", "bob", pw1, service.ErrBadCredentials},
+		{"disabled user", "off.bob", pw1, service.ErrUserDisabled},
+		// Without the password, a disabled user looks like any other.
+		{"disabled user, wrong password", "off.bob", pw2, service.ErrBadCredentials},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			e.clock.Add(time.Minute)
+			before := e.snapshot()
+			login, err := e.svc.Authenticate(e.ctx, tc.user, tc.password, "203.0.113.9")
+			if err != tc.want {
+				t.Fatalf("Authenticate = %v, want %v", err, tc.want)
+			}
+			if login != (service.Login{}) {
+				t.Fatalf("refused log-in returned %+v", login)
+			}
+			e.unchanged(before) // in particular, no last login recorded
+		})
+	}
+
+	t.Run("disabled account", func(t *testing.T) {
+		if err := e.svc.SetAccountEnabled(e.ctx, "bob", false); err != nil {
+			t.Fatal(err)
+		}
+		defer e.svc.SetAccountEnabled(e.ctx, "bob", true)
+		before := e.snapshot()
+		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "203.0.113.9"); err != service.ErrAccountOff {
+			t.Fatalf("Authenticate = %v, want ErrAccountOff", err)
+		}
+		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw2, "203.0.113.9"); err != service.ErrBadCredentials {
+			t.Fatalf("Authenticate(wrong) = %v, want ErrBadCredentials", err)
+		}
+		// Other accounts are not affected.
+		if _, err := e.svc.Authenticate(e.ctx, "dev.alice", pw1, "203.0.113.9"); err != nil {
+			t.Fatalf("alice: %v", err)
+		}
+		e.unchanged(state{accounts: before.accounts, users: e.users(""), kickSeq: before.kickSeq, files: before.files})
+	})
+
+	t.Run("cancelled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(e.ctx)
+		cancel()
+		// Whichever step notices the cancelled context first, a wrong
+		// password never gets in.
+		if _, err := e.svc.Authenticate(ctx, "dev.bob", pw2, "203.0.113.9"); err == nil {
+			t.Fatal("Authenticate with a cancelled context and a wrong password succeeded")
+		}
+	})
+
+	if strings.Contains(e.logs.String(), pw1) || strings.Contains(e.logs.String(), pw2) {
+		t.Fatal("a password reached the log")
+	}
+}

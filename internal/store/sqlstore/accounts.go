@@ -1,0 +1,183 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+const accountCols = "name, home, uid, gid, ftp_limit, panel_password_hash, enabled, created_at, updated_at"
+
+func scanAccount(r rowScanner) (domain.Account, error) {
+	var a domain.Account
+	var created, updated int64
+	err := r.Scan(&a.Name, &a.Home, &a.UID, &a.GID, &a.FTPLimit, &a.PanelPasswordHash, &a.Enabled, &created, &updated)
+	a.CreatedAt, a.UpdatedAt = timeOf(created), timeOf(updated)
+	return a, err
+}
+
+func noAccount(name string) func() error {
+	return func() error { return domain.NotFoundf("account %s does not exist", name) }
+}
+
+// CreateAccount implements store.Accounts.
+func (s *Store) CreateAccount(ctx context.Context, a domain.Account) error {
+	err := s.insert(ctx, func() error { return domain.Conflictf("account", "account %s already exists", a.Name) },
+		"INSERT INTO accounts ("+accountCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+		a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt))
+	return wrap("create account", err)
+}
+
+// GetAccount implements store.Accounts.
+func (s *Store) GetAccount(ctx context.Context, name string) (domain.Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE name = $1", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, noAccount(name)()
+	}
+	return a, wrap("get account", err)
+}
+
+// ListAccounts implements store.Accounts, ordered by name.
+func (s *Store) ListAccounts(ctx context.Context) ([]domain.Account, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts ORDER BY name")
+	list, err := scanAll(rows, err, scanAccount)
+	return list, wrap("list accounts", err)
+}
+
+// UpdateAccount implements store.Accounts.
+func (s *Store) UpdateAccount(ctx context.Context, a domain.Account) error {
+	err := s.exec(ctx, noAccount(a.Name),
+		`UPDATE accounts SET home = $2, uid = $3, gid = $4, ftp_limit = $5, panel_password_hash = $6,
+			enabled = $7, created_at = $8, updated_at = $9 WHERE name = $1`,
+		a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt))
+	return wrap("update account", err)
+}
+
+// DeleteAccount implements store.Accounts. The sub-users go with it, by
+// ON DELETE CASCADE, in the same statement.
+func (s *Store) DeleteAccount(ctx context.Context, name string) error {
+	return wrap("delete account", s.exec(ctx, noAccount(name), "DELETE FROM accounts WHERE name = $1", name))
+}
+
+const ftpUserCols = `username, account, password_hash, path, quota_mb, enabled,
+	created_at, updated_at, last_login_at, last_login_ip`
+
+func scanFTPUser(r rowScanner) (domain.FTPUser, error) {
+	var u domain.FTPUser
+	var created, updated, login int64
+	err := r.Scan(&u.Username, &u.Account, &u.PasswordHash, &u.Path, &u.QuotaMB, &u.Enabled,
+		&created, &updated, &login, &u.LastLoginIP)
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = timeOf(created), timeOf(updated), timeOf(login)
+	return u, err
+}
+
+func noFTPUser(username string) func() error {
+	return func() error { return domain.NotFoundf("FTP user %s does not exist", username) }
+}
+
+// CreateFTPUser implements store.FTPUsers. The account row is locked
+// before counting (SQLite: the whole database already is), so concurrent
+// adds to one account queue up and each counts the ones before it.
+func (s *Store) CreateFTPUser(ctx context.Context, u domain.FTPUser, limit int) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.lockAccount(ctx, tx, u.Account); err != nil {
+			return err
+		}
+		if err := checkLimit(ctx, tx, u.Account, limit); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO ftp_users ("+ftpUserCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			u.Username, u.Account, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled,
+			micros(u.CreatedAt), micros(u.UpdatedAt), micros(u.LastLoginAt), u.LastLoginIP)
+		switch {
+		case s.d.isDuplicate(err):
+			return domain.Conflictf("username", "FTP username %s already exists", u.Username)
+		case s.d.isMissingRef(err): // cannot happen under the lock; kept as a safety net
+			return noAccount(u.Account)()
+		}
+		return err
+	})
+	return wrap("create FTP user", err)
+}
+
+// lockAccount checks that the account exists and, in PostgreSQL, holds its
+// row until the transaction ends.
+func (s *Store) lockAccount(ctx context.Context, tx *sql.Tx, name string) error {
+	var one int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM accounts WHERE name = $1"+s.d.forUpdate, name).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return noAccount(name)()
+	}
+	return err
+}
+
+func checkLimit(ctx context.Context, tx *sql.Tx, account string, limit int) error {
+	if limit <= 0 {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM ftp_users WHERE account = $1", account).Scan(&n); err != nil {
+		return err
+	}
+	if n >= limit {
+		return &domain.Error{Kind: domain.LimitReached, Field: "username",
+			Msg: fmt.Sprintf("account %s already has its limit of %d FTP sub-users: delete one or ask the administrator to raise the limit", account, limit)}
+	}
+	return nil
+}
+
+// GetFTPUser implements store.FTPUsers.
+func (s *Store) GetFTPUser(ctx context.Context, username string) (domain.FTPUser, error) {
+	u, err := scanFTPUser(s.db.QueryRowContext(ctx, "SELECT "+ftpUserCols+" FROM ftp_users WHERE username = $1", username))
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, noFTPUser(username)()
+	}
+	return u, wrap("get FTP user", err)
+}
+
+// ListFTPUsers implements store.FTPUsers, ordered by username.
+func (s *Store) ListFTPUsers(ctx context.Context, account string) ([]domain.FTPUser, error) {
+	q := "SELECT " + ftpUserCols + " FROM ftp_users"
+	var args []any
+	if account != "" {
+		q += " WHERE account = $1"
+		args = append(args, account)
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY username", args...)
+	list, err := scanAll(rows, err, scanFTPUser)
+	return list, wrap("list FTP users", err)
+}
+
+// CountFTPUsers implements store.FTPUsers.
+func (s *Store) CountFTPUsers(ctx context.Context, account string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM ftp_users WHERE account = $1", account).Scan(&n)
+	return n, wrap("count FTP users", err)
+}
+
+// UpdateFTPUser implements store.FTPUsers. It also saves UpdatedAt, which
+// the caller sets; the account, creation time and last log-in stay.
+func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser) error {
+	err := s.exec(ctx, noFTPUser(u.Username),
+		`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6
+			WHERE username = $1`,
+		u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt))
+	return wrap("update FTP user", err)
+}
+
+// DeleteFTPUser implements store.FTPUsers.
+func (s *Store) DeleteFTPUser(ctx context.Context, username string) error {
+	return wrap("delete FTP user", s.exec(ctx, noFTPUser(username), "DELETE FROM ftp_users WHERE username = $1", username))
+}
+
+// RecordLogin implements store.FTPUsers.
+func (s *Store) RecordLogin(ctx context.Context, username string, at time.Time, ip string) error {
+	err := s.exec(ctx, noFTPUser(username),
+		"UPDATE ftp_users SET last_login_at = $2, last_login_ip = $3 WHERE username = $1",
+		username, micros(at), ip)
+	return wrap("record FTP log-in", err)
+}

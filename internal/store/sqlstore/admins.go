@@ -1,0 +1,153 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
+)
+
+func noAdmin(name string) func() error {
+	return func() error { return domain.NotFoundf("administrator %s does not exist", name) }
+}
+
+// CreateAdmin implements store.Admins.
+func (s *Store) CreateAdmin(ctx context.Context, a store.Admin) error {
+	err := s.insert(ctx, func() error { return domain.Conflictf("name", "administrator %s already exists", a.Name) },
+		"INSERT INTO admins (name, password_hash, created_at) VALUES ($1, $2, $3)",
+		a.Name, a.PasswordHash, micros(a.CreatedAt))
+	return wrap("create administrator", err)
+}
+
+func scanAdmin(r rowScanner) (store.Admin, error) {
+	var a store.Admin
+	var created int64
+	err := r.Scan(&a.Name, &a.PasswordHash, &created)
+	a.CreatedAt = timeOf(created)
+	return a, err
+}
+
+// GetAdmin implements store.Admins.
+func (s *Store) GetAdmin(ctx context.Context, name string) (store.Admin, error) {
+	a, err := scanAdmin(s.db.QueryRowContext(ctx, "SELECT name, password_hash, created_at FROM admins WHERE name = $1", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, noAdmin(name)()
+	}
+	return a, wrap("get administrator", err)
+}
+
+// ListAdmins implements store.Admins, ordered by name.
+func (s *Store) ListAdmins(ctx context.Context) ([]store.Admin, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT name, password_hash, created_at FROM admins ORDER BY name")
+	list, err := scanAll(rows, err, scanAdmin)
+	return list, wrap("list administrators", err)
+}
+
+// UpdateAdminPassword implements store.Admins.
+func (s *Store) UpdateAdminPassword(ctx context.Context, name, hash string) error {
+	err := s.exec(ctx, noAdmin(name), "UPDATE admins SET password_hash = $2 WHERE name = $1", name, hash)
+	return wrap("update administrator password", err)
+}
+
+// DeleteAdmin implements store.Admins.
+func (s *Store) DeleteAdmin(ctx context.Context, name string) error {
+	return wrap("delete administrator", s.exec(ctx, noAdmin(name), "DELETE FROM admins WHERE name = $1", name))
+}
+
+const tokenCols = "id, name, hash, created_at, last_used"
+
+func noToken(id string) func() error {
+	return func() error { return domain.NotFoundf("API token %s does not exist", id) }
+}
+
+func scanToken(r rowScanner) (store.APIToken, error) {
+	var t store.APIToken
+	var created, used int64
+	err := r.Scan(&t.ID, &t.Name, &t.Hash, &created, &used)
+	t.CreatedAt, t.LastUsed = timeOf(created), timeOf(used)
+	return t, err
+}
+
+// CreateAPIToken implements store.Admins. A duplicate ID or hash is a
+// conflict (the message does not echo the hash).
+func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
+	err := s.insert(ctx, func() error { return domain.Conflictf("id", "API token %s already exists", t.ID) },
+		"INSERT INTO api_tokens ("+tokenCols+") VALUES ($1, $2, $3, $4, $5)",
+		t.ID, t.Name, t.Hash, micros(t.CreatedAt), micros(t.LastUsed))
+	return wrap("create API token", err)
+}
+
+// GetAPITokenByHash implements store.Admins.
+func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (store.APIToken, error) {
+	t, err := scanToken(s.db.QueryRowContext(ctx, "SELECT "+tokenCols+" FROM api_tokens WHERE hash = $1", hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, domain.NotFoundf("unknown API token")
+	}
+	return t, wrap("get API token", err)
+}
+
+// ListAPITokens implements store.Admins, ordered by name then ID.
+func (s *Store) ListAPITokens(ctx context.Context) ([]store.APIToken, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+tokenCols+" FROM api_tokens ORDER BY name, id")
+	list, err := scanAll(rows, err, scanToken)
+	return list, wrap("list API tokens", err)
+}
+
+// DeleteAPIToken implements store.Admins.
+func (s *Store) DeleteAPIToken(ctx context.Context, id string) error {
+	return wrap("delete API token", s.exec(ctx, noToken(id), "DELETE FROM api_tokens WHERE id = $1", id))
+}
+
+// TouchAPIToken implements store.Admins.
+func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) error {
+	err := s.exec(ctx, noToken(id), "UPDATE api_tokens SET last_used = $2 WHERE id = $1", id, micros(at))
+	return wrap("touch API token", err)
+}
+
+const banCols = "ip, until_at, count, reason, banned_at"
+
+func scanBan(r rowScanner) (store.Ban, error) {
+	var b store.Ban
+	var until, at int64
+	err := r.Scan(&b.IP, &until, &b.Count, &b.Reason, &at)
+	b.Until, b.At = timeOf(until), timeOf(at)
+	return b, err
+}
+
+// PutBan implements store.Bans.
+func (s *Store) PutBan(ctx context.Context, b store.Ban) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO bans ("+banCols+`) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (ip) DO UPDATE SET until_at = excluded.until_at, count = excluded.count,
+			reason = excluded.reason, banned_at = excluded.banned_at`,
+			b.IP, micros(b.Until), b.Count, b.Reason, micros(b.At))
+		return err
+	})
+	return wrap("put ban", err)
+}
+
+// GetBan implements store.Bans.
+func (s *Store) GetBan(ctx context.Context, ip string) (store.Ban, error) {
+	b, err := scanBan(s.db.QueryRowContext(ctx, "SELECT "+banCols+" FROM bans WHERE ip = $1", ip))
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, domain.NotFoundf("IP %s is not banned", ip)
+	}
+	return b, wrap("get ban", err)
+}
+
+// ListBans implements store.Bans, ordered by IP.
+func (s *Store) ListBans(ctx context.Context) ([]store.Ban, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+banCols+" FROM bans ORDER BY ip")
+	list, err := scanAll(rows, err, scanBan)
+	return list, wrap("list bans", err)
+}
+
+// DeleteBan implements store.Bans.
+func (s *Store) DeleteBan(ctx context.Context, ip string) error {
+	err := s.exec(ctx, func() error { return domain.NotFoundf("IP %s is not banned", ip) },
+		"DELETE FROM bans WHERE ip = $1", ip)
+	return wrap("delete ban", err)
+}

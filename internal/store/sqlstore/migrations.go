@@ -1,0 +1,188 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrSchemaTooNew is returned (wrapped) when the database was migrated by a
+// newer panelftp than this one: running on would misread its data.
+var ErrSchemaTooNew = errors.New("database schema is newer than this panelftp binary")
+
+// migration is one numbered schema change. sql runs in both databases after
+// the dialect's types are substituted ({key}, {serial}); sqlite or postgres,
+// when set, replace sql for that database. A migration, once released, is
+// never edited: a change is a new migration with the next version.
+type migration struct {
+	version  int
+	about    string
+	sql      string
+	sqlite   string
+	postgres string
+}
+
+// migrations is the schema history, in version order from 1 without gaps.
+var migrations = []migration{
+	{version: 1, about: "initial schema", sql: schemaV1},
+}
+
+// schemaV1: times are BIGINT Unix microseconds UTC (0 = none), so both
+// databases store and compare them identically.
+const schemaV1 = `
+CREATE TABLE accounts (
+	name                {key} PRIMARY KEY,
+	home                TEXT NOT NULL,
+	uid                 INTEGER NOT NULL,
+	gid                 INTEGER NOT NULL,
+	ftp_limit           INTEGER NOT NULL DEFAULT 0,
+	panel_password_hash TEXT NOT NULL DEFAULT '',
+	enabled             BOOLEAN NOT NULL,
+	created_at          BIGINT NOT NULL,
+	updated_at          BIGINT NOT NULL
+);
+
+CREATE TABLE ftp_users (
+	username      {key} PRIMARY KEY,
+	account       {key} NOT NULL REFERENCES accounts (name) ON DELETE CASCADE,
+	password_hash TEXT NOT NULL,
+	path          TEXT NOT NULL,
+	quota_mb      BIGINT NOT NULL DEFAULT 0,
+	enabled       BOOLEAN NOT NULL,
+	created_at    BIGINT NOT NULL,
+	updated_at    BIGINT NOT NULL,
+	last_login_at BIGINT NOT NULL DEFAULT 0,
+	last_login_ip TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX ftp_users_account ON ftp_users (account, username);
+
+CREATE TABLE nodes (
+	id           {key} PRIMARY KEY,
+	heartbeat_at BIGINT NOT NULL
+);
+
+CREATE TABLE sessions (
+	id            {key} PRIMARY KEY,
+	node          {key} NOT NULL REFERENCES nodes (id) ON DELETE CASCADE,
+	username      {key} NOT NULL DEFAULT '',
+	account       {key} NOT NULL DEFAULT '',
+	remote_addr   TEXT NOT NULL DEFAULT '',
+	client        TEXT NOT NULL DEFAULT '',
+	tls_control   BOOLEAN NOT NULL DEFAULT FALSE,
+	tls_data      BOOLEAN NOT NULL DEFAULT FALSE,
+	connected_at  BIGINT NOT NULL DEFAULT 0,
+	last_activity BIGINT NOT NULL DEFAULT 0,
+	activity      TEXT NOT NULL DEFAULT '',
+	file          TEXT NOT NULL DEFAULT '',
+	bytes_done    BIGINT NOT NULL DEFAULT 0,
+	bytes_total   BIGINT NOT NULL DEFAULT 0,
+	speed         BIGINT NOT NULL DEFAULT 0,
+	bytes_up      BIGINT NOT NULL DEFAULT 0,
+	bytes_down    BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_node ON sessions (node);
+CREATE INDEX sessions_account ON sessions (account);
+
+CREATE TABLE kicks (
+	seq        {serial},
+	session_id {key} NOT NULL DEFAULT '',
+	username   {key} NOT NULL DEFAULT '',
+	at         BIGINT NOT NULL
+);
+CREATE INDEX kicks_at ON kicks (at);
+
+CREATE TABLE admins (
+	name          {key} PRIMARY KEY,
+	password_hash TEXT NOT NULL,
+	created_at    BIGINT NOT NULL
+);
+
+CREATE TABLE api_tokens (
+	id         {key} PRIMARY KEY,
+	name       {key} NOT NULL,
+	hash       {key} NOT NULL UNIQUE,
+	created_at BIGINT NOT NULL,
+	last_used  BIGINT NOT NULL DEFAULT 0
+);
+
+CREATE TABLE bans (
+	ip        {key} PRIMARY KEY,
+	until_at  BIGINT NOT NULL,
+	count     INTEGER NOT NULL,
+	reason    TEXT NOT NULL DEFAULT '',
+	banned_at BIGINT NOT NULL
+);
+`
+
+// latestVersion is the schema version this binary writes.
+func latestVersion() int { return migrations[len(migrations)-1].version }
+
+// sqlFor is m's SQL for dialect d.
+func (m migration) sqlFor(d *dialect) string {
+	q := m.sql
+	switch {
+	case d == sqliteDialect && m.sqlite != "":
+		q = m.sqlite
+	case d == postgresDialect && m.postgres != "":
+		q = m.postgres
+	}
+	return d.types.Replace(q)
+}
+
+// migrate applies the missing migrations, each in its own transaction.
+// Two processes opening one database at once are serialised by the
+// migration lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite), so each
+// migration runs once; the loser sees it applied and moves on.
+func (s *Store) migrate(ctx context.Context) error {
+	for {
+		done, err := s.migrateOne(ctx)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the next missing migration and reports whether the
+// schema is now up to date.
+func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.d.lock(ctx, tx, lockMigrate); err != nil {
+			return err
+		}
+		cur, err := schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if cur > latestVersion() {
+			return fmt.Errorf("%w: the database is at schema version %d, this binary knows versions up to %d; upgrade panelftp (or point it at another database)",
+				ErrSchemaTooNew, cur, latestVersion())
+		}
+		if cur == latestVersion() {
+			done = true
+			return nil
+		}
+		m := migrations[cur] // versions run from 1 without gaps
+		if _, err := tx.ExecContext(ctx, m.sqlFor(s.d)); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", m.version, m.about, err)
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+			m.version, micros(time.Now()))
+		return err
+	})
+	return done, err
+}
+
+// schemaVersion creates schema_migrations if needed and returns the highest
+// version applied (0 for a new database). It runs under the migration lock,
+// as concurrent CREATE TABLE IF NOT EXISTS can fail in PostgreSQL.
+func schemaVersion(ctx context.Context, tx *sql.Tx) (int, error) {
+	if _, err := tx.ExecContext(ctx,
+		"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)"); err != nil {
+		return 0, err
+	}
+	var v int
+	err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&v)
+	return v, err
+}

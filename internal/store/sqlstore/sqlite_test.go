@@ -1,0 +1,101 @@
+package sqlstore
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+// TestSQLiteDollarPlaceholders pins what the queries rely on: modernc binds
+// $N to the N-th argument, in any order and repeated.
+func TestSQLiteDollarPlaceholders(t *testing.T) {
+	s := mustOpen(t, sqliteFresh(t))
+	var a, b, c string
+	err := s.db.QueryRowContext(t.Context(), "SELECT $2, $1, $2 || $1", "x", "y").Scan(&a, &b, &c)
+	if err != nil || a != "y" || b != "x" || c != "yx" {
+		t.Fatalf("SELECT $2, $1, $2 || $1 with (x, y) = %q, %q, %q, %v; want y, x, yx", a, b, c, err)
+	}
+}
+
+// TestSQLiteSettings checks that every pooled connection, not only the
+// first, gets the pragmas, and that the files are private.
+func TestSQLiteSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	s := mustOpen(t, func() (*Store, error) { return OpenSQLite(dir) })
+	for i := range 3 {
+		conn, err := s.db.Conn(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		for _, p := range []struct{ pragma, want string }{
+			{"journal_mode", "wal"}, {"busy_timeout", "10000"}, {"foreign_keys", "1"}, {"synchronous", "1"},
+		} {
+			var got string
+			if err := conn.QueryRowContext(t.Context(), "PRAGMA "+p.pragma).Scan(&got); err != nil || got != p.want {
+				t.Errorf("connection %d: PRAGMA %s = %q, %v; want %q", i, p.pragma, got, err, p.want)
+			}
+		}
+	}
+	for path, want := range map[string]os.FileMode{dir: 0o700, filepath.Join(dir, SQLiteFile): 0o600} {
+		if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, %v; want %v", path, fi.Mode().Perm(), err, want)
+		}
+	}
+}
+
+// TestSQLiteOddDirName: "?" and "#" in the directory are part of the path,
+// not the start of DSN parameters.
+func TestSQLiteOddDirName(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "we?ird #dir %20")
+	s := mustOpen(t, func() (*Store, error) { return OpenSQLite(dir) })
+	if err := s.CreateAccount(t.Context(), domain.Account{Name: "bob", Home: "/home/bob"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, SQLiteFile)); err != nil {
+		t.Fatalf("database not where asked: %v", err)
+	}
+}
+
+func TestMigrationsNumbered(t *testing.T) {
+	for i, m := range migrations {
+		if m.version != i+1 {
+			t.Fatalf("migrations[%d] has version %d, want %d: versions run from 1 without gaps", i, m.version, i+1)
+		}
+	}
+}
+
+func BenchmarkPublishSessions(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			be.require(b)
+			benchPublish(b, be.fresh(b))
+		})
+	}
+}
+
+// benchPublish publishes 1,000 changed sessions per iteration.
+func benchPublish(b *testing.B, open func() (*Store, error)) {
+	s, err := open()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	all := make([]domain.Session, 1000)
+	for i := range all {
+		all[i] = domain.Session{ID: fmt.Sprintf("s%04d", i), Username: "dev.bob", Account: "bob",
+			RemoteAddr: "198.51.100.4:5000", ConnectedAt: time.Now(), Activity: domain.ActivityUpload}
+	}
+	for b.Loop() {
+		for i := range all {
+			all[i].BytesDone += 4096
+		}
+		if err := s.PublishSessions(b.Context(), "n1", time.Now(), all, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

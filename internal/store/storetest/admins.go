@@ -1,0 +1,161 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
+)
+
+func admin(name string) store.Admin {
+	return store.Admin{Name: name, PasswordHash: "hash-of-" + name, CreatedAt: at(time.Minute)}
+}
+
+func storedAdmin(a store.Admin) store.Admin {
+	a.CreatedAt = stored(a.CreatedAt)
+	return a
+}
+
+func adminName(a store.Admin) string { return a.Name }
+
+var adminCases = []testCase{
+	{"create, get and list ordered by name", func(t *testing.T, s store.Store) {
+		for _, n := range []string{"root", "alice", "zed"} {
+			check(t, s.CreateAdmin(t.Context(), admin(n)), "CreateAdmin %s", n)
+		}
+		got, err := s.GetAdmin(t.Context(), "alice")
+		check(t, err, "GetAdmin")
+		same(t, "GetAdmin", got, storedAdmin(admin("alice")))
+		list, err := s.ListAdmins(t.Context())
+		check(t, err, "ListAdmins")
+		same(t, "ListAdmins", keys(list, adminName), []string{"alice", "root", "zed"})
+	}},
+	{"duplicate is a conflict, missing is not found", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAdmin(t.Context(), admin("root")), "CreateAdmin")
+		wantErr(t, s.CreateAdmin(t.Context(), admin("root")), domain.ErrConflict, "second CreateAdmin")
+		_, err := s.GetAdmin(t.Context(), "nobody")
+		wantErr(t, err, domain.ErrNotFound, "GetAdmin nobody")
+		wantErr(t, s.UpdateAdminPassword(t.Context(), "nobody", "h"), domain.ErrNotFound, "UpdateAdminPassword nobody")
+		wantErr(t, s.DeleteAdmin(t.Context(), "nobody"), domain.ErrNotFound, "DeleteAdmin nobody")
+	}},
+	{"update password", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAdmin(t.Context(), admin("root")), "CreateAdmin")
+		check(t, s.UpdateAdminPassword(t.Context(), "root", "new-hash"), "UpdateAdminPassword")
+		got, err := s.GetAdmin(t.Context(), "root")
+		check(t, err, "GetAdmin")
+		want := storedAdmin(admin("root"))
+		want.PasswordHash = "new-hash"
+		same(t, "after UpdateAdminPassword", got, want)
+	}},
+	{"delete", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAdmin(t.Context(), admin("root")), "CreateAdmin")
+		check(t, s.CreateAdmin(t.Context(), admin("alice")), "CreateAdmin")
+		check(t, s.DeleteAdmin(t.Context(), "root"), "DeleteAdmin")
+		_, err := s.GetAdmin(t.Context(), "root")
+		wantErr(t, err, domain.ErrNotFound, "GetAdmin after delete")
+		list, err := s.ListAdmins(t.Context())
+		check(t, err, "ListAdmins")
+		same(t, "admins left", keys(list, adminName), []string{"alice"})
+	}},
+}
+
+func token(id, name string) store.APIToken {
+	return store.APIToken{ID: id, Name: name, Hash: "sha256-of-" + id, CreatedAt: at(time.Hour)}
+}
+
+func storedToken(k store.APIToken) store.APIToken {
+	k.CreatedAt, k.LastUsed = stored(k.CreatedAt), stored(k.LastUsed)
+	return k
+}
+
+func tokenID(k store.APIToken) string { return k.ID }
+
+var tokenCases = []testCase{
+	{"create, get by hash, list ordered by name then ID", func(t *testing.T, s store.Store) {
+		for _, k := range []store.APIToken{token("c3", "billing"), token("a1", "monitoring"), token("b2", "billing")} {
+			check(t, s.CreateAPIToken(t.Context(), k), "CreateAPIToken %s", k.ID)
+		}
+		got, err := s.GetAPITokenByHash(t.Context(), "sha256-of-a1")
+		check(t, err, "GetAPITokenByHash")
+		same(t, "GetAPITokenByHash", got, storedToken(token("a1", "monitoring")))
+		if !got.LastUsed.IsZero() {
+			t.Fatalf("unused token has LastUsed %v", got.LastUsed)
+		}
+		list, err := s.ListAPITokens(t.Context())
+		check(t, err, "ListAPITokens")
+		same(t, "ListAPITokens", keys(list, tokenID), []string{"b2", "c3", "a1"})
+	}},
+	{"unknown hash is not found", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAPIToken(t.Context(), token("a1", "x")), "CreateAPIToken")
+		_, err := s.GetAPITokenByHash(t.Context(), "sha256-of-zz")
+		wantErr(t, err, domain.ErrNotFound, "GetAPITokenByHash unknown")
+	}},
+	{"duplicate ID or hash is a conflict", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAPIToken(t.Context(), token("a1", "x")), "CreateAPIToken")
+		wantErr(t, s.CreateAPIToken(t.Context(), token("a1", "y")), domain.ErrConflict, "same ID")
+		k := token("b2", "y")
+		k.Hash = "sha256-of-a1"
+		wantErr(t, s.CreateAPIToken(t.Context(), k), domain.ErrConflict, "same hash")
+	}},
+	{"touch records the last use", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAPIToken(t.Context(), token("a1", "x")), "CreateAPIToken")
+		check(t, s.TouchAPIToken(t.Context(), "a1", at(2*time.Hour)), "TouchAPIToken")
+		got, err := s.GetAPITokenByHash(t.Context(), "sha256-of-a1")
+		check(t, err, "GetAPITokenByHash")
+		same(t, "LastUsed", got.LastUsed, stored(at(2*time.Hour)))
+		wantErr(t, s.TouchAPIToken(t.Context(), "zz", at(0)), domain.ErrNotFound, "TouchAPIToken unknown")
+	}},
+	{"delete", func(t *testing.T, s store.Store) {
+		check(t, s.CreateAPIToken(t.Context(), token("a1", "x")), "CreateAPIToken")
+		check(t, s.DeleteAPIToken(t.Context(), "a1"), "DeleteAPIToken")
+		_, err := s.GetAPITokenByHash(t.Context(), "sha256-of-a1")
+		wantErr(t, err, domain.ErrNotFound, "deleted token")
+		wantErr(t, s.DeleteAPIToken(t.Context(), "a1"), domain.ErrNotFound, "second DeleteAPIToken")
+	}},
+}
+
+func ban(ip string) store.Ban {
+	return store.Ban{IP: ip, Until: at(15 * time.Minute), Count: 1, Reason: "10 failed log-ins", At: at(0)}
+}
+
+func storedBan(b store.Ban) store.Ban {
+	b.Until, b.At = stored(b.Until), stored(b.At)
+	return b
+}
+
+func banIP(b store.Ban) string { return b.IP }
+
+var banCases = []testCase{
+	{"put, get and list ordered by IP", func(t *testing.T, s store.Store) {
+		for _, ip := range []string{"198.51.100.9", "2001:db8::1", "192.0.2.1"} {
+			check(t, s.PutBan(t.Context(), ban(ip)), "PutBan %s", ip)
+		}
+		got, err := s.GetBan(t.Context(), "2001:db8::1")
+		check(t, err, "GetBan")
+		same(t, "GetBan", got, storedBan(ban("2001:db8::1")))
+		list, err := s.ListBans(t.Context())
+		check(t, err, "ListBans")
+		same(t, "ListBans", keys(list, banIP), []string{"192.0.2.1", "198.51.100.9", "2001:db8::1"})
+	}},
+	{"put replaces", func(t *testing.T, s store.Store) {
+		check(t, s.PutBan(t.Context(), ban("192.0.2.1")), "PutBan")
+		b := store.Ban{IP: "192.0.2.1", Until: at(2 * time.Hour), Count: 2, Reason: "again", At: at(time.Hour)}
+		check(t, s.PutBan(t.Context(), b), "second PutBan")
+		got, err := s.GetBan(t.Context(), "192.0.2.1")
+		check(t, err, "GetBan")
+		same(t, "after second PutBan", got, storedBan(b))
+		list, err := s.ListBans(t.Context())
+		check(t, err, "ListBans")
+		same(t, "bans", len(list), 1)
+	}},
+	{"missing is not found; delete", func(t *testing.T, s store.Store) {
+		_, err := s.GetBan(t.Context(), "192.0.2.1")
+		wantErr(t, err, domain.ErrNotFound, "GetBan unbanned")
+		check(t, s.PutBan(t.Context(), ban("192.0.2.1")), "PutBan")
+		check(t, s.DeleteBan(t.Context(), "192.0.2.1"), "DeleteBan")
+		_, err = s.GetBan(t.Context(), "192.0.2.1")
+		wantErr(t, err, domain.ErrNotFound, "GetBan after delete")
+		wantErr(t, s.DeleteBan(t.Context(), "192.0.2.1"), domain.ErrNotFound, "second DeleteBan")
+	}},
+}
