@@ -75,6 +75,7 @@ type env struct {
 	base    string
 	outside string
 	logs    *syncBuffer
+	hasher  *auth.Hasher
 }
 
 type envOption func(*service.Options)
@@ -108,7 +109,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		opt(&o)
 	}
 	h := auth.NewHasher(auth.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4)
-	e.svc = service.New(st, h, o)
+	e.svc, e.hasher = service.New(st, h, o), h
 	return e
 }
 

@@ -29,6 +29,8 @@ type Login struct {
 // Authenticate checks an FTP log-in. An unknown user costs the same
 // password hash as a wrong password, so timing does not reveal which
 // usernames exist. A success records the time and IP of the log-in.
+// With a LoginCache, a repeat of recently verified credentials skips the
+// hash; a wrong password always pays for it.
 func (s *Service) Authenticate(ctx context.Context, username, password, ip string) (Login, error) {
 	u, err := s.store.GetFTPUser(ctx, domain.Lower(username))
 	if isNotFound(err) {
@@ -38,11 +40,14 @@ func (s *Service) Authenticate(ctx context.Context, username, password, ip strin
 	if err != nil {
 		return Login{}, err
 	}
-	if err := s.hasher.Verify(ctx, u.PasswordHash, password); err != nil {
-		if errors.Is(err, auth.ErrMismatch) {
-			return Login{}, ErrBadCredentials
+	if !s.cache.Hit(u.Username, u.PasswordHash, password) {
+		if err := s.hasher.Verify(ctx, u.PasswordHash, password); err != nil {
+			if errors.Is(err, auth.ErrMismatch) {
+				return Login{}, ErrBadCredentials
+			}
+			return Login{}, err
 		}
-		return Login{}, err
+		s.cache.Add(u.Username, u.PasswordHash, password)
 	}
 	a, err := s.store.GetAccount(ctx, u.Account)
 	if err != nil {

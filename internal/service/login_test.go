@@ -2,11 +2,13 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/service"
 )
 
@@ -109,5 +111,42 @@ func TestAuthenticate(t *testing.T) {
 
 	if strings.Contains(e.logs.String(), pw1) || strings.Contains(e.logs.String(), pw2) {
 		t.Fatal("a password reached the log")
+	}
+}
+
+func TestAuthenticateWithLoginCache(t *testing.T) {
+	cache := auth.NewVerifyCache(time.Minute, 100, nil)
+	e := newEnv(t, func(o *service.Options) { o.LoginCache = cache })
+	e.addAccount("bob", 0)
+	e.addUser("bob", "dev.bob", "/")
+	h := e.hasher
+
+	login := func(password string) error {
+		_, err := e.svc.Authenticate(e.ctx, "dev.bob", password, "198.51.100.7")
+		return err
+	}
+	if err := login(pw1); err != nil {
+		t.Fatal(err)
+	}
+	before := h.Checks()
+	for i := 0; i < 5; i++ {
+		if err := login(pw1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := h.Checks() - before; n != 0 {
+		t.Errorf("5 repeat log-ins ran %d argon2id checks, want 0 (cached)", n)
+	}
+	if err := login(pw2); !errors.Is(err, service.ErrBadCredentials) {
+		t.Errorf("wrong password with a warm cache: %v", err)
+	}
+	if err := e.svc.ChangeFTPPassword(e.ctx, "bob", "dev.bob", pw2); err != nil {
+		t.Fatal(err)
+	}
+	if err := login(pw1); !errors.Is(err, service.ErrBadCredentials) {
+		t.Errorf("old password after a change: %v, want refused", err)
+	}
+	if err := login(pw2); err != nil {
+		t.Errorf("new password: %v", err)
 	}
 }

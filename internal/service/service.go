@@ -29,6 +29,9 @@ type Options struct {
 	// ChownAllowed says whether folders created for an account may be
 	// given to its uid/gid; default: only when running as root.
 	ChownAllowed *bool
+	// LoginCache, when set, makes repeat FTP log-ins with the same
+	// credentials skip the argon2id check for a short time.
+	LoginCache *auth.VerifyCache
 }
 
 // Service is the use-case layer. It is safe for concurrent use.
@@ -38,11 +41,12 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	chown  bool
+	cache  *auth.VerifyCache
 }
 
 // New returns a Service on st that hashes with h.
 func New(st store.Store, h *auth.Hasher, opts Options) *Service {
-	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0}
+	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0, cache: opts.LoginCache}
 	if s.now == nil {
 		s.now = time.Now
 	}

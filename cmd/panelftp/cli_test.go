@@ -1,0 +1,268 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The CLI tests drive the real binary, built once for the package.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "panelftp-cli")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "panelftp")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		panic("building panelftp: " + err.Error() + "\n" + string(out))
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the binary against one data directory.
+type cli struct {
+	t    *testing.T
+	data string
+	env  []string
+}
+
+func newCLI(t *testing.T) *cli {
+	return &cli{t: t, data: t.TempDir(), env: []string{"PATH=" + os.Getenv("PATH")}}
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (c *cli) runStdin(stdin string, args ...string) result {
+	c.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(c.env, "PANELFTP_DATA="+c.data)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		c.t.Fatalf("running %v: %v", args, err)
+	}
+	return result{code, out.String(), errb.String()}
+}
+
+func (c *cli) run(args ...string) result { c.t.Helper(); return c.runStdin("", args...) }
+
+// ok runs a command that must succeed.
+func (c *cli) ok(args ...string) string {
+	c.t.Helper()
+	r := c.run(args...)
+	if r.code != 0 {
+		c.t.Fatalf("panelftp %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), r.code, r.stdout, r.stderr)
+	}
+	return r.stdout
+}
+
+type ftpUser struct {
+	Account     string  `json:"account"`
+	Username    string  `json:"username"`
+	Path        string  `json:"path"`
+	Directory   string  `json:"directory"`
+	UID         *int    `json:"uid"`
+	GID         *int    `json:"gid"`
+	QuotaMB     int64   `json:"quota_mb"`
+	CreatedAt   string  `json:"created_at"`
+	LastLoginAt *string `json:"last_login_at"`
+}
+
+func (c *cli) users(args ...string) []ftpUser {
+	c.t.Helper()
+	var list []ftpUser
+	out := c.ok(append([]string{"ftp", "list", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		c.t.Fatalf("ftp list --json is not JSON: %v\n%s", err, out)
+	}
+	return list
+}
+
+const goodPassword = "Str0ng!Pass"
+
+func TestCLIManagesAccountsAndFTPUsers(t *testing.T) {
+	c := newCLI(t)
+	home := filepath.Join(t.TempDir(), "bob")
+
+	c.ok("account", "add", "bob", "--home", home, "--uid", "4242", "--gid", "4343", "--ftp-limit", "2")
+	var accounts []map[string]any
+	if err := json.Unmarshal([]byte(c.ok("account", "list", "--json")), &accounts); err != nil || len(accounts) != 1 || accounts[0]["name"] != "bob" {
+		t.Fatalf("account list --json = %v, %v", accounts, err)
+	}
+
+	out := c.ok("ftp", "add", "Dev.Bob", goodPassword, "example.com/dev", "bob", "--quota", "500")
+	if !strings.Contains(out, "dev.bob") {
+		t.Errorf("ftp add output %q does not name dev.bob", out)
+	}
+	if fi, err := os.Stat(filepath.Join(home, "example.com", "dev")); err != nil || !fi.IsDir() {
+		t.Fatalf("ftp add did not create the folder: %v", err)
+	}
+	// Password from standard input.
+	if r := c.runStdin(goodPassword+"\n", "ftp", "add", "ci.bob", "-", "/", "bob"); r.code != 0 {
+		t.Fatalf("ftp add with password on stdin: exit %d: %s", r.code, r.stderr)
+	}
+
+	users := c.users("bob")
+	if len(users) != 2 {
+		t.Fatalf("ftp list bob: %d users, want 2: %+v", len(users), users)
+	}
+	dev := users[1]
+	if dev.Username != "dev.bob" || dev.Account != "bob" || dev.Path != "/example.com/dev" ||
+		dev.Directory != filepath.Join(home, "example.com", "dev") || dev.QuotaMB != 500 ||
+		dev.UID == nil || *dev.UID != 4242 || dev.GID == nil || *dev.GID != 4343 ||
+		dev.CreatedAt == "" || dev.LastLoginAt != nil {
+		t.Errorf("ftp list --json entry = %+v", dev)
+	}
+
+	c.ok("ftp", "password", "dev.bob", "N3w!Password", "bob")
+	c.ok("ftp", "path", "dev.bob", "/example.com", "bob")
+	if got := c.users("bob")[1].Path; got != "/example.com" {
+		t.Errorf("path after ftp path = %q, want /example.com", got)
+	}
+
+	// Files survive ftp delete.
+	keep := filepath.Join(home, "example.com", "index.html")
+	if err := os.WriteFile(keep, []byte("hello"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.ok("ftp", "delete", "dev.bob", "bob")
+	if b, err := os.ReadFile(keep); err != nil || string(b) != "hello" {
+		t.Errorf("ftp delete touched the files: %q, %v", b, err)
+	}
+	if got := c.users(); len(got) != 1 || got[0].Username != "ci.bob" {
+		t.Errorf("after delete: %+v", got)
+	}
+
+	// account delete refuses while sub-users exist, then --force keeps files.
+	if r := c.run("account", "delete", "bob"); r.code != 1 || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("account delete with users: exit %d, stderr %q", r.code, r.stderr)
+	}
+	c.ok("account", "delete", "bob", "--force")
+	if _, err := os.Stat(keep); err != nil {
+		t.Errorf("account delete --force removed files: %v", err)
+	}
+	if got := c.users(); len(got) != 0 {
+		t.Errorf("users left after account delete --force: %+v", got)
+	}
+}
+
+func TestCLIRefusalsChangeNothing(t *testing.T) {
+	c := newCLI(t)
+	home := filepath.Join(t.TempDir(), "bob")
+	c.ok("account", "add", "bob", "--home", home, "--ftp-limit", "1")
+	c.ok("ftp", "add", "web.bob", goodPassword, "/site", "bob")
+	before := c.ok("ftp", "list", "--json")
+
+	cases := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"wrong suffix", []string{"ftp", "add", "dev.alice", goodPassword, "/x", "bob"}, "must end with .bob"},
+		{"no digit", []string{"ftp", "add", "dev.bob", "NoDigits!here", "/x", "bob"}, "at least one digit"},
+		{"dot-dot path", []string{"ftp", "add", "dev.bob", goodPassword, "../../etc", "bob"}, `".."`},
+		{"limit", []string{"ftp", "add", "dev.bob", goodPassword, "/x", "bob"}, "limit of 1"},
+		{"duplicate", []string{"ftp", "add", "WEB.bob", goodPassword, "/x", "bob"}, "already exists"},
+		{"unknown account", []string{"ftp", "add", "dev.carol", goodPassword, "/x", "carol"}, "account carol does not exist"},
+		{"weak new password", []string{"ftp", "password", "web.bob", "short", "bob"}, "too short"},
+		{"path escape", []string{"ftp", "path", "web.bob", "/a/../../b", "bob"}, `".."`},
+		{"other account's user", []string{"ftp", "delete", "web.bob", "alice"}, "account alice does not exist"},
+		{"bad account name", []string{"account", "add", "Bo", "--home", "/tmp/x"}, "uppercase"},
+		{"relative home", []string{"account", "add", "carol", "--home", "carol"}, "not absolute"},
+		{"quota not a number", []string{"ftp", "add", "dev.bob", goodPassword, "/x", "bob", "--quota", "lots"}, "invalid value"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.run(tc.args...)
+			wantCode := 1
+			if tc.name == "quota not a number" {
+				wantCode = 2
+			}
+			if r.code != wantCode || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d (want %d), stderr %q (want %q)", r.code, wantCode, r.stderr, tc.want)
+			}
+		})
+	}
+	if after := c.ok("ftp", "list", "--json"); after != before {
+		t.Errorf("a refused command changed the store:\nbefore %s\nafter %s", before, after)
+	}
+	if _, err := os.Stat(filepath.Join(home, "x")); !os.IsNotExist(err) {
+		t.Errorf("a refused ftp add created its folder: %v", err)
+	}
+}
+
+func TestCLIUsage(t *testing.T) {
+	c := newCLI(t)
+	for _, args := range [][]string{
+		{"ftp", "add", "only-one-arg"},
+		{"account", "add", "bob", "--no-such-flag"},
+		{"nonsense"},
+		{},
+	} {
+		if r := c.run(args...); r.code != 2 || r.stderr == "" {
+			t.Errorf("panelftp %v: exit %d stderr %q, want exit 2 with a message", args, r.code, r.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"--help"}, {"ftp", "--help"}, {"ftp", "add", "--help"}, {"account", "add", "--help"},
+		{"ftp", "connections", "--help"}, {"serve", "--help"}, {"admin", "token", "--help"},
+	} {
+		r := c.run(args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "usage: panelftp") {
+			t.Errorf("panelftp %v: exit %d, stdout %q", args, r.code, r.stdout)
+		}
+	}
+	if out := c.ok("serve", "--help"); !strings.Contains(out, "-passive-ports") || !strings.Contains(out, "PANELFTP_") {
+		t.Errorf("serve --help lacks its flags: %s", out)
+	}
+}
+
+func TestCLIEnvironmentSelectsStore(t *testing.T) {
+	c := newCLI(t)
+	other := t.TempDir()
+	home := filepath.Join(t.TempDir(), "bob")
+	// --data wins over PANELFTP_DATA.
+	c.ok("account", "add", "bob", "--home", home, "--data", other)
+	if out := c.ok("account", "list"); strings.Contains(out, "bob") {
+		t.Errorf("account added with --data shows up in PANELFTP_DATA's store: %s", out)
+	}
+	if out := c.ok("account", "list", "--data", other); !strings.Contains(out, "bob") {
+		t.Errorf("account list --data does not show bob: %s", out)
+	}
+}
+
+func TestCLIPostgres(t *testing.T) {
+	dsn := os.Getenv("PANELFTP_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("set PANELFTP_TEST_POSTGRES to a PostgreSQL URL to run the CLI against PostgreSQL")
+	}
+	dsn = freshSchema(t, dsn)
+	c := newCLI(t)
+	c.env = append(c.env, "PANELFTP_DB="+dsn)
+	home := filepath.Join(t.TempDir(), "bob")
+	c.ok("account", "add", "bob", "--home", home)
+	c.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")
+	if got := c.users(); len(got) != 1 || got[0].Username != "dev.bob" {
+		t.Fatalf("ftp list on PostgreSQL: %+v", got)
+	}
+	// The SQLite data directory was not used.
+	if _, err := os.Stat(filepath.Join(c.data, "panelftp.db")); err == nil {
+		t.Errorf("with PANELFTP_DB set, a SQLite database was created in the data directory")
+	}
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+)
+
+type liveSession struct {
+	ID        string `json:"id"`
+	Username  string `json:"username"`
+	Account   string `json:"account"`
+	Activity  string `json:"activity"`
+	File      string `json:"file"`
+	BytesDone int64  `json:"bytes_done"`
+}
+
+func (c *cli) sessions(t *testing.T, args ...string) []liveSession {
+	t.Helper()
+	var list []liveSession
+	out := c.ok(append([]string{"ftp", "connections", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatalf("ftp connections --json: %v\n%s", err, out)
+	}
+	return list
+}
+
+// TestConnectionsAndKickFromAnotherProcess shows a running upload in
+// `ftp connections` of a separate CLI process, then ends it with `ftp kick`.
+func TestConnectionsAndKickFromAnotherProcess(t *testing.T) {
+	s := startServer(t)
+	conn, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Quit()
+	if err := conn.Login("web.bob", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+
+	// An upload that sends 64 KiB, then waits until the test lets it go on.
+	pr, pw := io.Pipe()
+	stored := make(chan error, 1)
+	go func() { stored <- conn.Stor("big.bin", pr) }()
+	go func() {
+		pw.Write(make([]byte, 64<<10))
+	}()
+
+	var sess liveSession
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, ls := range s.cli.sessions(t, "bob") {
+			if ls.Username == "web.bob" && ls.Activity == "upload" && ls.BytesDone > 0 {
+				sess = ls
+			}
+		}
+		if sess.ID != "" {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if sess.ID == "" {
+		t.Fatalf("no running upload of web.bob in ftp connections: %+v", s.cli.sessions(t))
+	}
+	if sess.Account != "bob" || !strings.HasSuffix(sess.File, "big.bin") {
+		t.Errorf("session = %+v", sess)
+	}
+	if other := s.cli.sessions(t, "alice"); len(other) != 0 {
+		t.Errorf("ftp connections alice lists bob's sessions: %+v", other)
+	}
+
+	start := time.Now()
+	out := s.cli.ok("ftp", "kick", sess.ID)
+	if !strings.Contains(out, "disconnected") {
+		t.Errorf("ftp kick output: %q", out)
+	}
+	pw.CloseWithError(io.ErrClosedPipe)
+	select {
+	case <-stored:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the kicked upload is still running")
+	}
+	if err := conn.NoOp(); err == nil {
+		t.Error("the kicked control connection still answers NOOP")
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("kick took %v", took)
+	}
+	if r := s.cli.run("ftp", "kick", "no-such-session"); r.code != 1 || !strings.Contains(r.stderr, "not connected") {
+		t.Errorf("kick of unknown session: exit %d, %q", r.code, r.stderr)
+	}
+}

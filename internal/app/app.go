@@ -1,0 +1,60 @@
+// Package app is panelftp's composition root: it opens the store, builds
+// the service, and wires the CLI, the FTP engine, the session registry, the
+// web panel and the API together. It is the only package that knows them all.
+package app
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"runtime"
+	"syscall"
+
+	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/cli"
+	"github.com/panelftp/panelftp/internal/config"
+	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/store"
+	"github.com/panelftp/panelftp/internal/store/sqlstore"
+)
+
+// Main runs the command line and returns the exit status.
+func Main(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := cli.Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		Open:  openService,
+		Serve: serve,
+	}
+	return cli.Run(ctx, env, args)
+}
+
+// openStore opens PostgreSQL when s.DB is set, else SQLite in s.DataDir.
+func openStore(ctx context.Context, s config.Store) (store.Store, error) {
+	if s.DB != "" {
+		st, err := sqlstore.OpenPostgres(ctx, s.DB)
+		if err != nil {
+			return nil, fmt.Errorf("opening PostgreSQL database (--db): %w", err)
+		}
+		return st, nil
+	}
+	st, err := sqlstore.OpenSQLite(s.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("opening the database in %s (--data): %w", s.DataDir, err)
+	}
+	return st, nil
+}
+
+func newHasher() *auth.Hasher {
+	return auth.NewHasher(auth.Params{}, 2*runtime.NumCPU())
+}
+
+func openService(ctx context.Context, s config.Store) (*service.Service, func() error, error) {
+	st, err := openStore(ctx, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return service.New(st, newHasher(), service.Options{}), st.Close, nil
+}

@@ -1,0 +1,197 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/panelftp/panelftp/internal/web"
+)
+
+func TestAdminLogIn(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	wantRedirect(t, c.get("/admin/accounts"), "/admin/login?next=")
+	r := c.login("/admin/login", "root", "Wrong-Pass-1")
+	wantStatus(t, r, http.StatusUnauthorized)
+	wantContains(t, r.body, "Wrong name or password.")
+	// An account owner's credentials are not an admin's.
+	wantStatus(t, c.login("/admin/login", "bob", bobPanelPW), http.StatusUnauthorized)
+	wantRedirect(t, c.login("/admin/login", "root", adminPW), "/admin/accounts")
+	wantStatus(t, c.get("/admin/accounts"), http.StatusOK)
+}
+
+func TestAdminAccounts(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", "dev.bob", "/", 0)
+	c := e.admin()
+	r := c.get("/admin/accounts")
+	wantContains(t, r.body, "alice", "bob", e.home("bob"), `action="/admin/accounts/bob/limit"`, ">Disable<", "Create account")
+
+	// Create: an error appears next to its field, with typed values kept.
+	r = c.post("/admin/accounts", url.Values{"account": {"Carol!"}, "home": {e.home("carol")}, "ftp_limit": {"3"}, "password": {"Third-Panel-Pw3"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if got := fieldError(r.body, "acc-name"); !strings.Contains(got, "uppercase") && !strings.Contains(got, "lowercase") {
+		t.Errorf("account name error %q", got)
+	}
+	if v, _ := inputValue(r.body, "acc-home"); v != e.home("carol") {
+		t.Errorf("home not kept: %q", v)
+	}
+	r = c.post("/admin/accounts", url.Values{"account": {"carol"}, "home": {"relative/dir"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if got := fieldError(r.body, "acc-home"); !strings.Contains(got, "not absolute") {
+		t.Errorf("home error %q", got)
+	}
+	r = c.post("/admin/accounts", url.Values{"account": {"carol"}, "home": {e.home("carol")}, "uid": {"x"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if fieldError(r.body, "acc-uid") == "" {
+		t.Error("no error next to UID")
+	}
+
+	r = c.post("/admin/accounts", url.Values{"account": {"carol"}, "home": {e.home("carol")}, "ftp_limit": {"3"}, "password": {"Third-Panel-Pw3"}})
+	wantRedirect(t, r, "/admin/accounts")
+	a, err := e.svc.GetAccount(context.Background(), "carol")
+	if err != nil || a.FTPLimit != 3 || !exists(e.home("carol")) {
+		t.Fatalf("carol: %+v, %v", a, err)
+	}
+	wantRedirect(t, e.client().login("/login", "carol", "Third-Panel-Pw3"), "/files/ftp")
+
+	// Limit.
+	wantRedirect(t, c.post("/admin/accounts/bob/limit", url.Values{"ftp_limit": {"0"}}), "/admin/accounts")
+	wantContains(t, e.bob().get("/files/ftp").body, "1 FTP account (unlimited)")
+	r = c.post("/admin/accounts/bob/limit", url.Values{"ftp_limit": {"-2"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantContains(t, r.body, `id="limit-bob-err"`)
+
+	// Disable, enable.
+	wantRedirect(t, c.post("/admin/accounts/bob/enabled", url.Values{"enabled": {"0"}}), "/admin/accounts")
+	wantStatus(t, e.client().login("/login", "bob", bobPanelPW), http.StatusForbidden)
+	wantRedirect(t, c.post("/admin/accounts/bob/enabled", url.Values{"enabled": {"1"}}), "/admin/accounts")
+	wantRedirect(t, e.client().login("/login", "bob", bobPanelPW), "/files/ftp")
+
+	// Panel password.
+	wantStatus(t, c.get("/admin/accounts/bob/password"), http.StatusOK)
+	r = c.post("/admin/accounts/bob/password", url.Values{"password": {"New-Panel-Pw1"}, "confirm": {"New-Panel-Pw2"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if fieldError(r.body, "confirm") == "" {
+		t.Error("no mismatch error")
+	}
+	wantRedirect(t, c.post("/admin/accounts/bob/password", url.Values{"password": {"New-Panel-Pw1"}, "confirm": {"New-Panel-Pw1"}}), "/admin/accounts")
+	wantRedirect(t, e.client().login("/login", "bob", "New-Panel-Pw1"), "/files/ftp")
+}
+
+func TestAdminDeleteAccount(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", "dev.bob", "/site", 0)
+	c := e.admin()
+	r := c.get("/admin/accounts/bob/delete")
+	wantStatus(t, r, http.StatusOK)
+	wantContains(t, r.body, "No file is deleted", "Also delete its 1 FTP account(s)")
+
+	r = c.post("/admin/accounts/bob/delete", url.Values{"confirm": {"1"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	if got := fieldError(r.body, "force"); !strings.Contains(got, "still has 1") {
+		t.Errorf("force error %q", got)
+	}
+	wantRedirect(t, c.post("/admin/accounts/bob/delete", url.Values{"confirm": {"1"}, "force": {"1"}}), "/admin/accounts")
+	if _, err := e.svc.GetAccount(context.Background(), "bob"); err == nil {
+		t.Error("bob still exists")
+	}
+	if !exists(filepath.Join(e.home("bob"), "site")) {
+		t.Error("the account's files were removed")
+	}
+	wantStatus(t, c.get("/admin/accounts/bob/delete"), http.StatusNotFound)
+}
+
+func TestAdminFTPUsers(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", "dev.bob", "/site", 0)
+	e.addUser("alice", "web.alice", "/", 0)
+	c := e.admin()
+
+	r := c.get("/admin/users")
+	wantContains(t, r.body, "dev.bob", "web.alice", `<option value="bob">bob</option>`)
+	r = c.get("/admin/users?account=alice")
+	wantContains(t, r.body, "web.alice", `<option value="alice" selected>`)
+	wantNotContains(t, r.body, "dev.bob")
+
+	// The admin can change password and path and delete any sub-user.
+	wantRedirect(t, c.post("/admin/users/web.alice/password", url.Values{"password": {"Admin-Set-Pw1"}, "confirm": {"Admin-Set-Pw1"}}),
+		"/admin/users?account=alice")
+	if _, err := e.svc.Authenticate(context.Background(), "web.alice", "Admin-Set-Pw1", "192.0.2.1"); err != nil {
+		t.Error(err)
+	}
+	r = c.post("/admin/users/web.alice/path", url.Values{"path": {"/a/../.."}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantRedirect(t, c.post("/admin/users/web.alice/path", url.Values{"path": {"/www"}}), "/admin/users?account=alice")
+	if u, _ := e.user("alice", "web.alice"); u.Path != "/www" {
+		t.Errorf("path %s", u.Path)
+	}
+	wantStatus(t, c.get("/admin/users/web.alice/filezilla.xml"), http.StatusOK)
+	wantRedirect(t, c.post("/admin/users/dev.bob/delete", url.Values{"confirm": {"1"}}), "/admin/users?account=bob")
+	if _, err := e.user("bob", "dev.bob"); err == nil {
+		t.Error("dev.bob still exists")
+	}
+	wantStatus(t, c.get("/admin/users/nobody.bob/password"), http.StatusNotFound)
+	wantStatus(t, c.get("/admin/users/nodot/password"), http.StatusNotFound)
+}
+
+func TestAdminConnections(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", "dev.bob", "/", 0)
+	e.addUser("alice", "web.alice", "/", 0)
+	e.publish(bobSession(), aliceSession())
+	c := e.admin()
+	r := c.get("/admin/connections")
+	wantContains(t, r.body, "dev.bob", "web.alice", `data-live="/admin/connections.json"`, ">Disconnect<")
+	var f feed
+	if err := json.Unmarshal([]byte(c.get("/admin/connections.json").body), &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Sessions) != 2 {
+		t.Fatalf("admin sees %d sessions, want 2", len(f.Sessions))
+	}
+	wantRedirect(t, c.post("/admin/connections/sess-alice-1/disconnect", nil), "/admin/connections")
+	if !e.kicked("sess-alice-1") {
+		t.Error("no kick")
+	}
+	wantStatus(t, c.post("/admin/connections/no-such/disconnect", nil), http.StatusNotFound)
+}
+
+func TestAdminSettings(t *testing.T) {
+	e := newEnv(t, func(c *cfgT) { c.FTPSPort = 990; c.TLSRequired = true })
+	r := e.admin().get("/admin/settings")
+	wantStatus(t, r, http.StatusOK)
+	wantContains(t, r.body, "ftp.example.test", ">2121<", ">990<", "plain FTP log-ins are refused", "restart")
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	e := newEnv(t)
+	key := []byte(strings.Repeat("k", 32))
+	for name, cfg := range map[string]web.Config{
+		"short key": {SecretKey: key[:31]},
+		"bad port":  {SecretKey: key, FTPPort: 70000},
+		"bad FTPS":  {SecretKey: key, FTPSPort: -1},
+	} {
+		if _, err := web.New(cfg, e.svc, nil); err == nil {
+			t.Errorf("%s: New accepted %+v", name, cfg)
+		}
+	}
+	if _, err := web.New(web.Config{SecretKey: key}, nil, nil); err == nil {
+		t.Error("New accepted a nil service")
+	}
+}
+
+func TestErrorPagesDoNotLeakDetails(t *testing.T) {
+	e := newEnv(t)
+	c := e.bob()
+	r := c.get("/files/ftp/users/nobody.bob/password")
+	wantStatus(t, r, http.StatusNotFound)
+	wantContains(t, r.body, "does not exist")
+	wantNotContains(t, r.body, e.homes, os.TempDir())
+}

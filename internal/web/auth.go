@@ -1,0 +1,285 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
+)
+
+// handlerFunc is a page handler that runs after log-in and CSRF checks.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, rc *reqCtx)
+
+// reqCtx is what the log-in check decided about a request.
+type reqCtx struct {
+	sess session
+	csrf string // the token this session's forms carry
+	// account is the owner's own account, the only one an owner's request
+	// ever passes to the service; "" for an admin, meaning all accounts.
+	account string
+	admin   bool
+}
+
+// usersBase is where the pages of one sub-user live for this role.
+func (rc *reqCtx) usersBase() string {
+	if rc.admin {
+		return "/admin/users"
+	}
+	return "/files/ftp/users"
+}
+
+// connBase is where the connections page lives for this role.
+func (rc *reqCtx) connBase() string {
+	if rc.admin {
+		return "/admin/connections"
+	}
+	return "/files/ftp/connections"
+}
+
+// listURL is the sub-user list to return to after a change.
+func (rc *reqCtx) listURL(account string) string {
+	if rc.admin {
+		return "/admin/users?account=" + url.QueryEscape(account)
+	}
+	return "/files/ftp"
+}
+
+// owner wraps h with the account owner's log-in check. The account is
+// re-read on every request, so disabling it, deleting it or changing its
+// panel password ends existing sessions at once.
+func (s *server) owner(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.sessionFrom(r, roleOwner)
+		if ok {
+			a, err := s.svc.GetAccount(r.Context(), sess.Name)
+			if err != nil && domain.KindOf(err) != domain.NotFound {
+				s.fail(w, r, nil, err)
+				return
+			}
+			ok = err == nil && a.Enabled && s.fingerprint(a.PanelPasswordHash) == sess.Fingerprint
+		}
+		if !ok {
+			s.needLogin(w, r, roleOwner)
+			return
+		}
+		rc := &reqCtx{sess: sess, csrf: s.csrfToken(string(roleOwner), sess.Nonce), account: sess.Name}
+		s.serveAuthed(w, r, rc, h)
+	}
+}
+
+// admin wraps h with the administrator's log-in check; like owner, it
+// re-checks that the admin still exists with the same password.
+func (s *server) admin(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess, ok := s.sessionFrom(r, roleAdmin)
+		if ok {
+			hash, err := s.adminHash(r, sess.Name)
+			if err != nil {
+				s.fail(w, r, nil, err)
+				return
+			}
+			ok = hash != "" && s.fingerprint(hash) == sess.Fingerprint
+		}
+		if !ok {
+			s.needLogin(w, r, roleAdmin)
+			return
+		}
+		rc := &reqCtx{sess: sess, csrf: s.csrfToken(string(roleAdmin), sess.Nonce), admin: true}
+		s.serveAuthed(w, r, rc, h)
+	}
+}
+
+// adminHash returns the password hash of admin name, "" when there is no
+// such admin.
+func (s *server) adminHash(r *http.Request, name string) (string, error) {
+	admins, err := s.svc.ListAdmins(r.Context())
+	if err != nil {
+		return "", err
+	}
+	for _, a := range admins {
+		if a.Name == name {
+			return a.PasswordHash, nil
+		}
+	}
+	return "", nil
+}
+
+func (s *server) sessionFrom(r *http.Request, want role) (session, bool) {
+	name := s.cookies.forRole(want)
+	c, err := r.Cookie(name)
+	if err != nil {
+		return session{}, false
+	}
+	return s.decodeSession(name, want, c.Value)
+}
+
+// serveAuthed checks the form and its CSRF token on every POST, then runs h.
+func (s *server) serveAuthed(w http.ResponseWriter, r *http.Request, rc *reqCtx, h handlerFunc) {
+	if r.Method == http.MethodPost {
+		if !s.parseForm(w, r, rc) {
+			return
+		}
+		if !s.validCSRF(r, string(rc.sess.Role), rc.sess.Nonce) {
+			s.csrfRefused(w, r, rc)
+			return
+		}
+	}
+	h(w, r, rc)
+}
+
+// parseForm reads a POSTed form of bounded size; a malformed one is a 400.
+func (s *server) parseForm(w http.ResponseWriter, r *http.Request, rc *reqCtx) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		s.errorPage(w, r, rc, http.StatusBadRequest, "The form could not be read: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *server) csrfRefused(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.log.Warn("web: refused POST without a valid CSRF token", "path", r.URL.Path, "ip", clientIP(r))
+	s.errorPage(w, r, rc, http.StatusForbidden,
+		"This form has expired or did not come from this panel, so nothing was changed. Reload the page and try again.")
+}
+
+// needLogin answers a request without a valid session: JSON callers get
+// 401, pages are sent to the log-in form and come back afterwards.
+func (s *server) needLogin(w http.ResponseWriter, r *http.Request, want role) {
+	if _, err := r.Cookie(s.cookies.forRole(want)); err == nil {
+		s.cookies.clear(w, s.cookies.forRole(want))
+	}
+	if strings.HasSuffix(r.URL.Path, ".json") {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "not logged in: reload the page and log in again"})
+		return
+	}
+	login := "/login"
+	if want == roleAdmin {
+		login = "/admin/login"
+	}
+	if r.Method == http.MethodGet {
+		login += "?next=" + url.QueryEscape(r.URL.RequestURI())
+	}
+	http.Redirect(w, r, login, http.StatusSeeOther)
+}
+
+// safeNext keeps a post-log-in redirect on this site and inside prefix.
+func safeNext(next, prefix, fallback string) string {
+	if !strings.HasPrefix(next, prefix) || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return fallback
+	}
+	return next
+}
+
+type loginPage struct {
+	Action, NameLabel, Name, Next, Error string
+	Admin                                bool
+}
+
+func (s *server) ownerLoginPage(w http.ResponseWriter, r *http.Request) {
+	s.showLogin(w, r, roleOwner, http.StatusOK, loginPage{Next: r.URL.Query().Get("next")})
+}
+
+func (s *server) adminLoginPage(w http.ResponseWriter, r *http.Request) {
+	s.showLogin(w, r, roleAdmin, http.StatusOK, loginPage{Next: r.URL.Query().Get("next")})
+}
+
+func (s *server) showLogin(w http.ResponseWriter, r *http.Request, who role, status int, p loginPage) {
+	p.Action, p.NameLabel, p.Admin = "/login", "Account name", who == roleAdmin
+	title := "Log in"
+	if p.Admin {
+		p.Action, p.NameLabel, title = "/admin/login", "Admin name", "Administrator log-in"
+	}
+	rc := &reqCtx{csrf: s.csrfToken("login", s.loginNonce(w, r)), admin: p.Admin}
+	s.render(w, r, rc, status, "login", view{Title: title, Page: p})
+}
+
+func (s *server) ownerLogin(w http.ResponseWriter, r *http.Request) {
+	s.login(w, r, roleOwner)
+}
+
+func (s *server) adminLogin(w http.ResponseWriter, r *http.Request) {
+	s.login(w, r, roleAdmin)
+}
+
+// login checks a log-in form: CSRF, throttling, then the password.
+func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
+	rc := &reqCtx{admin: who == roleAdmin}
+	if !s.parseForm(w, r, rc) {
+		return
+	}
+	c, err := r.Cookie(s.cookies.login)
+	if err != nil || !s.validCSRF(r, "login", c.Value) {
+		s.csrfRefused(w, r, rc)
+		return
+	}
+	name := domain.Lower(r.PostFormValue("name"))
+	p := loginPage{Name: name, Next: r.PostFormValue("next")}
+	ip := clientIP(r)
+	keys := []string{"ip:" + ipKey(ip), string(who) + ":" + name}
+	if wait := s.limiter.wait(keys...); wait > 0 {
+		w.Header().Set("Retry-After", secondsText(wait))
+		p.Error = "Too many log-in attempts, try again in " + secondsText(wait) + " seconds."
+		s.showLogin(w, r, who, http.StatusTooManyRequests, p)
+		return
+	}
+	hash, err := s.checkLogin(r, who, name, r.PostFormValue("password"))
+	switch {
+	case err == nil:
+		s.limiter.success(keys[1])
+		s.startSession(w, who, name, hash)
+		s.log.Info("web: log-in", "role", who, "name", name, "ip", ip)
+		if who == roleAdmin {
+			http.Redirect(w, r, safeNext(p.Next, "/admin/", "/admin/accounts"), http.StatusSeeOther)
+		} else {
+			http.Redirect(w, r, safeNext(p.Next, "/files/", "/files/ftp"), http.StatusSeeOther)
+		}
+		return
+	case errors.Is(err, service.ErrBadCredentials):
+		s.limiter.fail(keys...)
+		s.log.Warn("web: failed log-in", "role", who, "name", name, "ip", ip)
+		p.Error = "Wrong name or password."
+		s.showLogin(w, r, who, http.StatusUnauthorized, p)
+	case errors.Is(err, service.ErrAccountOff):
+		p.Error = "This account is disabled: contact your hosting provider."
+		s.showLogin(w, r, who, http.StatusForbidden, p)
+	case errors.Is(err, service.ErrBusy):
+		p.Error = "The server is busy checking other log-ins: try again in a few seconds."
+		s.showLogin(w, r, who, http.StatusServiceUnavailable, p)
+	default:
+		s.fail(w, r, rc, err)
+	}
+}
+
+// checkLogin verifies a password and returns the hash it matched, which
+// the session's fingerprint is made from.
+func (s *server) checkLogin(r *http.Request, who role, name, password string) (string, error) {
+	if who == roleOwner {
+		a, err := s.svc.CheckPanelLogin(r.Context(), name, password)
+		return a.PanelPasswordHash, err
+	}
+	if err := s.svc.CheckAdminLogin(r.Context(), name, password); err != nil {
+		return "", err
+	}
+	hash, err := s.adminHash(r, name)
+	if err == nil && hash == "" {
+		err = service.ErrBadCredentials // deleted in between
+	}
+	return hash, err
+}
+
+// logout ends the session: the cookie is cleared and its nonce refused
+// from now on by this process.
+func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	s.revoked.add(rc.sess.Nonce, rc.sess.Expires)
+	s.cookies.clear(w, s.cookies.forRole(rc.sess.Role))
+	s.setFlash(w, "You are logged out.")
+	if rc.admin {
+		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

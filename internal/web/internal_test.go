@@ -1,0 +1,166 @@
+package web
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestLimiterBlocksAndGrows(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	l := newLimiter(func() time.Time { return now })
+	for range maxNameFails - 1 {
+		l.fail("owner:bob")
+	}
+	if w := l.wait("owner:bob"); w != 0 {
+		t.Fatalf("blocked after %d failures: %v", maxNameFails-1, w)
+	}
+	l.fail("owner:bob")
+	if w := l.wait("owner:bob"); w != time.Minute {
+		t.Fatalf("first block %v, want 1m", w)
+	}
+	now = now.Add(time.Minute)
+	if w := l.wait("owner:bob"); w != 0 {
+		t.Fatalf("still blocked after the block: %v", w)
+	}
+	want := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute, 15 * time.Minute}
+	for i, d := range want {
+		for range maxNameFails {
+			l.fail("owner:bob")
+		}
+		if w := l.wait("owner:bob"); w != d {
+			t.Fatalf("block %d: %v, want %v", i+2, w, d)
+		}
+		now = now.Add(d)
+	}
+	// Failures spread out wider than the window never block.
+	l2 := newLimiter(func() time.Time { return now })
+	for range 20 {
+		l2.fail("owner:alice")
+		now = now.Add(15 * time.Second)
+	}
+	if w := l2.wait("owner:alice"); w != 0 {
+		t.Errorf("4 failures a minute blocked: %v", w)
+	}
+	// Success forgets the name's failures, and a quiet hour forgets strikes.
+	l2.fail("owner:carol")
+	l2.success("owner:carol")
+	if _, ok := l2.m["owner:carol"]; ok {
+		t.Error("success kept the failures")
+	}
+}
+
+func TestIPKeyGroupsIPv6By64(t *testing.T) {
+	if a, b := ipKey("2001:db8:1:2::1"), ipKey("2001:db8:1:2:ffff::9"); a != b {
+		t.Errorf("%s != %s", a, b)
+	}
+	if a, b := ipKey("2001:db8:1:2::1"), ipKey("2001:db8:1:3::1"); a == b {
+		t.Error("different /64s share a key")
+	}
+	if k := ipKey("192.0.2.7"); k != "192.0.2.7" {
+		t.Errorf("IPv4 key %q", k)
+	}
+}
+
+func TestSafeNext(t *testing.T) {
+	for next, want := range map[string]string{
+		"/files/ftp/connections": "/files/ftp/connections",
+		"//evil.example/files/":  "/files/ftp",
+		"https://evil.example/":  "/files/ftp",
+		"/files/\\evil":          "/files/ftp",
+		"/admin/accounts":        "/files/ftp",
+		"":                       "/files/ftp",
+	} {
+		if got := safeNext(next, "/files/", "/files/ftp"); got != want {
+			t.Errorf("safeNext(%q) = %q, want %q", next, got, want)
+		}
+	}
+}
+
+func TestFormatBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
+		if got := formatBytes(n); got != want {
+			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestDirSizeStaysInsideTheHome plants symlinks to a big file and folder
+// outside the home: neither is counted, and nor is anything outside the
+// sub-user's folder.
+func TestDirSizeStaysInsideTheHome(t *testing.T) {
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "big"), make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	site := filepath.Join(home, "site")
+	if err := os.MkdirAll(filepath.Join(site, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(p string, n int) {
+		if err := os.WriteFile(p, make([]byte, n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(site, "a"), 100)
+	write(filepath.Join(site, "sub", "b"), 50)
+	write(filepath.Join(home, "elsewhere"), 5000)
+	for _, l := range [][2]string{{outside, "dirlink"}, {filepath.Join(outside, "big"), "filelink"}} {
+		if err := os.Symlink(l[0], filepath.Join(site, l[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u := dirSize(home, "/site"); u.Err != nil || u.Bytes != 150 || u.Partial {
+		t.Errorf("dirSize = %+v, want 150 bytes", u)
+	}
+	// A sub-user folder that is itself a symlink out of the home is refused.
+	if err := os.Symlink(outside, filepath.Join(home, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	if u := dirSize(home, "/escape"); u.Err == nil {
+		t.Errorf("walked a folder outside the home: %+v", u)
+	}
+}
+
+func TestDirSuggestions(t *testing.T) {
+	home := t.TempDir()
+	for _, d := range []string{"a.com/dev", "a.com/www", "b", ".hidden/x"} {
+		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(home, "file.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(t.TempDir(), filepath.Join(home, "link")); err != nil {
+		t.Fatal(err)
+	}
+	got := dirSuggestions(home)
+	want := []string{"/a.com", "/a.com/dev", "/a.com/www", "/b"}
+	if !slices.Equal(got, want) {
+		t.Errorf("dirSuggestions = %v, want %v", got, want)
+	}
+}
+
+func TestUsageCacheExpires(t *testing.T) {
+	now := time.Unix(0, 0)
+	home := t.TempDir()
+	c := newUsageCache(func() time.Time { return now }, 10*time.Second)
+	if u := c.get(home, "/"); u.Bytes != 0 {
+		t.Fatal(u)
+	}
+	if err := os.WriteFile(filepath.Join(home, "f"), make([]byte, 10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if u := c.get(home, "/"); u.Bytes != 0 {
+		t.Errorf("not cached: %+v", u)
+	}
+	now = now.Add(10 * time.Second)
+	if u := c.get(home, "/"); u.Bytes != 10 {
+		t.Errorf("cache did not expire: %+v", u)
+	}
+}
