@@ -42,12 +42,13 @@ func TestConnectionsAndKickFromAnotherProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// An upload that sends 64 KiB, then waits until the test lets it go on.
+	// An upload that sends 1 MiB (more than the first copy chunk), then waits
+	// until the test lets it go on.
 	pr, pw := io.Pipe()
 	stored := make(chan error, 1)
 	go func() { stored <- conn.Stor("big.bin", pr) }()
 	go func() {
-		pw.Write(make([]byte, 64<<10))
+		pw.Write(make([]byte, 1<<20))
 	}()
 
 	var sess liveSession

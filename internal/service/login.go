@@ -34,7 +34,10 @@ type Login struct {
 func (s *Service) Authenticate(ctx context.Context, username, password, ip string) (Login, error) {
 	u, err := s.store.GetFTPUser(ctx, domain.Lower(username))
 	if isNotFound(err) {
-		_ = s.hasher.Verify(ctx, "", password)
+		// Busy must look the same for unknown and real users.
+		if err := s.hasher.Verify(ctx, "", password); errors.Is(err, ErrBusy) {
+			return Login{}, ErrBusy
+		}
 		return Login{}, ErrBadCredentials
 	}
 	if err != nil {

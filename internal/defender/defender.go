@@ -1,0 +1,465 @@
+// Package defender keeps password-guessing clients out of panelftp. It owns
+// the per-IP failure scores of this process and the in-memory copy of the IP
+// bans that every node shares through the store (store.Bans).
+//
+// The FTP engine asks Banned at every connection, before anything else; the
+// answer comes from memory (one or two map look-ups), so a flood of
+// connections never reaches the database. After every failed log-in the
+// engine and the web panel call Failure: once an IP (an IPv6 /64, see below)
+// has failed Threshold times within Window, it is banned for BanTime,
+// doubled on every repeat ban up to MaxBan, and the ban is written to the
+// store. Run re-reads the bans from the store every Refresh, so bans made by
+// other nodes, the CLI or the panel apply here within seconds and survive a
+// restart.
+//
+// What a ban or a score applies to:
+//   - IPv4-mapped IPv6 addresses (::ffff:192.0.2.7) are the IPv4 address
+//     itself, and IPv6 zones are ignored.
+//   - IPv4 is scored and banned per address.
+//   - IPv6 is scored and banned per /64: one subscriber, one server or one
+//     mobile phone usually gets a whole /64 and can pick any of its 2^64
+//     addresses, so counting per address would never catch anyone. The store
+//     row of such a ban names the network, e.g. "2001:db8:1:2::/64". Manual
+//     bans (Ban) apply to exactly the address given.
+//
+// Memory stays bounded under a flood of distinct addresses: at most
+// Config.MaxTracked scores are kept (150 to 270 bytes each with the
+// default Threshold, so under 30 MB at the default 100,000), the least
+// recently failing is forgotten first, and scores whose last failure left
+// the window are dropped. The ban table holds only the bans in force.
+package defender
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultThreshold  = 10
+	DefaultWindow     = 10 * time.Minute
+	DefaultBanTime    = 15 * time.Minute
+	DefaultMaxBan     = 24 * time.Hour
+	DefaultRefresh    = 2 * time.Second
+	DefaultMaxTracked = 100_000
+)
+
+// maxPending caps the bans kept for a later write while the store fails.
+const maxPending = 10_000
+
+// Config tunes a Defender. The zero value of each field (or a negative
+// one) means its default.
+type Config struct {
+	// Threshold is how many failed log-ins within Window ban an IP
+	// (default 10).
+	Threshold int
+	// Window is how far back failures count (default 10m).
+	Window time.Duration
+	// BanTime is the length of an IP's first ban (default 15m); each repeat
+	// ban doubles it.
+	BanTime time.Duration
+	// MaxBan caps the length of a ban (default 24h).
+	MaxBan time.Duration
+	// SafeList names the addresses and networks that are never banned,
+	// such as the administrator's office or monitoring. Nothing is safe by
+	// default, not even loopback. See ParseSafeList.
+	SafeList []netip.Prefix
+	// Refresh is how often Run re-reads the bans from the store, so bans
+	// from other nodes and the CLI apply here (default 2s).
+	Refresh time.Duration
+	// MaxTracked caps how many IPs (IPv6 /64s) have a failure score at once
+	// (default 100,000); the least recently failing one is forgotten first.
+	MaxTracked int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	def := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if c.Threshold <= 0 {
+		c.Threshold = DefaultThreshold
+	}
+	if c.MaxTracked <= 0 {
+		c.MaxTracked = DefaultMaxTracked
+	}
+	def(&c.Window, DefaultWindow)
+	def(&c.BanTime, DefaultBanTime)
+	def(&c.MaxBan, DefaultMaxBan)
+	def(&c.Refresh, DefaultRefresh)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	c.SafeList = normalizeSafeList(c.SafeList)
+	return c
+}
+
+// Defender scores failed log-ins and keeps banned IPs out. It is safe for
+// concurrent use.
+type Defender struct {
+	cfg   Config
+	st    store.Bans
+	log   *slog.Logger
+	epoch time.Time // failure times are kept as durations since epoch
+	fails *failures
+
+	// loadMu serialises Load and Unban, so that a reload cannot bring back a
+	// ban that Unban is lifting.
+	loadMu sync.Mutex
+
+	mu   sync.RWMutex
+	bans map[netip.Prefix]ban // bans in force (lazily expired)
+	// pending holds bans applied here whose write to the store failed;
+	// Load retries them and keeps them in force meanwhile.
+	pending map[netip.Prefix]store.Ban
+	// journal, non-nil while Load reads the store, records the bans
+	// applied meanwhile, so the table Load swaps in does not lose them.
+	journal map[netip.Prefix]ban
+	badRows int // unreadable store rows seen by the last Load
+}
+
+// ban is one ban in force, kept small: the table may hold many.
+type ban struct {
+	until int64 // Unix nanoseconds
+	count int
+}
+
+// New returns a Defender over st, with cfg's zero fields set to their
+// defaults; cfg itself is not modified. A nil log discards. Call Run (or
+// Load) so that the bans already in the store apply.
+func New(cfg Config, st store.Bans, log *slog.Logger) *Defender {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	return &Defender{
+		cfg:     cfg,
+		st:      st,
+		log:     log,
+		epoch:   cfg.Now(),
+		fails:   newFailures(cfg.MaxTracked, cfg.Threshold, cfg.Window),
+		bans:    map[netip.Prefix]ban{},
+		pending: map[netip.Prefix]store.Ban{},
+	}
+}
+
+// Banned reports whether ip is banned now, and until when. It reads memory
+// only and is cheap enough to run for every connection. Safe-listed IPs are
+// never banned, whatever the store says.
+func (d *Defender) Banned(ip netip.Addr) (until time.Time, banned bool) {
+	ip, ok := normalize(ip)
+	if !ok {
+		return time.Time{}, false
+	}
+	now := d.cfg.Now().UnixNano()
+	d.mu.RLock()
+	b := d.bans[hostKey(ip)]
+	if ip.Is6() {
+		if n := d.bans[scoreKey(ip)]; n.until > b.until {
+			b = n
+		}
+	}
+	d.mu.RUnlock()
+	// The safe list is only consulted for a hit, keeping the common path
+	// to the map look-ups.
+	if b.until <= now || d.safe(ip) {
+		return time.Time{}, false
+	}
+	return time.Unix(0, b.until), true
+}
+
+// Failure records a failed log-in from ip. When it brings the IP's score
+// (its /64's for IPv6) to Threshold failures within Window, the IP is
+// banned here at once and in the store, and Failure reports true; it also
+// reports true for an IP that is already banned. A safe-listed IP is never
+// scored nor banned. reason (e.g. "wrong password for bob.site") goes into
+// the ban's reason.
+//
+// A store error does not weaken the defence: the failure counts, the ban
+// applies on this node and is retried by the next Load; the error is
+// returned for the caller to log.
+func (d *Defender) Failure(ctx context.Context, ip netip.Addr, reason string) (banned bool, err error) {
+	ip, ok := normalize(ip)
+	if !ok {
+		return false, errors.New("defender: failure from an invalid IP address")
+	}
+	if d.safe(ip) {
+		return false, nil
+	}
+	now := d.cfg.Now()
+	key := scoreKey(ip)
+	// Checking the ban, counting and closing the door happen under the
+	// table's lock, so that once key reaches Threshold no other failure
+	// of it counts before it is banned here (which would ban it twice).
+	d.fails.mu.Lock()
+	if _, banned := d.Banned(ip); banned {
+		// Already out (a connection opened before the ban, or a ban from
+		// another node): don't count again, which would lengthen the ban.
+		d.fails.mu.Unlock()
+		return true, nil
+	}
+	n, reached := d.fails.addLocked(key, int64(now.Sub(d.epoch)))
+	known := 0
+	if reached {
+		// Ban at once with what this node knows; banForFailures corrects
+		// the length once the store has told the repeat count.
+		known = d.knownCount(key)
+		d.apply(key, ban{until: now.Add(d.banTime(known)).UnixNano(), count: known + 1})
+	}
+	d.fails.mu.Unlock()
+	if !reached {
+		return false, nil
+	}
+	return true, d.banForFailures(ctx, key, n, known, reason, now)
+}
+
+// banForFailures bans key after n failures, known being the repeat count
+// this node knew of. The ban is already in force here; it gets its final
+// length from the store's repeat count and is then written to the store.
+func (d *Defender) banForFailures(ctx context.Context, key netip.Prefix, n, known int, reason string, now time.Time) error {
+	name := keyString(key)
+	var readErr error
+	count := known
+	prev, err := d.st.GetBan(ctx, name)
+	switch {
+	case err == nil && prev.Until.After(now):
+		// Another node banned it since our last Load: adopt that ban
+		// rather than count the same offence twice.
+		d.apply(key, ban{until: prev.Until.UnixNano(), count: prev.Count})
+		return nil
+	case err == nil:
+		count = prev.Count
+	case errors.Is(err, domain.ErrNotFound):
+		count = 0
+	default:
+		readErr = fmt.Errorf("defender: reading the ban history of %s: %w", name, err)
+	}
+	why := fmt.Sprintf("%d failed log-ins within %v", n, d.cfg.Window)
+	if reason != "" {
+		why += " (last: " + reason + ")"
+	}
+	b := store.Ban{IP: name, Until: now.Add(d.banTime(count)).UTC(), Count: count + 1, Reason: why, At: now.UTC()}
+	d.apply(key, ban{until: b.Until.UnixNano(), count: b.Count})
+	d.log.Info("IP banned", "ip", name, "until", b.Until, "failures", n, "count", b.Count)
+	if err := d.st.PutBan(ctx, b); err != nil {
+		d.keepPending(key, b)
+		return errors.Join(readErr, fmt.Errorf("defender: saving the ban of %s (in force on this node only until saved): %w", name, err))
+	}
+	return readErr
+}
+
+// banTime is BanTime doubled count times, capped at MaxBan.
+func (d *Defender) banTime(count int) time.Duration {
+	t := d.cfg.BanTime
+	for i := 0; i < count && t < d.cfg.MaxBan; i++ {
+		t *= 2
+	}
+	return min(t, d.cfg.MaxBan)
+}
+
+// Success records a good log-in from ip. It deliberately does nothing: an
+// attacker who owns one valid account, or shares a NAT with a real user,
+// could otherwise reset its score between guesses, and a real user rarely
+// fails Threshold times in a row. Keeping it a no-op also keeps the log-in
+// path free of locks. It exists so the engine reports successes in one
+// place should the policy change.
+func (d *Defender) Success(ip netip.Addr) {}
+
+// Ban bans exactly ip (not its /64) for dur, here at once and on every node
+// through the store, for the CLI or an administrator. The ban counts as a
+// repeat ban for later automatic ones. It refuses a non-positive dur and a
+// safe-listed IP (whose ban would have no effect) with a domain.ErrInvalid
+// error; nothing changes when the store fails.
+func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) error {
+	ip, ok := normalize(ip)
+	if !ok {
+		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to ban is required"}
+	}
+	if dur <= 0 {
+		return &domain.Error{Kind: domain.Invalid, Field: "for", Msg: fmt.Sprintf("ban duration %v must be positive, e.g. 1h or 30m", dur)}
+	}
+	if d.safe(ip) {
+		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%s is on the safe list, so it cannot be banned: remove it from the safe list first", ip)}
+	}
+	key := hostKey(ip)
+	name := keyString(key)
+	count := 0
+	if prev, err := d.st.GetBan(ctx, name); err == nil {
+		count = prev.Count
+	} else if !errors.Is(err, domain.ErrNotFound) {
+		return fmt.Errorf("defender: reading the ban of %s: %w", name, err)
+	}
+	now := d.cfg.Now()
+	b := store.Ban{IP: name, Until: now.Add(dur).UTC(), Count: count + 1, Reason: reason, At: now.UTC()}
+	if err := d.st.PutBan(ctx, b); err != nil {
+		return fmt.Errorf("defender: saving the ban of %s: %w", name, err)
+	}
+	d.apply(key, ban{until: b.Until.UnixNano(), count: b.Count})
+	d.log.Info("IP banned", "ip", name, "until", b.Until, "failures", 0, "count", b.Count, "reason", reason)
+	return nil
+}
+
+// Unban lifts the ban of ip here at once and deletes it from the store, so
+// other nodes lift it at their next refresh. For an IPv6 address it lifts
+// both the address's own ban and its /64's, since either keeps it out. It
+// also forgets the IP's failure score, and the store row goes with its
+// repeat count: an administrator's unban is a pardon. It returns a
+// domain.ErrNotFound error when ip was not banned; when the store fails,
+// nothing changes here and the error is returned.
+func (d *Defender) Unban(ctx context.Context, ip netip.Addr) error {
+	ip, ok := normalize(ip)
+	if !ok {
+		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to unban is required"}
+	}
+	keys := []netip.Prefix{hostKey(ip)}
+	if ip.Is6() {
+		keys = append(keys, scoreKey(ip))
+	}
+	d.loadMu.Lock()
+	defer d.loadMu.Unlock()
+	found := false
+	for _, k := range keys {
+		err := d.st.DeleteBan(ctx, keyString(k))
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, domain.ErrNotFound):
+			return fmt.Errorf("defender: lifting the ban of %s: %w", keyString(k), err)
+		}
+	}
+	now := d.cfg.Now().UnixNano()
+	d.mu.Lock()
+	for _, k := range keys {
+		if b, ok := d.bans[k]; ok && b.until > now {
+			found = true
+		}
+		if _, ok := d.pending[k]; ok {
+			found = true
+		}
+		delete(d.bans, k)
+		delete(d.pending, k)
+	}
+	d.mu.Unlock()
+	d.fails.forget(scoreKey(ip))
+	if !found {
+		return domain.NotFoundf("IP %s is not banned", ip)
+	}
+	d.log.Info("IP ban lifted", "ip", ip.String())
+	return nil
+}
+
+// List returns the bans in force according to the store, soonest to
+// expire first. Bans kept on this node only because the store failed are
+// not listed.
+func (d *Defender) List(ctx context.Context) ([]store.Ban, error) {
+	all, err := d.st.ListBans(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("defender: listing bans: %w", err)
+	}
+	now := d.cfg.Now()
+	active := slices.DeleteFunc(all, func(b store.Ban) bool { return !b.Until.After(now) })
+	slices.SortStableFunc(active, func(a, b store.Ban) int { return a.Until.Compare(b.Until) })
+	return active, nil
+}
+
+// apply puts b in force for key on this node.
+func (d *Defender) apply(key netip.Prefix, b ban) {
+	d.mu.Lock()
+	d.bans[key] = b
+	if d.journal != nil {
+		d.journal[key] = b
+	}
+	d.mu.Unlock()
+}
+
+// knownCount is key's repeat count as this node knows it, for when the
+// store cannot tell.
+func (d *Defender) knownCount(key netip.Prefix) int {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	return d.bans[key].count
+}
+
+// keepPending remembers a ban the store refused, for Load to retry.
+func (d *Defender) keepPending(key netip.Prefix, b store.Ban) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.pending[key]; ok || len(d.pending) < maxPending {
+		d.pending[key] = b
+	}
+}
+
+func (d *Defender) safe(ip netip.Addr) bool {
+	for _, p := range d.cfg.SafeList {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalize makes one IP of its spellings: ::ffff:192.0.2.7 is 192.0.2.7,
+// and a zone (fe80::1%eth0) does not make another address.
+func normalize(ip netip.Addr) (netip.Addr, bool) {
+	if !ip.IsValid() {
+		return ip, false
+	}
+	return ip.Unmap().WithZone(""), true
+}
+
+// hostKey is the ban key of exactly ip.
+func hostKey(ip netip.Addr) netip.Prefix {
+	return netip.PrefixFrom(ip, ip.BitLen())
+}
+
+// scoreKey is what failures of ip count against: the IPv4 address, or the
+// IPv6 /64.
+func scoreKey(ip netip.Addr) netip.Prefix {
+	if ip.Is4() {
+		return hostKey(ip)
+	}
+	p, _ := ip.Prefix(64)
+	return p
+}
+
+// keyString is how a key is written in the store: a plain address for one
+// host (as the CLI writes it), a CIDR prefix for an IPv6 /64.
+func keyString(k netip.Prefix) string {
+	if k.IsSingleIP() {
+		return k.Addr().String()
+	}
+	return k.String()
+}
+
+// parseKey reads a store row's IP; ok is false for what no look-up could
+// match (garbage, or a network other than an IPv6 /64).
+func parseKey(s string) (k netip.Prefix, ok bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a, _ = normalize(a)
+		return hostKey(a), true
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	p = normalizePrefix(p)
+	switch {
+	case p.IsSingleIP():
+		return p, true
+	case p.Addr().Is6() && p.Bits() == 64:
+		return p, true
+	}
+	return netip.Prefix{}, false
+}

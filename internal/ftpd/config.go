@@ -1,0 +1,181 @@
+package ftpd
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the FTP service's configuration. The zero value of each field
+// is its documented default; New copies it and never changes the caller's.
+//
+// Connection limits are not here: they belong to the sessions.Registry,
+// which is the one place that counts connections.
+type Config struct {
+	// ListenAddr is the control connection address (default ":21").
+	ListenAddr string
+	// ImplicitTLSAddr is the implicit FTPS address, e.g. ":990"; "" = off.
+	ImplicitTLSAddr string
+	// PassivePorts is the range passive data connections listen on; the
+	// zero value lets the system pick any free port (fine on a machine
+	// without a firewall, and in tests).
+	PassivePorts PortRange
+	// PublicHost is the IPv4 address PASV announces, needed behind NAT;
+	// "" announces the local address the client connected to. EPSV, which
+	// carries no address, is unaffected.
+	PublicHost string
+	// TLSCertFile and TLSKeyFile are a PEM certificate chain and key. Both
+	// "" means a self-signed ECDSA P-256 certificate, generated once into
+	// DataDir as tls-cert.pem and tls-key.pem (mode 0600) and reused; with
+	// DataDir "" too, a new one is generated in memory at every start.
+	// The files are re-read when they change, so a renewed certificate
+	// takes effect without a restart.
+	TLSCertFile, TLSKeyFile string
+	// DataDir holds the generated certificate.
+	DataDir string
+	// TLSRequired refuses log-in before AUTH TLS and data transfers
+	// without PROT P.
+	TLSRequired bool
+	// IdleTimeout disconnects a control connection idle for that long
+	// (default 5m; rounded up to whole seconds). A running transfer is not
+	// idle.
+	IdleTimeout time.Duration
+	// Umask is applied to the mode of files (0666) and folders (0777)
+	// clients create. nil means 022.
+	Umask *os.FileMode
+	// ShutdownGrace is how long Shutdown lets running transfers finish
+	// (default 30s).
+	ShutdownGrace time.Duration
+	// ChownToAccount gives files and folders clients create to the
+	// account's uid/gid (when the account has them). nil means: when the
+	// process runs as root, since only root may give files away.
+	ChownToAccount *bool
+}
+
+// Defaults of Config.
+const (
+	DefaultListenAddr    = ":21"
+	DefaultIdleTimeout   = 5 * time.Minute
+	DefaultUmask         = os.FileMode(0o022)
+	DefaultShutdownGrace = 30 * time.Second
+)
+
+// Names of the generated self-signed certificate and key inside DataDir.
+const (
+	CertFileName = "tls-cert.pem"
+	KeyFileName  = "tls-key.pem"
+)
+
+// PortRange is an inclusive range of TCP ports; the zero value means "any".
+type PortRange struct {
+	Start, End int
+}
+
+// IsZero reports whether r is the zero range ("any free port").
+func (r PortRange) IsZero() bool { return r == PortRange{} }
+
+func (r PortRange) String() string {
+	if r.IsZero() {
+		return "any"
+	}
+	return fmt.Sprintf("%d-%d", r.Start, r.End)
+}
+
+// validate checks that r is zero or a sane range of unprivileged ports.
+func (r PortRange) validate() error {
+	switch {
+	case r.IsZero():
+		return nil
+	case r.Start < 1024 || r.End > 65535:
+		return fmt.Errorf("passive port range %d-%d: use ports from 1024 to 65535", r.Start, r.End)
+	case r.Start > r.End:
+		return fmt.Errorf("passive port range %d-%d: the first port must not be greater than the last", r.Start, r.End)
+	}
+	return nil
+}
+
+// ParsePortRange parses "21000-21100" (or a single port "21000"); ""
+// gives the zero range, meaning any free port.
+func ParsePortRange(s string) (PortRange, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return PortRange{}, nil
+	}
+	lo, hi, isRange := strings.Cut(s, "-")
+	start, err := parsePort(lo)
+	if err != nil {
+		return PortRange{}, fmt.Errorf("passive port range %q: %w; write it like 21000-21100", s, err)
+	}
+	end := start
+	if isRange {
+		if end, err = parsePort(hi); err != nil {
+			return PortRange{}, fmt.Errorf("passive port range %q: %w; write it like 21000-21100", s, err)
+		}
+	}
+	r := PortRange{Start: start, End: end}
+	return r, r.validate()
+}
+
+func parsePort(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	p, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a port number", s)
+	}
+	if p < 1 || p > 65535 {
+		return 0, fmt.Errorf("port %d is outside 1-65535", p)
+	}
+	return p, nil
+}
+
+// withDefaults returns a validated copy of c with defaults filled in.
+func (c Config) withDefaults() (Config, error) {
+	if c.ListenAddr == "" {
+		c.ListenAddr = DefaultListenAddr
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.ShutdownGrace == 0 {
+		c.ShutdownGrace = DefaultShutdownGrace
+	}
+	umask := DefaultUmask
+	if c.Umask != nil {
+		umask = *c.Umask
+	}
+	c.Umask = &umask
+	chown := os.Geteuid() == 0
+	if c.ChownToAccount != nil {
+		chown = *c.ChownToAccount
+	}
+	c.ChownToAccount = &chown
+
+	var errs []error
+	if c.IdleTimeout < 0 || c.ShutdownGrace < 0 {
+		errs = append(errs, errors.New("idle timeout and shutdown grace must not be negative"))
+	}
+	if umask&^0o777 != 0 {
+		errs = append(errs, fmt.Errorf("umask %o: only permission bits (at most 777) are allowed", umask))
+	}
+	if err := c.PassivePorts.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.PublicHost != "" {
+		if ip := net.ParseIP(c.PublicHost); ip == nil || ip.To4() == nil {
+			errs = append(errs, fmt.Errorf("public host %q: give the IPv4 address clients reach this server at (PASV can only announce IPv4)", c.PublicHost))
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("TLS certificate and key go together: give both files, or neither for a self-signed certificate"))
+	}
+	return c, errors.Join(errs...)
+}
+
+// idleSeconds is IdleTimeout in the whole seconds the engine counts in.
+func (c Config) idleSeconds() int {
+	return int((c.IdleTimeout + time.Second - 1) / time.Second)
+}

@@ -1,0 +1,24 @@
+// Package ftpd is panelftp's FTP service: one listener (and optionally an
+// implicit FTPS one) shared by the FTP sub-users of every hosting account,
+// each locked into its own folder. It is the only package that imports the
+// protocol engine, github.com/fclairamb/ftpserverlib, and wires it to the
+// rest of panelftp: log-in through the service layer (Authenticator), the
+// file system through the jail, live sessions, limits and kicks through
+// the sessions registry.
+//
+// Protocol coverage: RFC 959 (FTP), RFC 2228 and RFC 4217 (FTP over TLS:
+// AUTH TLS, PBSZ, PROT, and implicit FTPS), RFC 2389 (FEAT, OPTS),
+// RFC 2428 (EPSV, EPRT), RFC 3659 (SIZE, MDTM, REST STREAM, MLST, MLSD)
+// and the MFMT draft. SITE is disabled.
+//
+// Security: a log-in is decided once (account, folder, owner of new files,
+// quota) and attached to the connection; commands never go back to the
+// database. Every refused log-in reads "530 Login incorrect." whatever
+// the reason, and is logged in one line for fail2ban:
+//
+//	level=WARN msg="FTP login failed" ip=203.0.113.9 user=dev.bob reason="unknown user or wrong password"
+//
+// Data connections go only to, and are only accepted from, the control
+// connection's IP; active mode never connects to a port below 1024.
+// TLS is 1.2 or later with forward-secret AEAD suites only.
+package ftpd

@@ -1,0 +1,233 @@
+package ftpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	ftpserver "github.com/fclairamb/ftpserverlib"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/jail"
+	"github.com/panelftp/panelftp/internal/service"
+)
+
+// Replies to a refused log-in. Whatever the reason (unknown user, wrong
+// password, disabled user or account), the client reads the same text,
+// so it cannot learn which usernames exist.
+const (
+	msgLoginIncorrect = "Login incorrect."
+	msgBusy           = "Server busy, please try again in a moment."
+	msgNoFolder       = "Your FTP folder is not available; please contact the account owner."
+)
+
+// mainDriver connects the engine to the server: connection events and
+// log-in. One exists per listener, because the engine reads its settings
+// (plain or implicit TLS) from it.
+type mainDriver struct {
+	srv      *Server
+	settings *ftpserver.Settings
+}
+
+var (
+	_ ftpserver.MainDriver                         = (*mainDriver)(nil)
+	_ ftpserver.MainDriverExtensionPostAuthMessage = (*mainDriver)(nil)
+	_ ftpserver.MainDriverExtensionQuitMessage     = (*mainDriver)(nil)
+)
+
+// GetSettings implements ftpserver.MainDriver.
+func (d *mainDriver) GetSettings() (*ftpserver.Settings, error) { return d.settings, nil }
+
+// GetTLSConfig implements ftpserver.MainDriver; it is the same object for
+// every call, see newTLSConfig.
+func (d *mainDriver) GetTLSConfig() (*tls.Config, error) { return d.srv.tls, nil }
+
+// QuitMessage implements ftpserver.MainDriverExtensionQuitMessage.
+func (d *mainDriver) QuitMessage() string { return "Goodbye." }
+
+// ClientConnected implements ftpserver.MainDriver. The engine calls it
+// outside its own panic recovery, so this one recovers itself.
+func (d *mainDriver) ClientConnected(cc ftpserver.ClientContext) (msg string, err error) {
+	defer d.srv.recoverPanic("ClientConnected", &err)
+	c, err := d.srv.connected(cc)
+	if err != nil {
+		d.srv.log.Error("FTP connection not found", "remote", cc.RemoteAddr().String(), "err", err)
+		return "Internal error.", err
+	}
+	cc.SetExtra(c)
+	c.sess.SetTLS(c.tlsControl, c.tlsControl)
+	c.log.Info("FTP connect", "remote", cc.RemoteAddr().String(), "local", cc.LocalAddr().String(), "implicit_tls", c.tlsControl)
+	return "panelftp ready.", nil
+}
+
+// ClientDisconnected implements ftpserver.MainDriver; it is called for
+// every connection ClientConnected saw, logged in or not.
+func (d *mainDriver) ClientDisconnected(cc ftpserver.ClientContext) {
+	defer d.srv.recoverPanic("ClientDisconnected", nil)
+	c, ok := cc.Extra().(*client)
+	if !ok {
+		return
+	}
+	c.sess.Close()
+	d.srv.disconnected(c)
+	up, down := c.sess.Totals()
+	attrs := []any{"bytes_up", up, "bytes_down", down}
+	if u := c.loggedIn(); u != nil {
+		u.close()
+		attrs = append(attrs, "user", u.login.User.Username)
+	}
+	if c.sess.Kicked() {
+		attrs = append(attrs, "kicked", true)
+	}
+	c.log.Info("FTP disconnect", attrs...)
+}
+
+// AuthUser implements ftpserver.MainDriver. It decides everything about
+// the session once: account, root folder, owner of new files, quota.
+// Every refusal is logged with its reason; the client sees only the
+// reply PostAuthMessage chooses.
+func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (drv ftpserver.ClientDriver, err error) {
+	defer d.srv.recoverPanic("AuthUser", &err)
+	c, ok := cc.Extra().(*client)
+	if !ok {
+		return nil, errors.New("connection not registered")
+	}
+	if c.loggedIn() != nil {
+		return nil, c.refuse("already logged in", msgLoginIncorrect)
+	}
+	c.sess.SetClient(cc.GetClientVersion())
+	c.sess.SetTLS(cc.HasTLSForControl(), cc.HasTLSForTransfers())
+
+	started := time.Now()
+	ctx, cancel := context.WithTimeout(d.srv.ctx, authTimeout)
+	defer cancel()
+	login, err := d.srv.auth.Authenticate(ctx, user, pass, c.ip)
+	if err != nil {
+		return nil, c.authFailed(user, err)
+	}
+	username := login.User.Username
+	if err := c.sess.Login(username, login.Account.Name, started); err != nil {
+		c.log.Warn("FTP login refused", "user", username, "reason", err.Error())
+		return nil, c.refuse(err.Error(), capitalize(err.Error())+".")
+	}
+	u, err := d.srv.openUser(login)
+	if err != nil {
+		c.log.Error("FTP login failed: cannot open the user's folder", "user", username, "dir", login.Directory, "err", err)
+		return nil, c.refuse(err.Error(), msgNoFolder)
+	}
+	c.mu.Lock()
+	c.user = u
+	c.mu.Unlock()
+	c.log.Info("FTP login", "user", username, "account", login.Account.Name,
+		"client", cc.GetClientVersion(), "tls", cc.HasTLSForControl())
+	return &clientDriver{Fs: u.fs, c: c, u: u}, nil
+}
+
+// authFailed logs a refused password check in one stable line, for
+// fail2ban: msg="FTP login failed" ip=... user=... reason=...
+func (c *client) authFailed(user string, err error) error {
+	reason := err.Error()
+	reply := msgLoginIncorrect
+	switch {
+	case errors.Is(err, service.ErrBadCredentials):
+		reason = "unknown user or wrong password"
+	case errors.Is(err, service.ErrUserDisabled):
+		reason = "user disabled"
+	case errors.Is(err, service.ErrAccountOff):
+		reason = "account disabled"
+	case errors.Is(err, service.ErrBusy):
+		// Not the client's fault: not a failed log-in for fail2ban.
+		c.log.Warn("FTP login postponed: server busy", "user", user)
+		return c.refuse("server busy", msgBusy)
+	default:
+		c.log.Error("FTP login error", "user", user, "err", err)
+		return c.refuse("internal error", msgLoginIncorrect)
+	}
+	c.srv.log.Warn("FTP login failed", "ip", c.ip, "user", user, "reason", reason, "session", c.sess.ID())
+	return c.refuse(reason, reply)
+}
+
+// refuse records the reply for PostAuthMessage and returns the error the
+// engine needs to refuse the log-in.
+func (c *client) refuse(reason, reply string) error {
+	c.mu.Lock()
+	c.refusal = reply
+	c.mu.Unlock()
+	return errors.New(reason)
+}
+
+// PostAuthMessage implements ftpserver.MainDriverExtensionPostAuthMessage:
+// the text of the 230 or 530 reply.
+func (d *mainDriver) PostAuthMessage(cc ftpserver.ClientContext, _ string, authErr error) string {
+	if authErr == nil {
+		return "Login successful."
+	}
+	if c, ok := cc.Extra().(*client); ok {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.refusal != "" {
+			return c.refusal
+		}
+	}
+	return msgLoginIncorrect
+}
+
+// userState is what a log-in decided, fixed for the whole session.
+type userState struct {
+	login service.Login
+	fs    *jail.Fs
+	quota *quota // nil: no quota
+	limit int64  // quota in bytes
+	srv   *Server
+}
+
+// openUser opens the user's jail and quota.
+func (s *Server) openUser(login service.Login) (*userState, error) {
+	uid, gid := domain.NoID, domain.NoID
+	if *s.cfg.ChownToAccount {
+		uid, gid = login.Account.UID, login.Account.GID
+	}
+	sub := strings.TrimPrefix(login.User.Path, "/")
+	if sub == "" {
+		sub = "."
+	}
+	fs, err := jail.New(login.Account.Home, sub, jail.Options{UID: uid, GID: gid, Umask: *s.cfg.Umask})
+	if err != nil {
+		return nil, err
+	}
+	u := &userState{login: login, fs: fs, srv: s}
+	if mb := login.User.QuotaMB; mb > 0 {
+		u.limit = mb << 20
+		key := login.User.Username + "\x00" + login.Directory
+		if u.quota, err = s.quotas.acquire(key, func() (int64, error) { return diskUsage(fs) }); err != nil {
+			fs.Close()
+			return nil, fmt.Errorf("measuring quota use: %w", err)
+		}
+	}
+	return u, nil
+}
+
+func (u *userState) close() {
+	if u.quota != nil {
+		u.srv.quotas.release(u.quota)
+	}
+	_ = u.fs.Close()
+}
+
+// recoverPanic turns a panic in a driver callback the engine does not
+// protect into a logged error, so one bad connection cannot stop the
+// server. err, when not nil, receives an error for the engine.
+func (s *Server) recoverPanic(where string, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	s.log.Error("panic in FTP connection", "where", where, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	if err != nil {
+		*err = errors.New("internal error")
+	}
+}

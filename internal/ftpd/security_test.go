@@ -1,0 +1,272 @@
+package ftpd
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+
+	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/sessions"
+)
+
+// TestLoginRefusalsLookAlike checks that an unknown user, a wrong password
+// and a disabled user all read the same reply, and that each is logged in
+// the fail2ban line without the password.
+func TestLoginRefusalsLookAlike(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := t.Context()
+	if _, err := e.Svc.AddFTPUser(ctx, service.NewFTPUser{Account: "bob", Username: "off.bob", Password: "Other-Pass2", Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Svc.SetFTPUserEnabled(ctx, "bob", "off.bob", false); err != nil {
+		t.Fatal(err)
+	}
+	attempts := []struct{ user, pass, reason string }{
+		{"nobody.bob", "Wrong-Pass9", "unknown user or wrong password"},
+		{testUser, "Wrong-Pass9", "unknown user or wrong password"},
+		{"off.bob", "Other-Pass2", "user disabled"},
+	}
+	var replies []string
+	for _, a := range attempts {
+		r := e.raw()
+		r.must(331, "USER %s", a.user)
+		code, msg := r.cmd("PASS %s", a.pass)
+		if code != 530 {
+			t.Fatalf("%s: PASS got %d %s, want 530", a.user, code, msg)
+		}
+		replies = append(replies, msg)
+		if code, _ := r.read(); code != 0 {
+			t.Errorf("%s: connection still open after a failed log-in", a.user)
+		}
+		e.waitLog(`msg="FTP login failed" ip=127.0.0.1 user=` + a.user + ` reason="` + a.reason + `"`)
+	}
+	for _, msg := range replies {
+		if msg != msgLoginIncorrect {
+			t.Errorf("refusal reads %q, want %q for all", msg, msgLoginIncorrect)
+		}
+	}
+	for _, p := range []string{"Wrong-Pass9", "Other-Pass2", testPass} {
+		if strings.Contains(e.logs.String(), p) {
+			t.Errorf("a password (%s) is in the log", p)
+		}
+	}
+	e.dial("") // the right password still works
+}
+
+// TestTLSRequired refuses USER before AUTH TLS and transfers with PROT C.
+func TestTLSRequired(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{TLSRequired: true}})
+	e.write("/f.txt", "secret")
+	r := e.raw()
+	if code, msg := r.cmd("USER %s", testUser); code != 421 || !strings.Contains(msg, "TLS") {
+		t.Fatalf("USER without TLS: %d %s", code, msg)
+	}
+	r = e.raw()
+	r.authTLS()
+	r.login(testUser, testPass)
+	r.must(200, "PBSZ 0")
+	r.must(200, "PROT C")
+	data := r.epsv()
+	code, msg := r.cmd("RETR f.txt")
+	if code != 421 || !strings.Contains(msg, "TLS is required") {
+		t.Fatalf("RETR with PROT C: %d %s", code, msg)
+	}
+	_ = data.SetReadDeadline(time.Now().Add(time.Second))
+	if b, _ := io.ReadAll(data); bytes.Contains(b, []byte("secret")) {
+		t.Fatal("file sent in clear")
+	}
+	r.must(200, "PROT P")
+	r.prot = true
+	data = r.epsv()
+	r.must(150, "RETR f.txt")
+	if got := readAll(t, data); got != "secret" {
+		t.Fatalf("RETR with PROT P: %q", got)
+	}
+	r.expect(226)
+}
+
+// TestImplicitTLS serves FTPS on its own port.
+func TestImplicitTLS(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{ImplicitTLSAddr: "127.0.0.1:0"}})
+	c, err := ftp.Dial(e.Srv.ImplicitTLSAddr().String(), ftp.DialWithTimeout(5*time.Second),
+		ftp.DialWithTLS(&tls.Config{InsecureSkipVerify: true}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Quit()
+	if err := c.Login(testUser, testPass); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stor("/tls.txt", strings.NewReader("over TLS")); err != nil {
+		t.Fatal(err)
+	}
+	if e.read("/tls.txt") != "over TLS" {
+		t.Fatal("implicit TLS upload differs")
+	}
+	list := e.Reg.List()
+	if len(list) != 1 || !list[0].TLSControl || !list[0].TLSData {
+		t.Errorf("session = %+v, want TLS on control and data", list)
+	}
+}
+
+// TestLimits checks the 421 replies of MaxPerIP and MaxConnections and the
+// 530 of MaxPerUser.
+func TestLimits(t *testing.T) {
+	t.Run("per IP", func(t *testing.T) {
+		e := newEnv(t, envOptions{limits: sessions.Limits{MaxPerIP: 2}})
+		e.raw()
+		e.raw()
+		r := dialRaw(t, e.Addr, "421")
+		if want := "Too many connections from your IP address (limit 2); try again later."; r.greeting != want {
+			t.Errorf("reply %q, want %q", r.greeting, want)
+		}
+		e.waitLog(`msg="FTP connection refused" ip=127.0.0.1 reason="too many connections from your IP address (limit 2)"`)
+	})
+	t.Run("total", func(t *testing.T) {
+		e := newEnv(t, envOptions{limits: sessions.Limits{MaxConnections: 1}})
+		e.raw()
+		r := dialRaw(t, e.Addr, "421")
+		if want := "Too many connections to this server (limit 1); try again later."; r.greeting != want {
+			t.Errorf("reply %q, want %q", r.greeting, want)
+		}
+	})
+	t.Run("per user", func(t *testing.T) {
+		e := newEnv(t, envOptions{limits: sessions.Limits{MaxPerUser: 1}})
+		e.dial("")
+		r := e.raw()
+		r.must(331, "USER %s", testUser)
+		if code, msg := r.cmd("PASS %s", testPass); code != 530 || msg != "Too many sessions for this user (limit 1)." {
+			t.Errorf("second session: %d %q", code, msg)
+		}
+	})
+}
+
+// TestIdleTimeout disconnects a silent client.
+func TestIdleTimeout(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{IdleTimeout: time.Second}})
+	r := e.raw()
+	r.login(testUser, testPass)
+	start := time.Now()
+	code, msg := r.read()
+	if code != 421 || !strings.Contains(msg, "timeout") {
+		t.Fatalf("idle connection got %d %s, want a 421 timeout", code, msg)
+	}
+	if took := time.Since(start); took < 900*time.Millisecond || took > 3*time.Second {
+		t.Errorf("timed out after %v, want about 1s", took)
+	}
+	if code, _ := r.read(); code != 0 {
+		t.Error("connection still open after the idle timeout")
+	}
+}
+
+// TestQuota refuses writes past the quota with 552, keeps the partial
+// file, and frees space on DELE.
+func TestQuota(t *testing.T) {
+	e := newEnv(t, envOptions{quota: 1})
+	e.write("/old.bin", string(make([]byte, 300<<10))) // measured at log-in
+	c := e.dial("")
+	if err := c.Stor("/a.bin", bytes.NewReader(make([]byte, 500<<10))); err != nil {
+		t.Fatalf("upload within the quota: %v", err)
+	}
+	err := c.Stor("/b.bin", bytes.NewReader(make([]byte, 500<<10)))
+	if err == nil || !strings.Contains(err.Error(), "552") {
+		t.Fatalf("upload past the quota: err = %v, want 552", err)
+	}
+	fi, statErr := os.Stat(e.file("/b.bin"))
+	if statErr != nil || fi.Size() != (1<<20)-(800<<10) {
+		t.Fatalf("partial file: %v, %v; want the %d bytes that fit", fi, statErr, (1<<20)-(800<<10))
+	}
+	if err := c.Delete("/a.bin"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Stor("/c.bin", bytes.NewReader(make([]byte, 400<<10))); err != nil {
+		t.Fatalf("upload after DELE freed space: %v", err)
+	}
+	e.waitLog(`msg="FTP quota exceeded"`)
+}
+
+// TestOwnership checks, as root, that what clients create belongs to the
+// account with the umask applied.
+func TestOwnership(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to give files to another uid")
+	}
+	e := newEnv(t, envOptions{})
+	c := e.dial("")
+	if err := c.Stor("/owned.txt", strings.NewReader("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.MakeDir("/owned-dir"); err != nil {
+		t.Fatal(err)
+	}
+	for name, mode := range map[string]os.FileMode{"/owned.txt": 0o644, "/owned-dir": 0o755 | os.ModeDir} {
+		fi, err := os.Stat(e.file(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if st.Uid != testUID || st.Gid != testUID || fi.Mode() != mode {
+			t.Errorf("%s: owner %d:%d mode %v, want %d:%d %v", name, st.Uid, st.Gid, fi.Mode(), testUID, testUID, mode)
+		}
+	}
+}
+
+// panicAuth is an Authenticator with a bug.
+type panicAuth struct{}
+
+func (panicAuth) Authenticate(context.Context, string, string, string) (service.Login, error) {
+	panic("boom")
+}
+
+// TestPanicDoesNotStopServer logs in against a panicking authenticator:
+// the client gets a refusal and the server keeps serving.
+func TestPanicDoesNotStopServer(t *testing.T) {
+	logs := &syncBuffer{}
+	srv, err := New(Config{ListenAddr: "127.0.0.1:0"}, panicAuth{}, sessions.NewRegistry(sessions.Limits{}),
+		slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve() }()
+	for range 2 {
+		r := dialRaw(t, srv.Addr().String(), "220")
+		r.must(331, "USER x.bob")
+		r.must(530, "PASS y")
+	}
+	if !strings.Contains(logs.String(), `msg="panic in FTP connection" where=AuthUser panic=boom`) {
+		t.Errorf("panic not logged:\n%s", logs)
+	}
+	if err := srv.Shutdown(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+}
+
+// TestBusy: a log-in the service cannot check in time says so.
+func TestBusyReply(t *testing.T) {
+	c := &client{srv: &Server{log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}
+	c.sess, _ = sessions.NewRegistry(sessions.Limits{}).Open(netip.MustParseAddrPort("127.0.0.1:1"), nil)
+	err := c.authFailed("dev.bob", service.ErrBusy)
+	if err == nil || c.refusal != msgBusy {
+		t.Errorf("busy: err %v, reply %q", err, c.refusal)
+	}
+	c.refusal = ""
+	_ = c.authFailed("dev.bob", errors.New("database is locked"))
+	if c.refusal != msgLoginIncorrect {
+		t.Errorf("internal error reply %q, want %q", c.refusal, msgLoginIncorrect)
+	}
+}

@@ -1,0 +1,316 @@
+package ftpd
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net"
+	"regexp"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/sessions"
+	"github.com/panelftp/panelftp/internal/store/sqlstore"
+)
+
+// runRegistry runs the registry's store loop for the test's duration.
+func (e *env) runRegistry() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.Reg.Run(ctx, e.Store, sessions.NodeID(), e.Srv.log)
+	}()
+	e.t.Cleanup(func() { cancel(); <-done })
+}
+
+// slowRetr starts downloading name on r, reading 64 KiB every 10 ms.
+func slowRetr(t *testing.T, r *raw, name string) net.Conn {
+	t.Helper()
+	data := r.epsv()
+	r.must(150, "RETR %s", name)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			_ = data.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if _, err := data.Read(buf); err != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return data
+}
+
+// slowStor starts uploading name on r, writing 64 KiB every 10 ms.
+func slowStor(t *testing.T, r *raw, name string) net.Conn {
+	t.Helper()
+	data := r.epsv()
+	r.must(150, "STOR %s", name)
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			if _, err := data.Write(buf); err != nil {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	return data
+}
+
+// liveSession waits until the registry shows a session doing activity
+// with bytes moving, and returns it.
+func liveSession(t *testing.T, reg *sessions.Registry, activity domain.Activity) domain.Session {
+	t.Helper()
+	var first domain.Session
+	eventually(t, 5*time.Second, string(activity)+" in progress", func() bool {
+		list := reg.List()
+		if len(list) == 1 && list[0].Activity == activity && list[0].BytesDone > 0 {
+			first = list[0]
+			return true
+		}
+		return false
+	})
+	var now domain.Session
+	eventually(t, 5*time.Second, "bytes moving", func() bool {
+		now, _ = reg.Get(first.ID)
+		return now.BytesDone > first.BytesDone
+	})
+	return now
+}
+
+// closedWithin checks that conn is closed by the server within d.
+func closedWithin(t *testing.T, what string, conn net.Conn, d time.Duration) {
+	t.Helper()
+	_ = conn.SetReadDeadline(time.Now().Add(d))
+	buf := make([]byte, 64<<10)
+	for {
+		_, err := conn.Read(buf)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("%s still open after %v", what, d)
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// TestLiveSessionAndKick lists a session with a running transfer, then
+// kicks it: control and data connection close within a second.
+func TestLiveSessionAndKick(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sparse("/big.bin", 256<<20)
+	for _, dir := range []domain.Activity{domain.ActivityDownload, domain.ActivityUpload} {
+		t.Run(string(dir), func(t *testing.T) {
+			r := e.raw()
+			r.must(200, "CLNT TestClient 1.0")
+			r.login(testUser, testPass)
+			var data net.Conn
+			if dir == domain.ActivityDownload {
+				data = slowRetr(t, r, "big.bin")
+			} else {
+				data = slowStor(t, r, "up.bin")
+			}
+			s := liveSession(t, e.Reg, dir)
+			want := domain.Session{
+				ID: s.ID, Username: testUser, Account: "bob", RemoteAddr: r.conn.LocalAddr().String(),
+				Client: "TestClient 1.0", Activity: dir,
+			}
+			got := domain.Session{ID: s.ID, Username: s.Username, Account: s.Account, RemoteAddr: s.RemoteAddr, Client: s.Client, Activity: s.Activity}
+			if got != want {
+				t.Errorf("session = %+v, want %+v", got, want)
+			}
+			if dir == domain.ActivityDownload && (s.File != "/big.bin" || s.BytesTotal != 256<<20) {
+				t.Errorf("file %q total %d", s.File, s.BytesTotal)
+			}
+			start := time.Now()
+			if !e.Reg.Kick(s.ID) {
+				t.Fatal("Kick: session not found")
+			}
+			closedWithin(t, "control connection", r.conn, time.Second)
+			if dir == domain.ActivityDownload {
+				closedWithin(t, "data connection", data, time.Second-time.Since(start))
+			}
+			eventually(t, time.Second, "session gone", func() bool { return e.Reg.Len() == 0 })
+		})
+	}
+}
+
+// TestServiceChangesEndSessions: changing a user's password or path, or
+// deleting it, through the service ends its live sessions through the
+// store's kicks.
+func TestServiceChangesEndSessions(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.runRegistry()
+	ctx := t.Context()
+	pass := testPass
+	changes := []struct {
+		name string
+		do   func() error
+	}{
+		{"password", func() error { pass = "Newer-Pass3"; return e.Svc.ChangeFTPPassword(ctx, "bob", testUser, pass) }},
+		{"path", func() error { return e.Svc.ChangeFTPPath(ctx, "bob", testUser, "/other") }},
+		{"delete", func() error { return e.Svc.DeleteFTPUser(ctx, "bob", testUser) }},
+	}
+	for _, ch := range changes {
+		r := e.raw()
+		r.login(testUser, pass)
+		if err := ch.do(); err != nil {
+			t.Fatalf("%s: %v", ch.name, err)
+		}
+		closedWithin(t, ch.name+": session", r.conn, 2*time.Second)
+	}
+	r := e.raw()
+	r.must(331, "USER %s", testUser)
+	r.must(530, "PASS %s", pass)
+}
+
+// TestSessionsAcrossProcesses: what Run publishes, another process (the
+// CLI, with its own store and service on the same database) lists and
+// kicks.
+func TestSessionsAcrossProcesses(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sparse("/big.bin", 256<<20)
+	e.runRegistry()
+	st2, err := sqlstore.OpenSQLite(e.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	cli := service.New(st2, auth.NewHasher(auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 1),
+		service.Options{Logger: e.Srv.log})
+
+	t0 := time.Now()
+	r := e.raw()
+	r.must(200, "CLNT lftp 4.9")
+	r.login(testUser, testPass)
+	slowRetr(t, r, "big.bin")
+	var seen domain.Session
+	eventually(t, 5*time.Second, "the download listed by the other process", func() bool {
+		list, err := cli.ListSessions(t.Context(), "bob")
+		if err != nil || len(list) != 1 {
+			return false
+		}
+		seen = list[0]
+		return seen.Activity == domain.ActivityDownload && seen.BytesDone > 0 && seen.Speed > 0
+	})
+	if seen.Username != testUser || seen.Client != "lftp 4.9" || seen.File != "/big.bin" || seen.Node == "" {
+		t.Errorf("listed session = %+v", seen)
+	}
+	if err := cli.Kick(t.Context(), "ann", seen.ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("kick from another account: %v, want not found", err)
+	}
+	t.Logf("listed after %v", time.Since(t0))
+	if err := cli.Kick(t.Context(), "bob", seen.ID); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("kicked after %v", time.Since(t0))
+	closedWithin(t, "kicked session", r.conn, 2*time.Second)
+	t.Logf("closed after %v", time.Since(t0))
+	eventually(t, 3*time.Second, "the session gone from the store", func() bool {
+		list, err := cli.ListSessions(t.Context(), "")
+		return err == nil && len(list) == 0
+	})
+	t.Logf("gone after %v", time.Since(t0))
+}
+
+// TestShutdownLetsTransferFinish: Shutdown refuses new connections, ends
+// idle sessions, and lets a running download complete.
+func TestShutdownLetsTransferFinish(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{ShutdownGrace: 10 * time.Second}})
+	data := randomBytes(t, 4<<20)
+	e.write("/f.bin", string(data))
+	idle := e.raw()
+	idle.login(testUser, testPass)
+	r := e.raw()
+	r.login(testUser, testPass)
+	dc := r.epsv()
+	r.must(150, "RETR f.bin")
+	// Read slowly: 4 MiB at about 8 MiB/s.
+	got := make(chan []byte, 1)
+	go func() {
+		var buf bytes.Buffer
+		chunk := make([]byte, 64<<10)
+		for {
+			n, err := dc.Read(chunk)
+			buf.Write(chunk[:n])
+			if err != nil {
+				got <- buf.Bytes()
+				return
+			}
+			time.Sleep(8 * time.Millisecond)
+		}
+	}()
+	eventually(t, 2*time.Second, "download running", func() bool { return len(e.Reg.Busy()) == 1 })
+
+	shut := make(chan error, 1)
+	go func() { shut <- e.Srv.Shutdown(context.Background()) }()
+	eventually(t, time.Second, "new connections refused", func() bool {
+		c, err := net.DialTimeout("tcp", e.Addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	closedWithin(t, "idle session", idle.conn, time.Second)
+	body := <-got
+	if sha256.Sum256(body) != sha256.Sum256(data) {
+		t.Fatalf("download cut by Shutdown: %d of %d bytes", len(body), len(data))
+	}
+	r.expect(226)
+	select {
+	case err := <-shut:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("Shutdown did not return after the transfer finished")
+	}
+}
+
+// TestNoLeakOnDisconnectMidTransfer drops clients in the middle of
+// downloads and uploads and checks every goroutine and session is gone.
+func TestNoLeakOnDisconnectMidTransfer(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.sparse("/big.bin", 64<<20)
+	warm := e.raw() // let lazily started goroutines (database pool...) start
+	warm.login(testUser, testPass)
+	warm.must(221, "QUIT")
+	eventually(t, 2*time.Second, "warm-up session gone", func() bool { return e.Reg.Len() == 0 })
+	before := runtime.NumGoroutine()
+
+	for i := range 6 {
+		r := e.raw()
+		r.login(testUser, testPass)
+		var data net.Conn
+		if i%2 == 0 {
+			data = slowRetr(t, r, "big.bin")
+			liveSession(t, e.Reg, domain.ActivityDownload)
+		} else {
+			data = slowStor(t, r, "up.bin")
+			liveSession(t, e.Reg, domain.ActivityUpload)
+		}
+		r.conn.Close()
+		data.Close()
+	}
+	eventually(t, 5*time.Second, "sessions gone", func() bool { return e.Reg.Len() == 0 })
+	var after int
+	eventually(t, 5*time.Second, "goroutines back to the start", func() bool {
+		after = runtime.NumGoroutine()
+		return after <= before
+	})
+	logs := e.logs.String()
+	// A STOR cut short can look like a complete one (FTP sends no
+	// length), so only the downloads are sure to be logged as interrupted.
+	if n := len(regexp.MustCompile(`direction=download bytes=\d+ seconds=[\d.]+ status=interrupted`).FindAllString(logs, -1)); n != 3 {
+		t.Errorf("%d downloads logged as interrupted, want 3", n)
+	}
+	t.Logf("goroutines: %d before, %d after", before, after)
+}

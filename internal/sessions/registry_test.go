@@ -1,0 +1,289 @@
+package sessions
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+// clock is a settable time source for the registry.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newTestRegistry(l Limits) (*Registry, *clock) {
+	c := &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	r := NewRegistry(l)
+	r.now = c.now
+	return r, c
+}
+
+func addr(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
+
+func mustOpen(t *testing.T, r *Registry, remote string) *Session {
+	t.Helper()
+	s, err := r.Open(addr(remote), nil)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", remote, err)
+	}
+	return s
+}
+
+func TestLimitDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		in   Limits
+		want Limits
+	}{
+		{"zero means defaults", Limits{}, Limits{500, 20, 10}},
+		{"set values kept", Limits{7, 3, 2}, Limits{7, 3, 2}},
+		{"negative means unlimited", Limits{-1, -1, -1}, Limits{-1, -1, -1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewRegistry(tt.in).Limits(); got != tt.want {
+				t.Errorf("Limits() = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestOpenLimits(t *testing.T) {
+	r, _ := newTestRegistry(Limits{MaxConnections: 3, MaxPerIP: 2})
+	a1 := mustOpen(t, r, "192.0.2.1:1000")
+	mustOpen(t, r, "[::ffff:192.0.2.1]:1001") // same IP written as IPv4-mapped IPv6
+	_, err := r.Open(addr("192.0.2.1:1002"), nil)
+	var le *LimitError
+	if !errors.Is(err, ErrTooManyFromIP) || !errors.As(err, &le) || le.Max != 2 {
+		t.Fatalf("third connection from one IP: err = %v, want ErrTooManyFromIP with limit 2", err)
+	}
+	if got := err.Error(); got != "too many connections from your IP address (limit 2)" {
+		t.Errorf("message = %q", got)
+	}
+	mustOpen(t, r, "192.0.2.2:1000")
+	if _, err := r.Open(addr("192.0.2.3:1000"), nil); !errors.Is(err, ErrTooManyConnections) {
+		t.Fatalf("fourth connection: err = %v, want ErrTooManyConnections", err)
+	}
+	a1.Close()
+	a1.Close() // idempotent: must not free a second slot
+	mustOpen(t, r, "192.0.2.1:1003")
+	if _, err := r.Open(addr("192.0.2.4:1000"), nil); !errors.Is(err, ErrTooManyConnections) {
+		t.Fatalf("after one Close and one Open: err = %v, want ErrTooManyConnections", err)
+	}
+	if r.Len() != 3 {
+		t.Errorf("Len = %d, want 3", r.Len())
+	}
+}
+
+func TestUnlimited(t *testing.T) {
+	r, _ := newTestRegistry(Limits{-1, -1, -1})
+	for i := range 50 {
+		s := mustOpen(t, r, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(1000+i)).String())
+		if err := s.Login("dev.bob", "bob", time.Time{}); err != nil {
+			t.Fatalf("Login %d: %v", i, err)
+		}
+	}
+}
+
+func TestLoginPerUserLimit(t *testing.T) {
+	r, c := newTestRegistry(Limits{MaxPerUser: 2})
+	start := c.now()
+	s1, s2, s3 := mustOpen(t, r, "192.0.2.1:1"), mustOpen(t, r, "192.0.2.2:1"), mustOpen(t, r, "192.0.2.3:1")
+	for _, s := range []*Session{s1, s2} {
+		if err := s.Login("dev.bob", "bob", start); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s3.Login("dev.bob", "bob", start); !errors.Is(err, ErrTooManyForUser) {
+		t.Fatalf("third log-in: err = %v, want ErrTooManyForUser", err)
+	}
+	if err := s3.Login("web.bob", "bob", start); err != nil {
+		t.Fatalf("another user: %v", err)
+	}
+	s1.Close()
+	s4 := mustOpen(t, r, "192.0.2.4:1")
+	if err := s4.Login("dev.bob", "bob", start); err != nil {
+		t.Fatalf("after a Close: %v", err)
+	}
+}
+
+func TestIDsUniqueAndOrdered(t *testing.T) {
+	r, c := newTestRegistry(Limits{-1, -1, -1})
+	var ids []string
+	seen := map[string]bool{}
+	for i := range 2000 {
+		if i%100 == 0 {
+			c.add(time.Millisecond)
+		}
+		s := mustOpen(t, r, "192.0.2.1:1")
+		if len(s.ID()) != 26 || seen[s.ID()] {
+			t.Fatalf("ID %q: bad length or duplicate", s.ID())
+		}
+		seen[s.ID()] = true
+		ids = append(ids, s.ID())
+	}
+	// Within one millisecond the order is random; across them it is time.
+	for i := 100; i < len(ids); i += 100 {
+		if ids[i-100] >= ids[i] {
+			t.Fatalf("ID %q (later) does not sort after %q", ids[i], ids[i-100])
+		}
+	}
+	list := r.List()
+	if !slices.IsSortedFunc(list, func(a, b domain.Session) int { return cmpString(a.ID, b.ID) }) {
+		t.Error("List is not ordered by ID")
+	}
+}
+
+func cmpString(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func TestNodeID(t *testing.T) {
+	a, b := NodeID(), NodeID()
+	if a == b || a == "" {
+		t.Errorf("NodeID() = %q then %q; want two different non-empty IDs", a, b)
+	}
+}
+
+func TestKick(t *testing.T) {
+	r, c := newTestRegistry(Limits{})
+	var kicked atomic.Int32
+	open := func(remote string) *Session {
+		s, err := r.Open(addr(remote), func() { kicked.Add(1) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b, other := open("192.0.2.1:1"), open("192.0.2.1:2"), open("192.0.2.2:1")
+	for _, s := range []*Session{a, b} {
+		if err := s.Login("dev.bob", "bob", c.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := other.Login("web.ann", "ann", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	if !r.Kick(a.ID()) || r.Kick("nonexistent") {
+		t.Fatal("Kick found the wrong sessions")
+	}
+	a.Kick()
+	if kicked.Load() != 1 || !a.Kicked() {
+		t.Fatalf("kick function called %d times, want exactly 1", kicked.Load())
+	}
+	if n := r.KickUser("DEV.bob"); n != 2 { // a is still registered until its connection ends
+		t.Fatalf("KickUser = %d, want 2", n)
+	}
+	if kicked.Load() != 2 || other.Kicked() {
+		t.Errorf("after KickUser: %d kicks, other user kicked = %v", kicked.Load(), other.Kicked())
+	}
+}
+
+func TestLoginRacingKickIsRefused(t *testing.T) {
+	r, c := newTestRegistry(Limits{})
+	s := mustOpen(t, r, "192.0.2.1:1")
+	authStarted := c.now()
+	c.add(10 * time.Millisecond)
+	r.KickUser("dev.bob") // the password changes while the log-in is checked
+	c.add(10 * time.Millisecond)
+	if err := s.Login("dev.bob", "bob", authStarted); !errors.Is(err, ErrKicked) {
+		t.Fatalf("log-in that started before the kick: err = %v, want ErrKicked", err)
+	}
+	s2 := mustOpen(t, r, "192.0.2.1:2")
+	if err := s2.Login("dev.bob", "bob", c.now()); err != nil {
+		t.Fatalf("log-in that started after the kick: %v", err)
+	}
+}
+
+func TestProgressAndSpeed(t *testing.T) {
+	r, c := newTestRegistry(Limits{})
+	s := mustOpen(t, r, "192.0.2.1:4000")
+	if err := s.Login("dev.bob", "bob", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	s.SetClient("lftp 4.9")
+	s.SetTLS(true, false)
+	s.Begin(domain.ActivityDownload, "/big.iso", 100<<20)
+	r.List() // first sample
+	for range 10 {
+		c.add(500 * time.Millisecond)
+		s.Progress(5 << 20) // 10 MiB/s
+		r.List()
+	}
+	x, ok := r.Get(s.ID())
+	if !ok {
+		t.Fatal("Get: not found")
+	}
+	if x.Activity != domain.ActivityDownload || x.File != "/big.iso" || x.BytesDone != 50<<20 || x.BytesTotal != 100<<20 {
+		t.Errorf("transfer fields = %+v", x)
+	}
+	if x.Username != "dev.bob" || x.Account != "bob" || x.Client != "lftp 4.9" || !x.TLSControl || x.TLSData || x.RemoteAddr != "192.0.2.1:4000" {
+		t.Errorf("identity fields = %+v", x)
+	}
+	if want := int64(10 << 20); x.Speed < want*9/10 || x.Speed > want*11/10 {
+		t.Errorf("Speed = %d, want about %d", x.Speed, want)
+	}
+	if !s.Busy() {
+		t.Error("Busy() = false during a transfer")
+	}
+	s.End()
+	s.Begin(domain.ActivityUpload, "/up.bin", 0)
+	s.Progress(1000)
+	x, _ = r.Get(s.ID())
+	if x.BytesUp != 1000 || x.BytesDown != 50<<20 || x.BytesDone != 1000 || x.Speed != 0 {
+		t.Errorf("second transfer: up %d down %d done %d speed %d", x.BytesUp, x.BytesDown, x.BytesDone, x.Speed)
+	}
+	s.End()
+	x, _ = r.Get(s.ID())
+	if x.Activity != domain.ActivityIdle || x.Speed != 0 || x.File != "" || s.Busy() {
+		t.Errorf("after End: %+v", x)
+	}
+}
+
+func TestProgressIsRaceFree(t *testing.T) {
+	r, _ := newTestRegistry(Limits{})
+	s := mustOpen(t, r, "192.0.2.1:1")
+	s.Begin(domain.ActivityUpload, "/f", 0)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 1000 {
+				s.Progress(10)
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 100 {
+			r.List()
+		}
+	})
+	wg.Wait()
+	if up, _ := s.Totals(); up != 40000 {
+		t.Errorf("BytesUp = %d, want 40000", up)
+	}
+}
