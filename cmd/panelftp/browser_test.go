@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/jlaffaye/ftp"
 
 	"github.com/panelftp/panelftp/internal/domain"
 )
@@ -219,7 +220,7 @@ func waitUploadRow(t *testing.T, b *browser) connRow {
 
 // disconnectInBrowser presses Disconnect on row and checks the FTP client
 // is cut off and the row leaves the table.
-func disconnectInBrowser(t *testing.T, b *browser, s *server, row connRow, up *upload, conn interface{ NoOp() error }) {
+func disconnectInBrowser(t *testing.T, b *browser, s *server, row connRow, up *upload, conn *ftp.ServerConn) {
 	t.Helper()
 	rowCSS := `#conn-table tr[data-id="` + row.ID + `"]`
 	pressed := time.Now()

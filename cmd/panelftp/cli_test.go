@@ -266,3 +266,30 @@ func TestCLIPostgres(t *testing.T) {
 		t.Errorf("with PANELFTP_DB set, a SQLite database was created in the data directory")
 	}
 }
+
+func TestCLIBans(t *testing.T) {
+	c := newCLI(t)
+	c.ok("ban", "add", "203.0.113.7", "--for", "2h", "--reason", "scanner")
+	var bans []struct {
+		IP     string `json:"ip"`
+		Reason string `json:"reason"`
+		Until  string `json:"until"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("ban", "list", "--json")), &bans); err != nil || len(bans) != 1 ||
+		bans[0].IP != "203.0.113.7" || bans[0].Reason != "scanner" {
+		t.Fatalf("ban list --json = %+v, %v", bans, err)
+	}
+	if r := c.run("ban", "add", "not-an-ip"); r.code != 1 || !strings.Contains(r.stderr, "not an IP address") {
+		t.Errorf("ban add not-an-ip: exit %d, %q", r.code, r.stderr)
+	}
+	if r := c.run("ban", "add", "198.51.100.1", "--for", "-1h"); r.code != 1 || !strings.Contains(r.stderr, "positive") {
+		t.Errorf("negative duration: exit %d, %q", r.code, r.stderr)
+	}
+	c.ok("ban", "remove", "203.0.113.7")
+	if out := c.ok("ban", "list"); !strings.Contains(out, "no IP is banned") {
+		t.Errorf("after remove: %s", out)
+	}
+	if r := c.run("ban", "remove", "203.0.113.7"); r.code != 1 || !strings.Contains(r.stderr, "not banned") {
+		t.Errorf("second remove: exit %d, %q", r.code, r.stderr)
+	}
+}

@@ -40,6 +40,7 @@ type Serve struct {
 	Umask         Octal
 	ShutdownGrace time.Duration
 	PanelListen   string
+	Bans          Bans
 	LogFormat     string
 	LogLevel      string
 	// DebugListen serves Go's profiler (net/http/pprof) for measuring;
@@ -49,6 +50,17 @@ type Serve struct {
 	// credentials; when not root and no --ftp-listen is given, it listens
 	// on :2121 so no privilege is needed.
 	Demo bool
+}
+
+// Bans configures the defender: failed log-ins per IP over Threshold within
+// Window ban the IP for BanTime, doubling on each repeat up to MaxBan.
+type Bans struct {
+	Threshold int
+	Window    time.Duration
+	BanTime   time.Duration
+	MaxBan    time.Duration
+	// SafeList is a comma-separated list of IPs and networks never banned.
+	SafeList string
 }
 
 // BindStore defines --data and --db on fs.
@@ -75,6 +87,11 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.Var(&c.Umask, "umask", "umask for files and folders FTP clients create (octal)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running transfers may finish")
 	fs.StringVar(&c.PanelListen, "panel-listen", ":2083", "web panel and API address (empty: off)")
+	fs.IntVar(&c.Bans.Threshold, "ban-threshold", 10, "failed FTP or panel log-ins from one IP that ban it (0: off)")
+	fs.DurationVar(&c.Bans.Window, "ban-window", 10*time.Minute, "window in which failed log-ins are counted")
+	fs.DurationVar(&c.Bans.BanTime, "ban-time", 15*time.Minute, "first ban; each repeat ban doubles it")
+	fs.DurationVar(&c.Bans.MaxBan, "ban-max", 24*time.Hour, "longest ban")
+	fs.StringVar(&c.Bans.SafeList, "ban-safe-list", "", "IPs and networks never banned, e.g. 192.0.2.0/24,198.51.100.7")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve the Go profiler (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (default off)")

@@ -52,19 +52,45 @@ func (s *Service) AddBan(ctx context.Context, ip string, dur time.Duration, reas
 	return b, nil
 }
 
-// RemoveBan lifts the ban of ip.
+// RemoveBan lifts the ban of ip. Automatic bans of IPv6 clients cover their
+// whole /64, so an IPv6 address also lifts the ban of its /64, and a /64
+// prefix ("2001:db8:1:2::/64") may be given as it appears in ban list.
 func (s *Service) RemoveBan(ctx context.Context, ip string) error {
-	addr, err := parseIP(ip)
+	keys, err := banKeys(ip)
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteBan(ctx, addr.String()); isNotFound(err) {
-		return domain.NotFoundf("IP %s is not banned", addr)
-	} else if err != nil {
-		return err
+	lifted := false
+	for _, key := range keys {
+		err := s.store.DeleteBan(ctx, key)
+		if err == nil {
+			lifted = true
+			s.log.Info("IP ban lifted", "ip", key)
+		} else if !isNotFound(err) {
+			return err
+		}
 	}
-	s.log.Info("IP ban lifted", "ip", addr.String())
+	if !lifted {
+		return domain.NotFoundf("IP %s is not banned", ip)
+	}
 	return nil
+}
+
+// banKeys lists the ban rows that can keep ip out.
+func banKeys(ip string) ([]string, error) {
+	if p, err := netip.ParsePrefix(ip); err == nil {
+		return []string{p.Masked().String()}, nil
+	}
+	addr, err := parseIP(ip)
+	if err != nil {
+		return nil, err
+	}
+	keys := []string{addr.String()}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		keys = append(keys, p.String())
+	}
+	return keys, nil
 }
 
 func parseIP(ip string) (netip.Addr, error) {

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -88,5 +89,28 @@ func TestBans(t *testing.T) {
 	wantErr(t, e.svc.RemoveBan(e.ctx, "nonsense"), domain.Invalid, "ip")
 	if got := ips(list()); got != "203.0.113.7" {
 		t.Fatalf("ListBans after removal = %q", got)
+	}
+}
+
+func TestRemoveBanOfIPv6Prefix(t *testing.T) {
+	e := newEnv(t)
+	// The defender bans an IPv6 client's whole /64 under the prefix's name.
+	until := e.clock.Now().Add(time.Hour)
+	for _, ip := range []string{"2001:db8:1:2::/64", "2001:db8:9:9::/64"} {
+		if err := e.st.PutBan(e.ctx, store.Ban{IP: ip, Until: until, Count: 1, At: e.clock.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.svc.RemoveBan(e.ctx, "2001:db8:1:2::5"); err != nil {
+		t.Fatalf("RemoveBan of an address inside a banned /64: %v", err)
+	}
+	if err := e.svc.RemoveBan(e.ctx, "2001:db8:9:9::/64"); err != nil {
+		t.Fatalf("RemoveBan of a /64 as listed: %v", err)
+	}
+	if bans, _ := e.svc.ListBans(e.ctx); len(bans) != 0 {
+		t.Errorf("bans left: %+v", bans)
+	}
+	if err := e.svc.RemoveBan(e.ctx, "2001:db8:1:2::5"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("second RemoveBan = %v, want not found", err)
 	}
 }

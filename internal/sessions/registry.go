@@ -181,13 +181,22 @@ func (r *Registry) Kick(id string) bool {
 	return true
 }
 
-// KickUser ends every session of username and refuses its log-ins that
-// are in flight; it returns how many sessions it ended.
-func (r *Registry) KickUser(username string) int {
+// KickUser ends the sessions of username that were admitted on a password
+// check begun before changedAt (the time the user was changed, deleted or
+// disabled), and refuses such log-ins still in flight. Sessions whose check
+// began after the change read the new data and are kept, so a client that
+// logs in again at once with the new password is not cut off. It returns
+// how many sessions it ended.
+func (r *Registry) KickUser(username string, changedAt time.Time) int {
 	username = strings.ToLower(username)
 	r.mu.Lock()
 	now := r.now()
-	r.userKicks[username] = now
+	if changedAt.IsZero() {
+		changedAt = now
+	}
+	if at, ok := r.userKicks[username]; !ok || changedAt.After(at) {
+		r.userKicks[username] = changedAt
+	}
 	for u, at := range r.userKicks {
 		if now.Sub(at) > time.Minute {
 			delete(r.userKicks, u)
@@ -195,7 +204,10 @@ func (r *Registry) KickUser(username string) int {
 	}
 	var victims []*Session
 	for _, s := range r.byID {
-		if s.username == username {
+		s.mu.Lock()
+		stale := s.username == username && s.authStarted.Before(changedAt)
+		s.mu.Unlock()
+		if stale {
 			victims = append(victims, s)
 		}
 	}
@@ -235,7 +247,7 @@ func (r *Registry) login(s *Session, username, account string, authStarted time.
 	if _, ok := r.byID[s.id]; !ok {
 		return ErrKicked
 	}
-	if at, ok := r.userKicks[username]; ok && !at.Before(authStarted) {
+	if at, ok := r.userKicks[username]; ok && authStarted.Before(at) {
 		return ErrKicked
 	}
 	if max := r.limits.MaxPerUser; max > 0 && r.perUser[username] >= max {
@@ -246,7 +258,7 @@ func (r *Registry) login(s *Session, username, account string, authStarted time.
 		s.mu.Unlock()
 		return errors.New("already logged in")
 	}
-	s.username, s.account = username, account
+	s.username, s.account, s.authStarted = username, account, authStarted
 	s.mu.Unlock()
 	r.perUser[username]++
 	return nil

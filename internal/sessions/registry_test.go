@@ -196,7 +196,7 @@ func TestKick(t *testing.T) {
 	if kicked.Load() != 1 || !a.Kicked() {
 		t.Fatalf("kick function called %d times, want exactly 1", kicked.Load())
 	}
-	if n := r.KickUser("DEV.bob"); n != 2 { // a is still registered until its connection ends
+	if n := r.KickUser("DEV.bob", c.now().Add(time.Second)); n != 2 { // a is still registered until its connection ends
 		t.Fatalf("KickUser = %d, want 2", n)
 	}
 	if kicked.Load() != 2 || other.Kicked() {
@@ -209,7 +209,7 @@ func TestLoginRacingKickIsRefused(t *testing.T) {
 	s := mustOpen(t, r, "192.0.2.1:1")
 	authStarted := c.now()
 	c.add(10 * time.Millisecond)
-	r.KickUser("dev.bob") // the password changes while the log-in is checked
+	r.KickUser("dev.bob", c.now()) // the password changes while the log-in is checked
 	c.add(10 * time.Millisecond)
 	if err := s.Login("dev.bob", "bob", authStarted); !errors.Is(err, ErrKicked) {
 		t.Fatalf("log-in that started before the kick: err = %v, want ErrKicked", err)
@@ -285,5 +285,33 @@ func TestProgressIsRaceFree(t *testing.T) {
 	wg.Wait()
 	if up, _ := s.Totals(); up != 40000 {
 		t.Errorf("BytesUp = %d, want 40000", up)
+	}
+}
+
+// A client that logs in again right after a change, with the new password,
+// must not be cut off when the change's kick reaches this node later.
+func TestKickSparesLoginsAfterTheChange(t *testing.T) {
+	r, c := newTestRegistry(Limits{})
+	old := mustOpen(t, r, "192.0.2.1:1")
+	if err := old.Login("dev.bob", "bob", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	c.add(10 * time.Millisecond)
+	changedAt := c.now()
+	c.add(10 * time.Millisecond)
+	fresh := mustOpen(t, r, "192.0.2.1:2")
+	if err := fresh.Login("dev.bob", "bob", c.now()); err != nil {
+		t.Fatal(err)
+	}
+	inFlight := mustOpen(t, r, "192.0.2.1:3")
+	c.add(200 * time.Millisecond) // the kick arrives 200 ms after the change
+	if n := r.KickUser("dev.bob", changedAt); n != 1 {
+		t.Errorf("KickUser ended %d sessions, want 1 (the one from before the change)", n)
+	}
+	if !old.Kicked() || fresh.Kicked() {
+		t.Errorf("old kicked = %v (want true), fresh kicked = %v (want false)", old.Kicked(), fresh.Kicked())
+	}
+	if err := inFlight.Login("dev.bob", "bob", changedAt.Add(time.Millisecond)); err != nil {
+		t.Errorf("log-in whose check began after the change: %v", err)
 	}
 }

@@ -154,7 +154,7 @@ func (p *publisher) pollKicks(ctx context.Context) {
 			p.log.Info("session kicked on request", "session", k.SessionID)
 		}
 		if k.Username != "" {
-			if n := p.reg.KickUser(k.Username); n > 0 {
+			if n := p.reg.KickUser(k.Username, k.At); n > 0 {
 				p.log.Info("user's sessions kicked on request", "user", k.Username, "sessions", n)
 			}
 		}

@@ -35,16 +35,18 @@ type Session struct {
 	bytesDown    atomic.Int64
 	uploading    atomic.Bool
 
-	mu         sync.Mutex
-	username   string
-	account    string
-	client     string
-	tlsControl bool
-	tlsData    bool
-	activity   domain.Activity
-	file       string
-	bytesTotal int64
-	transferNo int64 // counts Begin calls, to reset the speed sampler
+	mu       sync.Mutex
+	username string
+	// authStarted is when the password check that admitted username began.
+	authStarted time.Time
+	account     string
+	client      string
+	tlsControl  bool
+	tlsData     bool
+	activity    domain.Activity
+	file        string
+	bytesTotal  int64
+	transferNo  int64 // counts Begin calls, to reset the speed sampler
 	// speed sampler, touched only by snapshot
 	sampleNo    int64
 	sampleAt    time.Time
@@ -67,9 +69,9 @@ func (s *Session) Username() string {
 }
 
 // Login records that the connection logged in as username of account.
-// authStarted is when the password check began: a kick of username that
-// arrived since then refuses the log-in with ErrKicked, because the check
-// may have read the user as it was before the change that caused the kick.
+// authStarted is when the password check began: a change of username made
+// after that refuses the log-in with ErrKicked, because the check may have
+// read the user as it was before the change.
 // A *LimitError reports that MaxPerUser is reached.
 func (s *Session) Login(username, account string, authStarted time.Time) error {
 	return s.reg.login(s, username, account, authStarted)

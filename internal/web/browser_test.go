@@ -131,13 +131,31 @@ func (b *tab) screenshot(name string) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	dir := filepath.Join("..", "..", "docs", "screenshots")
+	path := filepath.Join(screenshotDir(b.t), "web-"+name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", path)
+}
+
+// screenshotDir is where screenshots go: the directory named by
+// PANELFTP_SCREENSHOTS (a relative one is taken from the module root), or
+// a temporary directory. The names start with "web-" because these pages
+// show a fake session: the README's screenshots come from the end-to-end
+// test of cmd/panelftp, against the real FTP service.
+func screenshotDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("PANELFTP_SCREENSHOTS")
+	if dir == "" {
+		return t.TempDir()
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join("..", "..", dir) // go test runs in internal/web
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		b.t.Fatal(err)
+		t.Fatalf("PANELFTP_SCREENSHOTS: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
+	return dir
 }
 
 func jsString(s string) string {
