@@ -29,8 +29,9 @@ var allowed = map[string][]string{
 	"internal/sessions":        {"internal/domain", "internal/store"},
 	"internal/ftpd":            {"internal/domain", "internal/service", "internal/auth", "internal/jail", "internal/sessions", "internal/store", "internal/defender"},
 	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},
-	"internal/api":             {"internal/domain", "internal/service", "internal/store"},
-	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store"},
+	"internal/api":             {"internal/domain", "internal/service", "internal/store", "internal/view"},
+	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store", "internal/view"},
+	"internal/view":            {"internal/domain"},
 }
 
 // only names third-party modules that a single package may import.

@@ -6,32 +6,13 @@ import (
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/view"
 )
 
-// accountJSON is an account as the API shows it; the panel password hash
-// never leaves, only whether one is set. Same shape as the CLI's --json.
-type accountJSON struct {
-	Name     string `json:"name"`
-	Home     string `json:"home"`
-	UID      *int   `json:"uid"`
-	GID      *int   `json:"gid"`
-	FTPLimit int    `json:"ftp_limit"`
-	// FTPUsers is how many FTP sub-users the account has now.
-	FTPUsers         int    `json:"ftp_users"`
-	Enabled          bool   `json:"enabled"`
-	PanelPasswordSet bool   `json:"panel_password_set"`
-	CreatedAt        string `json:"created_at"`
-	UpdatedAt        string `json:"updated_at"`
-}
+// accountJSON and accountView are the shapes the CLI's --json shares.
+type accountJSON = view.Account
 
-func accountView(a domain.Account, ftpUsers int) accountJSON {
-	return accountJSON{
-		Name: a.Name, Home: a.Home, UID: optionalID(a.UID), GID: optionalID(a.GID),
-		FTPLimit: a.FTPLimit, FTPUsers: ftpUsers, Enabled: a.Enabled,
-		PanelPasswordSet: a.PanelPasswordHash != "",
-		CreatedAt:        timeJSON(a.CreatedAt), UpdatedAt: timeJSON(a.UpdatedAt),
-	}
-}
+var accountView = view.NewAccount
 
 // accountCreate is the body of POST /accounts. A missing (or null) uid or
 // gid keeps the server's own.

@@ -4,39 +4,13 @@ import (
 	"net/http"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/view"
 )
 
-// sessionJSON is a live FTP session (a "connection") as the API shows it:
-// every field of domain.Session. Same shape as the CLI's --json.
-type sessionJSON struct {
-	ID           string `json:"id"`
-	Node         string `json:"node"`
-	Username     string `json:"username"`
-	Account      string `json:"account"`
-	RemoteAddr   string `json:"remote_addr"`
-	Client       string `json:"client"`
-	TLSControl   bool   `json:"tls_control"`
-	TLSData      bool   `json:"tls_data"`
-	ConnectedAt  string `json:"connected_at"`
-	LastActivity string `json:"last_activity"`
-	Activity     string `json:"activity"`
-	File         string `json:"file"`
-	BytesDone    int64  `json:"bytes_done"`
-	BytesTotal   int64  `json:"bytes_total"`
-	Speed        int64  `json:"speed"`
-	BytesUp      int64  `json:"bytes_up"`
-	BytesDown    int64  `json:"bytes_down"`
-}
+// sessionJSON and sessionView are the shapes the CLI's --json shares.
+type sessionJSON = view.Session
 
-func sessionView(s domain.Session) sessionJSON {
-	return sessionJSON{
-		ID: s.ID, Node: s.Node, Username: s.Username, Account: s.Account, RemoteAddr: s.RemoteAddr,
-		Client: s.Client, TLSControl: s.TLSControl, TLSData: s.TLSData,
-		ConnectedAt: timeJSON(s.ConnectedAt), LastActivity: timeJSON(s.LastActivity),
-		Activity: string(s.Activity), File: s.File, BytesDone: s.BytesDone, BytesTotal: s.BytesTotal,
-		Speed: s.Speed, BytesUp: s.BytesUp, BytesDown: s.BytesDown,
-	}
-}
+var sessionView = view.NewSession
 
 // kickJSON answers a disconnect request.
 type kickJSON struct {

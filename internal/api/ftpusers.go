@@ -6,35 +6,13 @@ import (
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/view"
 )
 
-// ftpUserJSON is an FTP sub-user as the API shows it; the password hash
-// never leaves. Same shape as the CLI's --json.
-type ftpUserJSON struct {
-	Account  string `json:"account"`
-	Username string `json:"username"`
-	// Path is the folder inside the home; Directory the absolute host path.
-	Path      string `json:"path"`
-	Directory string `json:"directory"`
-	// UID and GID are the account's: files the user creates belong to them.
-	UID         *int    `json:"uid"`
-	GID         *int    `json:"gid"`
-	QuotaMB     int64   `json:"quota_mb"`
-	Enabled     bool    `json:"enabled"`
-	CreatedAt   string  `json:"created_at"`
-	UpdatedAt   string  `json:"updated_at"`
-	LastLoginAt *string `json:"last_login_at"`
-	LastLoginIP string  `json:"last_login_ip"`
-}
+// ftpUserJSON and ftpUserView are the shapes the CLI's --json shares.
+type ftpUserJSON = view.FTPUser
 
-func ftpUserView(u domain.FTPUser, a domain.Account) ftpUserJSON {
-	return ftpUserJSON{
-		Account: u.Account, Username: u.Username, Path: u.Path, Directory: u.Directory(a.Home),
-		UID: optionalID(a.UID), GID: optionalID(a.GID), QuotaMB: u.QuotaMB, Enabled: u.Enabled,
-		CreatedAt: timeJSON(u.CreatedAt), UpdatedAt: timeJSON(u.UpdatedAt),
-		LastLoginAt: optionalTime(u.LastLoginAt), LastLoginIP: u.LastLoginIP,
-	}
-}
+var ftpUserView = view.NewFTPUser
 
 // ftpUserCreate is the body of POST /accounts/{account}/ftp-users.
 type ftpUserCreate struct {

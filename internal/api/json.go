@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -201,25 +200,4 @@ func jsonFields(t reflect.Type) []string {
 		}
 	}
 	return names
-}
-
-// timeJSON is how every time leaves the API: RFC 3339 in UTC, like the
-// CLI's --json output.
-func timeJSON(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// optionalTime is null for the zero time ("never").
-func optionalTime(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := timeJSON(t)
-	return &s
-}
-
-// optionalID is null for domain.NoID (the server's own uid/gid).
-func optionalID(id int) *int {
-	if id == domain.NoID {
-		return nil
-	}
-	return &id
 }

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -56,5 +57,7 @@ func openService(ctx context.Context, s config.Store) (*service.Service, func() 
 	if err != nil {
 		return nil, nil, err
 	}
-	return service.New(st, newHasher(), service.Options{}), st.Close, nil
+	// The CLI prints its own result; only warnings from the service show.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return service.New(st, newHasher(), service.Options{Logger: log}), st.Close, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/view"
 )
 
 func accountAdd(ctx context.Context, in *input) error {
@@ -31,20 +32,6 @@ func accountAdd(ctx context.Context, in *input) error {
 	return nil
 }
 
-// accountJSON is the --json shape of an account; hashes never leave.
-type accountJSON struct {
-	Name      string `json:"name"`
-	Home      string `json:"home"`
-	UID       *int   `json:"uid"`
-	GID       *int   `json:"gid"`
-	FTPLimit  int    `json:"ftp_limit"`
-	FTPUsers  int    `json:"ftp_users"`
-	Enabled   bool   `json:"enabled"`
-	HasPanel  bool   `json:"panel_password_set"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
-}
-
 func accountList(ctx context.Context, in *input) error {
 	accounts, err := in.svc.ListAccounts(ctx)
 	if err != nil {
@@ -59,13 +46,9 @@ func accountList(ctx context.Context, in *input) error {
 		count[u.Account]++
 	}
 	if in.json {
-		out := make([]accountJSON, 0, len(accounts))
+		out := make([]view.Account, 0, len(accounts))
 		for _, a := range accounts {
-			out = append(out, accountJSON{
-				Name: a.Name, Home: a.Home, UID: optionalID(a.UID), GID: optionalID(a.GID),
-				FTPLimit: a.FTPLimit, FTPUsers: count[a.Name], Enabled: a.Enabled,
-				HasPanel: a.PanelPasswordHash != "", CreatedAt: timeJSON(a.CreatedAt), UpdatedAt: timeJSON(a.UpdatedAt),
-			})
+			out = append(out, view.NewAccount(a, count[a.Name]))
 		}
 		return writeJSON(in.env.Stdout, out)
 	}

@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/view"
 )
 
 func adminAdd(ctx context.Context, in *input) error {
@@ -39,7 +40,7 @@ func adminList(ctx context.Context, in *input) error {
 		}
 		out := make([]adminJSON, 0, len(admins))
 		for _, a := range admins {
-			out = append(out, adminJSON{a.Name, timeJSON(a.CreatedAt)})
+			out = append(out, adminJSON{a.Name, view.Time(a.CreatedAt)})
 		}
 		return writeJSON(in.env.Stdout, out)
 	}
@@ -86,7 +87,7 @@ func adminTokens(ctx context.Context, in *input) error {
 		}
 		out := make([]tokenJSON, 0, len(tokens))
 		for _, t := range tokens {
-			out = append(out, tokenJSON{t.ID, t.Name, timeJSON(t.CreatedAt), optionalTimeJSON(t.LastUsed)})
+			out = append(out, tokenJSON{t.ID, t.Name, view.Time(t.CreatedAt), view.OptionalTime(t.LastUsed)})
 		}
 		return writeJSON(in.env.Stdout, out)
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"text/tabwriter"
 	"time"
+
+	"github.com/panelftp/panelftp/internal/view"
 )
 
 func banCommands() *group {
@@ -43,7 +45,7 @@ func banList(ctx context.Context, in *input) error {
 		}
 		out := make([]banJSON, 0, len(bans))
 		for _, b := range bans {
-			out = append(out, banJSON{b.IP, timeJSON(b.Until), b.Count, b.Reason, timeJSON(b.At)})
+			out = append(out, banJSON{b.IP, view.Time(b.Until), b.Count, b.Reason, view.Time(b.At)})
 		}
 		return writeJSON(in.env.Stdout, out)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/view"
 )
 
 func ftpAdd(ctx context.Context, in *input) error {
@@ -26,22 +27,6 @@ func ftpAdd(ctx context.Context, in *input) error {
 	return nil
 }
 
-// ftpUserJSON is the --json shape of an FTP sub-user.
-type ftpUserJSON struct {
-	Account     string  `json:"account"`
-	Username    string  `json:"username"`
-	Path        string  `json:"path"`
-	Directory   string  `json:"directory"`
-	UID         *int    `json:"uid"`
-	GID         *int    `json:"gid"`
-	QuotaMB     int64   `json:"quota_mb"`
-	Enabled     bool    `json:"enabled"`
-	CreatedAt   string  `json:"created_at"`
-	UpdatedAt   string  `json:"updated_at"`
-	LastLoginAt *string `json:"last_login_at"`
-	LastLoginIP string  `json:"last_login_ip"`
-}
-
 func ftpList(ctx context.Context, in *input) error {
 	account := ""
 	if len(in.args) == 1 {
@@ -56,15 +41,9 @@ func ftpList(ctx context.Context, in *input) error {
 		return err
 	}
 	if in.json {
-		out := make([]ftpUserJSON, 0, len(users))
+		out := make([]view.FTPUser, 0, len(users))
 		for _, u := range users {
-			a := accounts[u.Account]
-			out = append(out, ftpUserJSON{
-				Account: u.Account, Username: u.Username, Path: u.Path, Directory: u.Directory(a.Home),
-				UID: optionalID(a.UID), GID: optionalID(a.GID), QuotaMB: u.QuotaMB, Enabled: u.Enabled,
-				CreatedAt: timeJSON(u.CreatedAt), UpdatedAt: timeJSON(u.UpdatedAt),
-				LastLoginAt: optionalTimeJSON(u.LastLoginAt), LastLoginIP: u.LastLoginIP,
-			})
+			out = append(out, view.NewFTPUser(u, accounts[u.Account]))
 		}
 		return writeJSON(in.env.Stdout, out)
 	}
@@ -148,27 +127,6 @@ func ftpDelete(ctx context.Context, in *input) error {
 	return nil
 }
 
-// sessionJSON is the --json shape of a live session.
-type sessionJSON struct {
-	ID           string `json:"id"`
-	Node         string `json:"node"`
-	Username     string `json:"username"`
-	Account      string `json:"account"`
-	RemoteAddr   string `json:"remote_addr"`
-	Client       string `json:"client"`
-	TLSControl   bool   `json:"tls_control"`
-	TLSData      bool   `json:"tls_data"`
-	ConnectedAt  string `json:"connected_at"`
-	LastActivity string `json:"last_activity"`
-	Activity     string `json:"activity"`
-	File         string `json:"file"`
-	BytesDone    int64  `json:"bytes_done"`
-	BytesTotal   int64  `json:"bytes_total"`
-	Speed        int64  `json:"speed"`
-	BytesUp      int64  `json:"bytes_up"`
-	BytesDown    int64  `json:"bytes_down"`
-}
-
 func ftpConnections(ctx context.Context, in *input) error {
 	account := ""
 	if len(in.args) == 1 {
@@ -179,15 +137,9 @@ func ftpConnections(ctx context.Context, in *input) error {
 		return err
 	}
 	if in.json {
-		out := make([]sessionJSON, 0, len(list))
+		out := make([]view.Session, 0, len(list))
 		for _, s := range list {
-			out = append(out, sessionJSON{
-				ID: s.ID, Node: s.Node, Username: s.Username, Account: s.Account, RemoteAddr: s.RemoteAddr,
-				Client: s.Client, TLSControl: s.TLSControl, TLSData: s.TLSData,
-				ConnectedAt: timeJSON(s.ConnectedAt), LastActivity: timeJSON(s.LastActivity),
-				Activity: string(s.Activity), File: s.File, BytesDone: s.BytesDone, BytesTotal: s.BytesTotal,
-				Speed: s.Speed, BytesUp: s.BytesUp, BytesDown: s.BytesDown,
-			})
+			out = append(out, view.NewSession(s))
 		}
 		return writeJSON(in.env.Stdout, out)
 	}

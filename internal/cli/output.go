@@ -15,25 +15,6 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// timeJSON formats t as RFC 3339 in UTC.
-func timeJSON(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// optionalTimeJSON is nil for the zero time ("never").
-func optionalTimeJSON(t time.Time) *string {
-	if t.IsZero() {
-		return nil
-	}
-	s := timeJSON(t)
-	return &s
-}
-
-func optionalID(id int) *int {
-	if id == domain.NoID {
-		return nil
-	}
-	return &id
-}
-
 func owner(a domain.Account) string {
 	id := func(n int) string {
 		if n == domain.NoID {
