@@ -23,6 +23,7 @@ type Store interface {
 	Sessions
 	Admins
 	Bans
+	Settings
 	Close() error
 }
 
@@ -134,4 +135,16 @@ type Bans interface {
 	GetBan(ctx context.Context, ip string) (Ban, error)
 	ListBans(ctx context.Context) ([]Ban, error)
 	DeleteBan(ctx context.Context, ip string) error
+}
+
+// Settings persists the live FTP service settings saved by an
+// administrator; when none are saved, the command-line values apply.
+type Settings interface {
+	// GetSettings returns the saved settings and when they were saved, or
+	// domain.ErrNotFound when none are.
+	GetSettings(ctx context.Context) (domain.Settings, time.Time, error)
+	PutSettings(ctx context.Context, s domain.Settings, at time.Time) error
+	// DeleteSettings returns to the command-line values; no error when
+	// none were saved.
+	DeleteSettings(ctx context.Context) error
 }

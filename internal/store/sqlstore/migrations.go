@@ -27,7 +27,21 @@ type migration struct {
 // migrations is the schema history, in version order from 1 without gaps.
 var migrations = []migration{
 	{version: 1, about: "initial schema", sql: schemaV1},
+	{version: 2, about: "live FTP service settings", sql: schemaV2},
 }
+
+// schemaV2 keeps at most one row of settings saved by an administrator.
+const schemaV2 = `
+CREATE TABLE settings (
+	id              INTEGER PRIMARY KEY CHECK (id = 1),
+	public_host     TEXT NOT NULL,
+	tls_required    BOOLEAN NOT NULL,
+	max_connections INTEGER NOT NULL,
+	max_per_ip      INTEGER NOT NULL,
+	max_per_user    INTEGER NOT NULL,
+	updated_at      BIGINT NOT NULL
+);
+`
 
 // schemaV1: times are BIGINT Unix microseconds UTC (0 = none), so both
 // databases store and compare them identically.
