@@ -95,3 +95,52 @@ func TestConnectionsAndKickFromAnotherProcess(t *testing.T) {
 		t.Errorf("kick of unknown session: exit %d, %q", r.code, r.stderr)
 	}
 }
+
+// TestLiveSettingsReachTheServer saves a lower per-IP limit with the CLI
+// while the server runs and sees the server apply it, then reset it.
+func TestLiveSettingsReachTheServer(t *testing.T) {
+	s := startServer(t)
+	s.cli.ok("settings", "set", "--max-per-ip", "1")
+	if out := s.cli.ok("settings", "show"); !strings.Contains(out, "max per IP") || !strings.Contains(out, "1") {
+		t.Errorf("settings show: %s", out)
+	}
+	first, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Quit()
+	// The server re-reads the settings every 2 seconds.
+	deadline := time.Now().Add(6 * time.Second)
+	refused := false
+	for !refused && time.Now().Before(deadline) {
+		c, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
+		if err != nil {
+			refused = strings.Contains(err.Error(), "421")
+		} else {
+			c.Quit()
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if !refused {
+		t.Fatal("a second connection from the same IP was still accepted after max-per-ip 1 was saved")
+	}
+	s.cli.ok("settings", "reset")
+	deadline = time.Now().Add(6 * time.Second)
+	for {
+		c, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
+		if err == nil {
+			c.Quit()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after settings reset, a second connection is still refused: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if r := s.cli.run("settings", "set", "--public-host", "ftp.example.com"); r.code != 1 || !strings.Contains(r.stderr, "IPv4") {
+		t.Errorf("settings set with a host name: exit %d, %q", r.code, r.stderr)
+	}
+	if r := s.cli.run("settings", "set"); r.code != 2 {
+		t.Errorf("settings set with nothing: exit %d, want 2", r.code)
+	}
+}

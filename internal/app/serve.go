@@ -4,114 +4,175 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
-	"strings"
+	"os/signal"
+	"syscall"
 	"time"
 
-	"github.com/panelftp/panelftp/internal/api"
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/config"
+	"github.com/panelftp/panelftp/internal/defender"
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftpd"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
-	"github.com/panelftp/panelftp/internal/web"
+	"github.com/panelftp/panelftp/internal/store"
 )
 
-// serve runs the FTP service, the session registry and the web panel until
-// ctx ends, then shuts them down gracefully.
+// node is one running `panelftp serve`: everything it started, so that
+// shutdown can stop it in the right order.
+type node struct {
+	cfg    config.Serve
+	log    *slog.Logger
+	st     store.Store
+	svc    *service.Service
+	reg    *sessions.Registry
+	ftp    *ftpd.Server
+	guard  *defender.Defender // nil when bans are off
+	panel  *panelServer       // nil when the panel is off
+	closer []func()           // run in reverse at the end
+}
+
+// serve runs the FTP service, the session registry, the defender and the
+// web panel until ctx ends, then shuts them down gracefully.
 func serve(ctx context.Context, c config.Serve) error {
-	log, err := newLogger(c.LogFormat, c.LogLevel, os.Stderr)
+	n, err := start(ctx, c)
 	if err != nil {
 		return err
+	}
+	defer n.close()
+	return n.run(ctx)
+}
+
+// start opens the store and binds every listener, so that a bad flag, a
+// busy port or an unreadable certificate fails before anything runs.
+func start(ctx context.Context, c config.Serve) (n *node, err error) {
+	n = &node{cfg: c}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	if n.log, err = newLogger(c.LogFormat, c.LogLevel, os.Stderr); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating data directory %s: %w", c.DataDir, err)
+		return nil, fmt.Errorf("creating data directory %s: %w", c.DataDir, err)
 	}
-	st, err := openStore(ctx, c.Store)
-	if err != nil {
-		return err
+	if n.st, err = openStore(ctx, c.Store); err != nil {
+		return nil, err
 	}
-	defer st.Close()
+	n.closer = append(n.closer, func() { n.st.Close() })
 	// FTP clients open several connections with the same credentials; a
 	// short cache makes the repeats cheap without weakening the stored hash.
 	cache := auth.NewVerifyCache(2*time.Minute, 10000, nil)
-	svc := service.New(st, newHasher(), service.Options{Logger: log, LoginCache: cache})
-
-	if err := ensureFirstAdmin(ctx, svc, os.Stdout); err != nil {
-		return err
+	n.svc = service.New(n.st, newHasher(), service.Options{Logger: n.log, LoginCache: cache})
+	if err := ensureFirstAdmin(ctx, n.svc, os.Stdout); err != nil {
+		return nil, err
 	}
-	var demoUser *demo
-	if c.Demo {
-		d, err := createDemo(ctx, svc, c)
-		if err != nil {
-			return err
-		}
-		demoUser = &d
+	if n.guard, err = newDefender(c.Bans, n.st, n.log); err != nil {
+		return nil, err
 	}
-
-	debug, err := startDebug(c.DebugListen, log)
+	if err := n.startFTP(); err != nil {
+		return nil, err
+	}
+	if n.panel, err = startPanel(c, n.svc, n.ftp, n.guard, n.log); err != nil {
+		return nil, err
+	}
+	debug, err := startDebug(c.DebugListen, n.log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if debug != nil {
-		defer debug.Close()
+		n.closer = append(n.closer, func() { debug.Close() })
 	}
+	if c.Demo {
+		d, err := createDemo(ctx, n.svc, c)
+		if err != nil {
+			return nil, err
+		}
+		d.print(os.Stdout, portOf(n.ftp.Addr()), n.panelPort())
+	}
+	return n, nil
+}
 
-	ftpCfg, err := ftpConfig(c)
+func (n *node) startFTP() error {
+	cfg, err := ftpConfig(n.cfg)
 	if err != nil {
 		return err
 	}
-	reg := sessions.NewRegistry(sessions.Limits{MaxConnections: c.MaxConns, MaxPerIP: c.MaxPerIP, MaxPerUser: c.MaxPerUser})
-	ftp, err := ftpd.New(ftpCfg, svc, reg, log)
-	if err != nil {
+	if n.guard != nil { // a nil *Defender in the interface would not be nil
+		cfg.Guard = n.guard
+	}
+	n.reg = sessions.NewRegistry(sessions.Limits{MaxConnections: n.cfg.MaxConns, MaxPerIP: n.cfg.MaxPerIP, MaxPerUser: n.cfg.MaxPerUser})
+	if n.ftp, err = ftpd.New(cfg, n.svc, n.reg, n.log); err != nil {
 		return err
 	}
-	panel, err := startPanel(c, svc, ftp, log)
-	if err != nil {
-		ftp.Shutdown(context.Background())
-		return err
-	}
+	n.closer = append(n.closer, func() { n.ftp.Close() })
+	return nil
+}
 
-	regCtx, stopRegistry := context.WithCancel(context.Background())
-	regDone := make(chan struct{})
-	go func() {
-		defer close(regDone)
-		reg.Run(regCtx, st, sessions.NodeID(), log)
-	}()
+// run serves until ctx ends, then stops accepting, lets running transfers
+// finish for --shutdown-grace and closes the rest.
+func (n *node) run(ctx context.Context) error {
+	bg, stopBackground := context.WithCancel(context.Background())
+	done := n.background(bg)
 
 	ftpDone := make(chan error, 1)
-	go func() { ftpDone <- ftp.Serve() }()
-	if demoUser != nil {
-		panelPort := 0
-		if panel != nil {
-			panelPort = panel.port
-		}
-		demoUser.print(os.Stdout, portOf(ftp.Addr()), panelPort)
-	}
-	log.Info("panelftp started", "ftp", ftp.Addr().String(), "panel", c.PanelListen, "data", c.DataDir, "db", dbKind(c.Store))
+	go func() { ftpDone <- n.ftp.Serve() }()
+	n.log.Info("panelftp started", "ftp", n.ftp.Addr().String(), "panel", n.cfg.PanelListen,
+		"data", n.cfg.DataDir, "db", dbKind(n.cfg.Store), "bans", n.guard != nil)
 
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down", "grace", c.ShutdownGrace)
-	case err = <-ftpDone:
-		log.Error("FTP service stopped", "err", err)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var err error
+	for running := true; running; {
+		select {
+		case <-hup:
+			n.reloadTLS()
+		case <-ctx.Done():
+			n.log.Info("shutting down", "grace", n.cfg.ShutdownGrace)
+			running = false
+		case err = <-ftpDone:
+			n.log.Error("FTP service stopped", "err", err)
+			running = false
+		}
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace+5*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownGrace+5*time.Second)
 	defer cancel()
-	if panel != nil {
-		panel.Shutdown(shutdownCtx)
+	if n.panel != nil {
+		n.panel.Shutdown(shutdownCtx)
 	}
-	if shutErr := ftp.Shutdown(shutdownCtx); shutErr != nil {
-		log.Warn("FTP shutdown", "err", shutErr)
+	if shutErr := n.ftp.Shutdown(shutdownCtx); shutErr != nil {
+		n.log.Warn("FTP shutdown", "err", shutErr)
 	}
-	stopRegistry()
-	<-regDone
-	log.Info("panelftp stopped")
+	stopBackground()
+	done.Wait()
+	n.log.Info("panelftp stopped")
 	return err
+}
+
+// reloadTLS re-reads the certificate files (SIGHUP), keeping the old
+// certificate when the new one cannot be loaded.
+func (n *node) reloadTLS() {
+	if err := n.ftp.ReloadTLS(); err != nil {
+		n.log.Error("TLS certificate reload failed; the previous certificate stays in use", "err", err)
+	}
+}
+
+func (n *node) panelPort() int {
+	if n.panel == nil {
+		return 0
+	}
+	return n.panel.port
+}
+
+func (n *node) close() {
+	for i := len(n.closer) - 1; i >= 0; i-- {
+		n.closer[i]()
+	}
 }
 
 // ftpConfig maps the serve flags to the FTP engine's settings.
@@ -127,58 +188,15 @@ func ftpConfig(c config.Serve) (ftpd.Config, error) {
 	return ftpd.Config{
 		ListenAddr: c.FTPListen, ImplicitTLSAddr: c.FTPSListen, PassivePorts: ports,
 		PublicHost: c.PublicHost, TLSCertFile: c.TLSCert, TLSKeyFile: c.TLSKey, DataDir: c.DataDir,
-		TLSRequired: c.TLSRequired, IdleTimeout: c.IdleTimeout,
-		Umask: &umask, ShutdownGrace: c.ShutdownGrace,
+		TLSRequired: c.TLSRequired, IdleTimeout: c.IdleTimeout, LoginTimeout: c.LoginTimeout,
+		LoginsPerIPPerMinute: c.LoginsPerIP, Umask: &umask, ShutdownGrace: c.ShutdownGrace,
 	}, nil
 }
 
-// panelServer is the running web panel and API.
-type panelServer struct {
-	*http.Server
-	port int
-}
-
-// startPanel serves the web panel and the API on c.PanelListen.
-func startPanel(c config.Serve, svc *service.Service, ftp *ftpd.Server, log *slog.Logger) (*panelServer, error) {
-	if c.PanelListen == "" {
-		return nil, nil
-	}
-	secret, err := panelSecret(c.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	ftpsPort := 0
-	if a := ftp.ImplicitTLSAddr(); a != nil {
-		ftpsPort = portOf(a)
-	}
-	pages, err := web.New(web.Config{
-		FTPHost: c.PublicHost, FTPPort: portOf(ftp.Addr()), FTPSPort: ftpsPort,
-		TLSRequired: c.TLSRequired, SecretKey: secret,
-	}, svc, log)
-	if err != nil {
-		return nil, err
-	}
-	mux := http.NewServeMux()
-	mux.Handle(api.Prefix+"/", api.New(svc, log))
-	mux.Handle("/", pages)
-	ln, err := net.Listen("tcp", c.PanelListen)
-	if err != nil {
-		return nil, fmt.Errorf("web panel cannot listen on %s (--panel-listen): %w%s", c.PanelListen, err, privilegedHint(c.PanelListen, err))
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("web panel stopped", "err", err)
-		}
-	}()
-	return &panelServer{srv, portOf(ln.Addr())}, nil
-}
-
-func portOf(a net.Addr) int {
-	if t, ok := a.(*net.TCPAddr); ok {
-		return t.Port
-	}
-	return 0
+// liveDefaults are the live settings as the flags give them.
+func liveDefaults(c config.Serve) domain.Settings {
+	return domain.Settings{PublicHost: c.PublicHost, TLSRequired: c.TLSRequired,
+		MaxConnections: c.MaxConns, MaxPerIP: c.MaxPerIP, MaxPerUser: c.MaxPerUser}
 }
 
 func dbKind(s config.Store) string {
@@ -186,27 +204,4 @@ func dbKind(s config.Store) string {
 		return "postgres"
 	}
 	return "sqlite"
-}
-
-// privilegedHint explains the most common bind failure.
-func privilegedHint(addr string, err error) string {
-	if errors.Is(err, os.ErrPermission) || strings.Contains(err.Error(), "permission denied") {
-		return " (ports below 1024 need root or CAP_NET_BIND_SERVICE)"
-	}
-	return ""
-}
-
-func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: lv}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }

@@ -58,6 +58,7 @@ type input struct {
 	password, home, limit      string
 	uid, gid                   int
 	quota                      int64
+	settings                   settingsFlags
 	banFor                     time.Duration
 	reason                     string
 	serve                      config.Serve

@@ -110,7 +110,8 @@ func commands() *group {
 					minArgs: 1, maxArgs: 1, run: ftpKick,
 				},
 			}},
-			"ban": banCommands(),
+			"ban":      banCommands(),
+			"settings": settingsCommands(),
 			"admin": &group{summary: "Manage web panel administrators and API tokens.", sub: map[string]any{
 				"add": &command{
 					usage: "NAME [--password P | --password-stdin]", summary: "Create a web panel administrator (a password is generated and printed if none is given).",

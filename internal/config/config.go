@@ -34,6 +34,8 @@ type Serve struct {
 	TLSKey        string
 	TLSRequired   bool
 	IdleTimeout   time.Duration
+	LoginTimeout  time.Duration
+	LoginsPerIP   int
 	MaxConns      int
 	MaxPerIP      int
 	MaxPerUser    int
@@ -80,6 +82,8 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key PEM file")
 	fs.BoolVar(&c.TLSRequired, "tls-required", false, "refuse log-in and data transfer without TLS")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 5*time.Minute, "disconnect sessions idle for this long")
+	fs.DurationVar(&c.LoginTimeout, "login-timeout", 30*time.Second, "time a new connection has to log in")
+	fs.IntVar(&c.LoginsPerIP, "max-logins-per-ip", 30, "log-in attempts per minute from one IP (IPv6: per /64); -1 = no limit")
 	fs.IntVar(&c.MaxConns, "max-connections", 500, "maximum simultaneous FTP connections")
 	fs.IntVar(&c.MaxPerIP, "max-per-ip", 20, "maximum simultaneous FTP connections from one IP")
 	fs.IntVar(&c.MaxPerUser, "max-per-user", 10, "maximum simultaneous sessions of one FTP user")

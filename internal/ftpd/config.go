@@ -54,6 +54,23 @@ type Config struct {
 	// account's uid/gid (when the account has them). nil means: when the
 	// process runs as root, since only root may give files away.
 	ChownToAccount *bool
+	// Guard bans IPs that fail to log in too often; nil means no bans.
+	// A banned IP is refused at connect with a 421 reply, before any
+	// password is hashed or any session is opened.
+	Guard Guard
+	// LoginTimeout is how long a connection may take to log in (default
+	// 30s). Past it the client reads "421 Log-in timeout" and is
+	// disconnected, however many other commands it sends meanwhile.
+	LoginTimeout time.Duration
+	// LoginsPerIPPerMinute caps the log-in attempts (PASS) from one IP
+	// address (an IPv6 /64) in any minute (default 30; negative: no cap).
+	// One more reads "421 Too many log-ins" and is disconnected.
+	LoginsPerIPPerMinute int
+	// DataConnTimeout bounds opening a data connection: a client that
+	// asked for passive mode but never connects, or whose active-mode
+	// port does not answer, gets a 425 reply, and a passive port is
+	// released (default 30s; rounded up to whole seconds).
+	DataConnTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -62,6 +79,21 @@ const (
 	DefaultIdleTimeout   = 5 * time.Minute
 	DefaultUmask         = os.FileMode(0o022)
 	DefaultShutdownGrace = 30 * time.Second
+	DefaultLoginTimeout  = 30 * time.Second
+	DefaultLoginsPerIP   = 30
+	DefaultDataTimeout   = 30 * time.Second
+)
+
+// Fixed limits of the protocol engine.
+const (
+	// MaxCommandLine is the longest command line accepted, CRLF included;
+	// a longer one reads "500 Command line too long" and is disconnected
+	// (after AUTH TLS, disconnected without the reply: see ctrlConn). It
+	// is the engine's own line buffer, so nothing longer is ever held.
+	MaxCommandLine = 4096
+	// MaxPathLength is the longest path a command may name, once made
+	// absolute (Linux's PATH_MAX).
+	MaxPathLength = 4096
 )
 
 // Names of the generated self-signed certificate and key inside DataDir.
@@ -143,6 +175,15 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ShutdownGrace == 0 {
 		c.ShutdownGrace = DefaultShutdownGrace
 	}
+	if c.LoginTimeout == 0 {
+		c.LoginTimeout = DefaultLoginTimeout
+	}
+	if c.LoginsPerIPPerMinute == 0 {
+		c.LoginsPerIPPerMinute = DefaultLoginsPerIP
+	}
+	if c.DataConnTimeout == 0 {
+		c.DataConnTimeout = DefaultDataTimeout
+	}
 	umask := DefaultUmask
 	if c.Umask != nil {
 		umask = *c.Umask
@@ -155,8 +196,8 @@ func (c Config) withDefaults() (Config, error) {
 	c.ChownToAccount = &chown
 
 	var errs []error
-	if c.IdleTimeout < 0 || c.ShutdownGrace < 0 {
-		errs = append(errs, errors.New("idle timeout and shutdown grace must not be negative"))
+	if c.IdleTimeout < 0 || c.ShutdownGrace < 0 || c.LoginTimeout < 0 || c.DataConnTimeout < 0 {
+		errs = append(errs, errors.New("idle, log-in and data connection timeouts and the shutdown grace must not be negative"))
 	}
 	if umask&^0o777 != 0 {
 		errs = append(errs, fmt.Errorf("umask %o: only permission bits (at most 777) are allowed", umask))
@@ -176,6 +217,6 @@ func (c Config) withDefaults() (Config, error) {
 }
 
 // idleSeconds is IdleTimeout in the whole seconds the engine counts in.
-func (c Config) idleSeconds() int {
-	return int((c.IdleTimeout + time.Second - 1) / time.Second)
-}
+func (c Config) idleSeconds() int { return wholeSeconds(c.IdleTimeout) }
+
+func wholeSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

@@ -149,6 +149,8 @@ func TestTLSVersions(t *testing.T) {
 	for name, c := range map[string]*tls.Config{
 		"TLS 1.1":  {MaxVersion: tls.VersionTLS11},
 		"CBC-SHA1": {MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA}},
+		// No forward secrecy.
+		"RSA key exchange": {MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{tls.TLS_RSA_WITH_AES_128_GCM_SHA256}},
 	} {
 		c.InsecureSkipVerify = true
 		if _, err := tryHandshake(s, c); err == nil {

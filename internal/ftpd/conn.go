@@ -1,6 +1,7 @@
 package ftpd
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -38,57 +39,84 @@ type connKey struct{ local, remote string }
 
 func keyOf(local, remote net.Addr) connKey { return connKey{local.String(), remote.String()} }
 
-// Accept returns the next admitted connection.
+// Accept returns the next admitted connection. A banned IP is answered
+// and closed here, before the registry, the engine or a password hash
+// spend anything on it.
 func (l *listener) Accept() (net.Conn, error) {
 	for {
 		raw, err := l.Listener.Accept()
 		if err != nil {
 			return nil, err
 		}
-		if err := l.srv.admit(raw, l.implicit); err != nil {
-			select {
-			case l.srv.refusing <- struct{}{}:
-				go l.srv.refuse(raw, err, l.implicit)
-			default:
-				raw.Close()
-			}
+		if reply, banned := l.srv.banned(raw.RemoteAddr()); banned {
+			l.srv.refuse(raw, reply, "banned", l.implicit, slog.LevelDebug)
 			continue
 		}
-		if l.implicit {
-			return tls.Server(raw, l.srv.tls), nil
+		ctrl, err := l.srv.admit(raw, l.implicit)
+		if err != nil {
+			reply := capitalize(err.Error()) + "; try again later."
+			l.srv.refuse(raw, reply, err.Error(), l.implicit, slog.LevelWarn)
+			continue
 		}
-		return raw, nil
+		return ctrl, nil
 	}
+}
+
+// banned reports whether the Guard bans addr, with the reply to send.
+func (s *Server) banned(addr net.Addr) (reply string, banned bool) {
+	if s.cfg.Guard == nil {
+		return "", false
+	}
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return "", false
+	}
+	until, banned := s.cfg.Guard.Banned(ap.Addr().Unmap())
+	if !banned {
+		return "", false
+	}
+	return banMessage(until), true
 }
 
 // client is the state of one control connection, from accept to close.
 type client struct {
-	srv  *Server
-	raw  net.Conn // the TCP control connection, under TLS if any
-	sess *sessions.Session
-	ip   string
-	log  *slog.Logger
+	srv   *Server
+	raw   net.Conn  // the TCP control connection, under TLS if any
+	ctrl  *ctrlConn // what the engine reads and writes
+	sess  *sessions.Session
+	ip    string
+	addr  netip.Addr
+	log   *slog.Logger
+	timer *time.Timer // log-in timeout
 
 	mu         sync.Mutex
 	cc         ftpserver.ClientContext
 	data       io.Closer // data connection of the running transfer
 	user       *userState
-	refusal    string // reply text for the failed log-in
+	refusal    string    // reply text for the failed log-in
+	tlsConn    *tls.Conn // the explicit TLS control connection, once known
 	tlsControl bool
 }
 
-// admit registers raw with the registry, refusing it over a limit.
-func (s *Server) admit(raw net.Conn, implicit bool) error {
+// admit registers raw with the registry, refusing it over a limit, and
+// returns the connection the engine is to use.
+func (s *Server) admit(raw net.Conn, implicit bool) (*ctrlConn, error) {
 	remote, err := netip.ParseAddrPort(raw.RemoteAddr().String())
 	if err != nil {
-		return fmt.Errorf("unexpected client address %s: %w", raw.RemoteAddr(), err)
+		return nil, fmt.Errorf("unexpected client address %s: %w", raw.RemoteAddr(), err)
 	}
-	c := &client{srv: s, raw: raw, ip: remote.Addr().Unmap().String(), tlsControl: implicit}
+	c := &client{srv: s, raw: raw, addr: remote.Addr().Unmap(), tlsControl: implicit}
+	c.ip = c.addr.String()
 	c.sess, err = s.reg.Open(remote, c.kick)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	c.log = s.log.With("session", c.sess.ID(), "ip", c.ip)
+	inner := raw
+	if implicit {
+		inner = tls.Server(raw, s.tls)
+	}
+	c.ctrl = newCtrlConn(inner, c, time.Now().Add(s.cfg.LoginTimeout))
 	s.mu.Lock()
 	stopping := s.stopping
 	if !stopping {
@@ -97,26 +125,37 @@ func (s *Server) admit(raw net.Conn, implicit bool) error {
 	s.mu.Unlock()
 	if stopping {
 		c.sess.Close()
-		return errors.New("server shutting down")
+		return nil, errors.New("server shutting down")
 	}
 	// Until the engine sets its idle deadline, bound the TLS handshake
 	// and the greeting, so a silent client cannot hold the slot.
-	_ = raw.SetDeadline(time.Now().Add(s.cfg.IdleTimeout))
-	return nil
+	_ = c.ctrl.SetDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	c.timer = time.AfterFunc(s.cfg.LoginTimeout, c.loginExpired)
+	return c.ctrl, nil
 }
 
-// refuse tells a connection why it was not admitted, and closes it.
-func (s *Server) refuse(raw net.Conn, why error, implicit bool) {
-	defer func() { <-s.refusing }()
-	defer raw.Close()
-	ip, _, _ := net.SplitHostPort(raw.RemoteAddr().String())
-	s.log.Warn("FTP connection refused", "ip", ip, "reason", why.Error())
-	_ = raw.SetDeadline(time.Now().Add(refuseTimeout))
-	conn := raw
-	if implicit {
-		conn = tls.Server(raw, s.tls)
+// refuse tells a connection why it was not admitted, and closes it. At
+// most maxRefusing connections are answered at once; past that, a flood
+// is closed without a reply.
+func (s *Server) refuse(raw net.Conn, reply, reason string, implicit bool, level slog.Level) {
+	select {
+	case s.refusing <- struct{}{}:
+	default:
+		raw.Close()
+		return
 	}
-	fmt.Fprintf(conn, "421 %s; try again later.\r\n", capitalize(why.Error()))
+	go func() {
+		defer func() { <-s.refusing }()
+		defer raw.Close()
+		ip, _, _ := net.SplitHostPort(raw.RemoteAddr().String())
+		s.log.Log(context.Background(), level, "FTP connection refused", "ip", ip, "reason", reason)
+		_ = raw.SetDeadline(time.Now().Add(refuseTimeout))
+		conn := raw
+		if implicit {
+			conn = tls.Server(raw, s.tls)
+		}
+		fmt.Fprintf(conn, "421 %s\r\n", reply)
+	}()
 }
 
 // connected moves the engine's new connection from pending to clients.
@@ -151,6 +190,9 @@ func (c *client) kick() {
 	c.mu.Lock()
 	data := c.data
 	c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	if data != nil {
 		_ = data.Close()
 	}

@@ -13,10 +13,21 @@
 //
 // Security: a log-in is decided once (account, folder, owner of new files,
 // quota) and attached to the connection; commands never go back to the
-// database. Every refused log-in reads "530 Login incorrect." whatever
-// the reason, and is logged in one line for fail2ban:
+// database. Every log-in refused for its credentials reads "530 Login
+// incorrect." whatever the reason (unknown user, wrong password,
+// disabled user or account), is reported to the Guard, and is logged in
+// one line for fail2ban:
 //
 //	level=WARN msg="FTP login failed" ip=203.0.113.9 user=dev.bob reason="unknown user or wrong password"
+//
+// Under attack, each client is held to bounded work, refusals reading
+// 421 and closing the connection: a banned IP at connect, before any
+// session or password hash; more than LoginsPerIPPerMinute log-ins; no
+// log-in within LoginTimeout (NOOPs do not help); a command line over
+// MaxCommandLine (500); no free password-hashing slot within a few
+// seconds ("server busy"); the store failing. Paths over MaxPathLength
+// are refused (553/550), a full disk reads 552, and a passive port the
+// client never connects to is released after DataConnTimeout (425).
 //
 // Data connections go only to, and are only accepted from, the control
 // connection's IP; active mode never connects to a port below 1024.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -22,7 +23,9 @@ import (
 const (
 	msgLoginIncorrect = "Login incorrect."
 	msgBusy           = "Server busy, please try again in a moment."
+	msgUnavailable    = "Log-in is not possible right now, please try again later."
 	msgNoFolder       = "Your FTP folder is not available; please contact the account owner."
+	msgTooManyLogins  = "Too many log-ins from your IP address (limit %d a minute); try again later."
 )
 
 // mainDriver connects the engine to the server: connection events and
@@ -37,6 +40,8 @@ var (
 	_ ftpserver.MainDriver                         = (*mainDriver)(nil)
 	_ ftpserver.MainDriverExtensionPostAuthMessage = (*mainDriver)(nil)
 	_ ftpserver.MainDriverExtensionQuitMessage     = (*mainDriver)(nil)
+	_ ftpserver.MainDriverExtensionTLSVerifier     = (*mainDriver)(nil)
+	_ ftpserver.MainDriverExtensionPassiveWrapper  = (*mainDriver)(nil)
 )
 
 // GetSettings implements ftpserver.MainDriver.
@@ -59,9 +64,50 @@ func (d *mainDriver) ClientConnected(cc ftpserver.ClientContext) (msg string, er
 		return "Internal error.", err
 	}
 	cc.SetExtra(c)
+	if d.srv.live.tlsRequired.Load() {
+		if err := cc.SetTLSRequirement(ftpserver.MandatoryEncryption); err != nil {
+			return "Internal error.", err
+		}
+	}
 	c.sess.SetTLS(c.tlsControl, c.tlsControl)
 	c.log.Info("FTP connect", "remote", cc.RemoteAddr().String(), "local", cc.LocalAddr().String(), "implicit_tls", c.tlsControl)
 	return "panelftp ready.", nil
+}
+
+// VerifyConnection implements ftpserver.MainDriverExtensionTLSVerifier.
+// The engine calls it at USER on a TLS control connection; it asks for
+// no client certificate, and only learns the *tls.Conn, which replies of
+// our own (see client.finalReply) must go through.
+func (d *mainDriver) VerifyConnection(cc ftpserver.ClientContext, _ string, tc *tls.Conn) (ftpserver.ClientDriver, error) {
+	if c, ok := cc.Extra().(*client); ok {
+		c.setTLSConn(tc)
+	}
+	return nil, nil
+}
+
+// WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper.
+func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
+	return &passiveListener{Listener: l}, nil
+}
+
+// passiveListener releases a passive port whose client never connected.
+// The engine answers 425 when its wait (DataConnTimeout) ends, but keeps
+// the listener open until the next PASV or the end of the session; a
+// client that asks for many ports and never uses them would hold them
+// all. Closing it at the timeout frees the port (or, with a shared port
+// range, the reservation) at once; the engine's own Close later is a
+// no-op.
+type passiveListener struct {
+	net.Listener
+}
+
+func (l *passiveListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		_ = l.Listener.Close()
+	}
+	return conn, err
 }
 
 // ClientDisconnected implements ftpserver.MainDriver; it is called for
@@ -72,6 +118,7 @@ func (d *mainDriver) ClientDisconnected(cc ftpserver.ClientContext) {
 	if !ok {
 		return
 	}
+	c.timer.Stop()
 	c.sess.Close()
 	d.srv.disconnected(c)
 	up, down := c.sess.Totals()
@@ -103,7 +150,10 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (dr
 	c.sess.SetTLS(cc.HasTLSForControl(), cc.HasTLSForTransfers())
 
 	started := time.Now()
-	ctx, cancel := context.WithTimeout(d.srv.ctx, authTimeout)
+	if err := c.beforePassword(started); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(d.srv.ctx, d.srv.authWait)
 	defer cancel()
 	login, err := d.srv.auth.Authenticate(ctx, user, pass, c.ip)
 	if err != nil {
@@ -122,16 +172,32 @@ func (d *mainDriver) AuthUser(cc ftpserver.ClientContext, user, pass string) (dr
 	c.mu.Lock()
 	c.user = u
 	c.mu.Unlock()
+	c.timer.Stop()
+	c.ctrl.loggedIn()
 	c.log.Info("FTP login", "user", username, "account", login.Account.Name,
 		"client", cc.GetClientVersion(), "tls", cc.HasTLSForControl())
 	return &clientDriver{Fs: u.fs, c: c, u: u}, nil
 }
 
+// beforePassword refuses, before any password is hashed, a log-in from
+// an IP banned since it connected or over LoginsPerIPPerMinute.
+func (c *client) beforePassword(now time.Time) error {
+	if reply, banned := c.srv.banned(c.raw.RemoteAddr()); banned {
+		c.log.Info("FTP login refused: IP banned")
+		return c.refuse421("IP banned", reply)
+	}
+	if !c.srv.logins.allow(c.addr, now) {
+		c.log.Warn("FTP login refused: too many log-ins from this IP", "limit", c.srv.cfg.LoginsPerIPPerMinute)
+		return c.refuse421("too many log-ins", fmt.Sprintf(msgTooManyLogins, c.srv.cfg.LoginsPerIPPerMinute))
+	}
+	return nil
+}
+
 // authFailed logs a refused password check in one stable line, for
-// fail2ban: msg="FTP login failed" ip=... user=... reason=...
+// fail2ban: msg="FTP login failed" ip=... user=... reason=...; and
+// reports it to the Guard when it is the client's fault.
 func (c *client) authFailed(user string, err error) error {
 	reason := err.Error()
-	reply := msgLoginIncorrect
 	switch {
 	case errors.Is(err, service.ErrBadCredentials):
 		reason = "unknown user or wrong password"
@@ -139,15 +205,46 @@ func (c *client) authFailed(user string, err error) error {
 		reason = "user disabled"
 	case errors.Is(err, service.ErrAccountOff):
 		reason = "account disabled"
-	case errors.Is(err, service.ErrBusy):
+	case errors.Is(err, service.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		// Not the client's fault: not a failed log-in for fail2ban.
-		c.log.Warn("FTP login postponed: server busy", "user", user)
-		return c.refuse("server busy", msgBusy)
+		c.log.Warn("FTP login postponed: server busy", "user", user, "err", err)
+		return c.refuse421("server busy", msgBusy)
 	default:
+		// The store failing, say: not the client's fault either, and
+		// the same for every username, so a 421 tells nothing.
 		c.log.Error("FTP login error", "user", user, "err", err)
-		return c.refuse("internal error", msgLoginIncorrect)
+		return c.refuse421("internal error", msgUnavailable)
 	}
 	c.srv.log.Warn("FTP login failed", "ip", c.ip, "user", user, "reason", reason, "session", c.sess.ID())
+	c.reportFailure(user, reason)
+	// The engine closes the connection after every refused PASS, so a
+	// ban needs no more here: the next connection is refused at accept.
+	return c.refuse(reason, msgLoginIncorrect)
+}
+
+// reportFailure tells the Guard about a failed log-in.
+func (c *client) reportFailure(user, reason string) {
+	g := c.srv.cfg.Guard
+	if g == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.srv.ctx, failureTimeout)
+	defer cancel()
+	banned, err := g.Failure(ctx, c.addr, "FTP "+user+": "+reason)
+	if err != nil {
+		c.log.Error("recording a failed FTP log-in", "err", err)
+	}
+	if banned {
+		c.log.Info("FTP client IP banned after failed log-ins")
+	}
+}
+
+// refuse421 refuses the log-in with "421 reply" and ends the connection;
+// when that reply cannot be written (see finalReply), with "530 reply".
+func (c *client) refuse421(reason, reply string) error {
+	if c.ctrl != nil && c.finalReply(421, reply) {
+		return errors.New(reason) // the engine's 530 is dropped, then it disconnects
+	}
 	return c.refuse(reason, reply)
 }
 

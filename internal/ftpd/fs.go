@@ -34,7 +34,22 @@ var (
 	errIsDir      = errors.New("is a folder; use RMD to remove a folder")
 	errNotDir     = errors.New("is not a folder; use DELE to remove a file")
 	errNotRegular = errors.New("is not a regular file")
+	// errPathTooLong wraps ErrFileNameNotAllowed: STOR, APPE and RNTO
+	// answer 553, other commands 550.
+	errPathTooLong = fmt.Errorf("path is longer than %d bytes: %w", MaxPathLength, ftpserver.ErrFileNameNotAllowed)
 )
+
+// checkPath refuses a path longer than MaxPathLength. Paths arrive
+// absolute, the current folder prepended, so a short argument in a deep
+// folder can be long.
+func checkPath(names ...string) error {
+	for _, n := range names {
+		if len(n) > MaxPathLength {
+			return errPathTooLong
+		}
+	}
+	return nil
+}
 
 // listingCommands open a data connection to send a directory listing.
 var listingCommands = map[string]bool{"LIST": true, "NLST": true, "MLSD": true}
@@ -54,6 +69,9 @@ func (d *clientDriver) beforeListing() error {
 // Stat implements afero.Fs.
 func (d *clientDriver) Stat(name string) (os.FileInfo, error) {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return nil, err
+	}
 	if err := d.beforeListing(); err != nil {
 		return nil, err
 	}
@@ -64,6 +82,9 @@ func (d *clientDriver) Stat(name string) (os.FileInfo, error) {
 // list them. The session shows "listing" until the folder is closed.
 func (d *clientDriver) Open(name string) (afero.File, error) {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return nil, err
+	}
 	if err := d.beforeListing(); err != nil {
 		return nil, err
 	}
@@ -90,12 +111,18 @@ func (l *listing) Close() error {
 // owner.
 func (d *clientDriver) Mkdir(name string, perm os.FileMode) error {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return err
+	}
 	return d.Fs.Mkdir(name, perm)
 }
 
 // Chtimes implements afero.Fs (MFMT).
 func (d *clientDriver) Chtimes(name string, atime, mtime time.Time) error {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return err
+	}
 	return d.Fs.Chtimes(name, atime, mtime)
 }
 
@@ -103,6 +130,9 @@ func (d *clientDriver) Chtimes(name string, atime, mtime time.Time) error {
 // of an empty folder does not surprise anyone.
 func (d *clientDriver) Remove(name string) error {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return err
+	}
 	fi, _, err := d.Fs.LstatIfPossible(name)
 	if err != nil {
 		return err
@@ -120,6 +150,9 @@ func (d *clientDriver) Remove(name string) error {
 // RemoveDir implements ftpserver.ClientDriverExtensionRemoveDir (RMD).
 func (d *clientDriver) RemoveDir(name string) error {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return err
+	}
 	fi, _, err := d.Fs.LstatIfPossible(name)
 	if err != nil {
 		return err
@@ -134,6 +167,9 @@ func (d *clientDriver) RemoveDir(name string) error {
 // counts against the quota.
 func (d *clientDriver) Rename(oldname, newname string) error {
 	d.touch()
+	if err := checkPath(oldname, newname); err != nil {
+		return err
+	}
 	replaced, _, err := d.Fs.LstatIfPossible(newname)
 	if err != nil {
 		replaced = nil
@@ -160,6 +196,9 @@ func (d *clientDriver) freed(fi os.FileInfo) {
 // seeks there itself.
 func (d *clientDriver) GetHandle(name string, flags int, offset int64) (ftpserver.FileTransfer, error) {
 	d.touch()
+	if err := checkPath(name); err != nil {
+		return nil, err
+	}
 	if err := checkDataTarget(d.c.cc); err != nil {
 		return nil, err
 	}

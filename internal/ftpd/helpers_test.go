@@ -19,9 +19,11 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
+	"github.com/panelftp/panelftp/internal/store"
 	"github.com/panelftp/panelftp/internal/store/sqlstore"
 )
 
@@ -36,9 +38,11 @@ const (
 // service: account "bob" with home Home and sub-user dev.bob locked into
 // Home/site (= Root).
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	Svc    *service.Service
 	Store  *sqlstore.Store
+	Hasher *auth.Hasher
+	Def    *defender.Defender // nil unless envOptions.ban
 	Reg    *sessions.Registry
 	Srv    *Server
 	Addr   string
@@ -53,21 +57,49 @@ type envOptions struct {
 	cfg    Config
 	limits sessions.Limits
 	quota  int64 // MB
+	// hasher replaces the cheap test hasher.
+	hasher *auth.Hasher
+	// ban, when set, makes a defender with it on the env's store the
+	// server's Guard.
+	ban *defender.Config
+	// wrap, when set, wraps the store the service uses.
+	wrap func(store.Store) store.Store
+	// home, when set, is the account's home instead of a new temporary
+	// folder.
+	home string
+	// authWait replaces authTimeout.
+	authWait time.Duration
+	// quiet logs warnings and errors only, keeping the last 1 MB.
+	quiet bool
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
-	e := &env{t: t, Data: t.TempDir(), Home: t.TempDir(), logs: &syncBuffer{}}
+	e := &env{t: t, Data: t.TempDir(), Home: opts.home, logs: &syncBuffer{}}
+	if e.Home == "" {
+		e.Home = t.TempDir()
+	}
 	st, err := sqlstore.OpenSQLite(e.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	e.Store = st
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	level := slog.LevelDebug
+	if opts.quiet {
+		level, e.logs.limit = slog.LevelWarn, 1<<20
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: level}))
 	// Cheap hashing: the tests log in often, under the race detector.
-	hasher := auth.NewHasher(auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4)
-	e.Svc = service.New(st, hasher, service.Options{Logger: log})
+	e.Hasher = opts.hasher
+	if e.Hasher == nil {
+		e.Hasher = auth.NewHasher(auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4)
+	}
+	var svcStore store.Store = st
+	if opts.wrap != nil {
+		svcStore = opts.wrap(st)
+	}
+	e.Svc = service.New(svcStore, e.Hasher, service.Options{Logger: log})
 	uid := domain.NoID
 	if os.Geteuid() == 0 {
 		uid = testUID
@@ -85,10 +117,17 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if cfg.ListenAddr == "" {
 		cfg.ListenAddr = "127.0.0.1:0"
 	}
+	if opts.ban != nil {
+		e.Def = defender.New(*opts.ban, st, log)
+		cfg.Guard = e.Def
+	}
 	e.Reg = sessions.NewRegistry(opts.limits)
 	e.Srv, err = New(cfg, e.Svc, e.Reg, log)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opts.authWait > 0 {
+		e.Srv.authWait = opts.authWait
 	}
 	e.Addr = e.Srv.Addr().String()
 	e.served = make(chan error, 1)
@@ -176,16 +215,35 @@ func (e *env) waitLog(s string) string {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines. With a
+// limit it keeps only about the last limit bytes (for long fuzz runs),
+// and it counts the lines that report a recovered panic either way.
 type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu     sync.Mutex
+	b      bytes.Buffer
+	limit  int
+	panics int
 }
 
 func (s *syncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if bytes.Contains(p, []byte("panic")) || bytes.Contains(p, []byte("Internal command handling error")) {
+		s.panics++
+	}
+	if s.limit > 0 && s.b.Len()+len(p) > s.limit {
+		keep := append([]byte(nil), s.b.Bytes()[s.b.Len()/2:]...)
+		s.b.Reset()
+		s.b.Write(keep)
+	}
 	return s.b.Write(p)
+}
+
+// Panics counts the log lines about a recovered panic.
+func (s *syncBuffer) Panics() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.panics
 }
 
 func (s *syncBuffer) String() string {
@@ -197,7 +255,7 @@ func (s *syncBuffer) String() string {
 // raw is a hand-driven FTP control connection, for what the jlaffaye
 // client cannot send.
 type raw struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	tp   *textproto.Conn
 	prot bool // PROT P: data connections use TLS
@@ -210,7 +268,7 @@ func (e *env) raw() *raw {
 	return dialRaw(e.t, e.Addr, "220")
 }
 
-func dialRaw(t *testing.T, addr, wantGreeting string) *raw {
+func dialRaw(t testing.TB, addr, wantGreeting string) *raw {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -302,7 +360,7 @@ func (r *raw) epsv() net.Conn {
 }
 
 // readAll reads a data connection to its end.
-func readAll(t *testing.T, c net.Conn) string {
+func readAll(t testing.TB, c net.Conn) string {
 	t.Helper()
 	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	b, err := io.ReadAll(c)
@@ -313,7 +371,7 @@ func readAll(t *testing.T, c net.Conn) string {
 }
 
 // eventually polls cond for up to d.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {

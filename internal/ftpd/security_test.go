@@ -266,7 +266,7 @@ func TestBusyReply(t *testing.T) {
 	}
 	c.refusal = ""
 	_ = c.authFailed("dev.bob", errors.New("database is locked"))
-	if c.refusal != msgLoginIncorrect {
-		t.Errorf("internal error reply %q, want %q", c.refusal, msgLoginIncorrect)
+	if c.refusal != msgUnavailable {
+		t.Errorf("internal error reply %q, want %q", c.refusal, msgUnavailable)
 	}
 }

@@ -32,11 +32,9 @@ var _ Authenticator = (*service.Service)(nil)
 
 const (
 	// authTimeout bounds one log-in, including the wait for a free
-	// password-hashing slot; past it the service answers ErrBusy.
-	authTimeout = 10 * time.Second
-	// dataConnTimeout bounds waiting for a data connection (PASV accept,
-	// PORT dial).
-	dataConnTimeout = 30 * time.Second
+	// password-hashing slot; past it the service answers ErrBusy, so a
+	// burst of log-ins gets "server busy" instead of queueing.
+	authTimeout = 5 * time.Second
 	// drainTimeout bounds the wait for connections to wind down after
 	// they have been closed at the end of Shutdown or in Close.
 	drainTimeout = 2 * time.Second
@@ -50,7 +48,12 @@ type Server struct {
 	reg    *sessions.Registry
 	log    *slog.Logger
 	tls    *tls.Config
+	certs  *certLoader
 	quotas *quotaBook
+	logins *loginRate
+	// authWait is authTimeout; tests shorten it.
+	authWait time.Duration
+	live     liveSettings
 
 	ctx    context.Context // ends at Close; cancels log-ins in flight
 	cancel context.CancelFunc
@@ -81,17 +84,19 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	tlsConf, err := newTLSConfig(cfg, log)
+	tlsConf, certs, err := newTLSConfig(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, auth: auth, reg: reg, log: log, tls: tlsConf, quotas: newQuotaBook(),
+		cfg: cfg, auth: auth, reg: reg, log: log, tls: tlsConf, certs: certs, quotas: newQuotaBook(),
+		logins: newLoginRate(cfg.LoginsPerIPPerMinute), authWait: authTimeout,
 		ctx: ctx, cancel: cancel,
 		pending: map[connKey]*client{}, clients: map[*client]struct{}{},
 		refusing: make(chan struct{}, maxRefusing),
 	}
+	s.live.set(Live{PublicHost: cfg.PublicHost, TLSRequired: cfg.TLSRequired})
 	if err := s.addEngine(cfg.ListenAddr, false); err != nil {
 		s.Close()
 		return nil, err
@@ -141,14 +146,16 @@ func (s *Server) settings(ln *listener, implicit bool) *ftpserver.Settings {
 	st := &ftpserver.Settings{
 		Listener:   ln,
 		ListenAddr: ln.Addr().String(),
-		PublicHost: s.cfg.PublicHost,
-		Banner:     "panelftp",
+		// The passive address and the TLS requirement are live settings:
+		// the engine asks for them per client (publicIP, ClientConnected).
+		PublicIPResolver: s.publicIP,
+		Banner:           "panelftp",
 		// A missing TYPE must not corrupt a binary file: most servers
 		// assume image type in practice, and every client that wants
 		// ASCII says so.
 		DefaultTransferType:     ftpserver.TransferTypeBinary,
 		IdleTimeout:             s.cfg.idleSeconds(),
-		ConnectionTimeout:       int(dataConnTimeout / time.Second),
+		ConnectionTimeout:       wholeSeconds(s.cfg.DataConnTimeout),
 		ActiveTransferPortNon20: true, // port 20 needs root; RFC 1579 prefers any
 		DisableSite:             true, // no SITE CHMOD/CHOWN/SYMLINK
 		ActiveConnectionsCheck:  ftpserver.IPMatchRequired,
@@ -160,11 +167,8 @@ func (s *Server) settings(ln *listener, implicit bool) *ftpserver.Settings {
 		// by as many clients as it has ports.
 		st.PassiveTransferPortMultiplexing = true
 	}
-	switch {
-	case implicit:
+	if implicit {
 		st.TLSRequired = ftpserver.ImplicitEncryption
-	case s.cfg.TLSRequired:
-		st.TLSRequired = ftpserver.MandatoryEncryption
 	}
 	return st
 }

@@ -34,7 +34,7 @@ const (
 // session tickets are keyed per configuration, and clients such as
 // FileZilla resume the control connection's TLS session on data
 // connections.
-func newTLSConfig(c Config, log *slog.Logger) (*tls.Config, error) {
+func newTLSConfig(c Config, log *slog.Logger) (*tls.Config, *certLoader, error) {
 	certFile, keyFile := c.TLSCertFile, c.TLSKeyFile
 	var loader *certLoader
 	switch {
@@ -43,18 +43,18 @@ func newTLSConfig(c Config, log *slog.Logger) (*tls.Config, error) {
 	case c.DataDir != "":
 		certFile, keyFile = filepath.Join(c.DataDir, CertFileName), filepath.Join(c.DataDir, KeyFileName)
 		if err := ensureSelfSigned(certFile, keyFile, c.PublicHost, log); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		loader = &certLoader{certFile: certFile, keyFile: keyFile, log: log}
 	default:
 		cert, err := selfSigned(c.PublicHost, time.Now())
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		loader = &certLoader{cert: &cert}
 	}
 	if err := loader.load(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	return &tls.Config{
 		MinVersion: tls.VersionTLS12,
@@ -69,7 +69,36 @@ func newTLSConfig(c Config, log *slog.Logger) (*tls.Config, error) {
 			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 		},
 		GetCertificate: loader.get,
-	}, nil
+	}, loader, nil
+}
+
+// ReloadTLS re-reads the certificate and key files now, as on SIGHUP
+// after a renewal, instead of at the next check (they are also checked
+// every minute). Connections already open keep their TLS session; new
+// ones get the new certificate. On an error (a file missing, a key that
+// does not match) the certificate in service stays.
+func (s *Server) ReloadTLS() error {
+	if err := s.certs.reload(); err != nil {
+		s.log.Error("TLS certificate not reloaded; keeping the previous one", "err", err)
+		return err
+	}
+	if s.certs.certFile != "" {
+		s.log.Info("TLS certificate reloaded", "cert", s.certs.certFile)
+	}
+	return nil
+}
+
+// reload loads the files now, keeping the current certificate on error.
+func (l *certLoader) reload() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.checkedAt = time.Now()
+	old, oldMod := l.cert, l.modTime
+	if err := l.load(); err != nil {
+		l.cert, l.modTime = old, oldMod
+		return err
+	}
+	return nil
 }
 
 // certLoader serves a certificate, re-reading its files when they change.

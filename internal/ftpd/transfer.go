@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
@@ -151,7 +152,7 @@ func (t *transfer) TransferError(err error) { t.failed = err }
 // Close closes the file and logs the finished transfer. The partial file
 // of an interrupted upload is kept, so the client can resume it.
 func (t *transfer) Close() error {
-	err := t.f.Close()
+	err := t.scrub(t.f.Close())
 	t.c.sess.End()
 	secs := time.Since(t.start).Seconds()
 	dir := "download"
@@ -239,16 +240,20 @@ func (t *transfer) recoverPanic(err *error) {
 
 // scrub replaces the host path of the file in err with the path the
 // client knows: the engine sends transfer errors to the client, who must
-// not learn where its folder is on the server.
+// not learn where its folder is on the server. A full disk becomes
+// ErrStorageExceeded, which the engine answers with 552.
 func (t *transfer) scrub(err error) error {
 	if err == nil || err == io.EOF {
 		return err
 	}
-	host := t.f.Name()
-	if host == "" || !strings.Contains(err.Error(), host) {
-		return err
+	if host := t.f.Name(); host != "" && strings.Contains(err.Error(), host) {
+		err = &scrubbedError{err: err, msg: strings.ReplaceAll(err.Error(), host, t.name)}
 	}
-	return &scrubbedError{err: err, msg: strings.ReplaceAll(err.Error(), host, t.name)}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		t.c.log.Error("FTP upload failed: disk full", "user", t.u.login.User.Username, "file", t.name, "err", err)
+		return fmt.Errorf("the server's disk is full, the partial file is kept (%w): %w", err, ftpserver.ErrStorageExceeded)
+	}
+	return err
 }
 
 // scrubbedError is err with another message; errors.Is and As still see err.

@@ -111,7 +111,20 @@ func NewRegistry(limits Limits) *Registry {
 }
 
 // Limits returns the limits in force, defaults applied.
-func (r *Registry) Limits() Limits { return r.limits }
+func (r *Registry) Limits() Limits {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.limits
+}
+
+// SetLimits changes the limits while the server runs (0 = the default).
+// They apply to connections and log-ins from now on; no open session is
+// cut for being over a lowered limit.
+func (r *Registry) SetLimits(l Limits) {
+	r.mu.Lock()
+	r.limits = l.withDefaults()
+	r.mu.Unlock()
+}
 
 // Open registers a new connection from remote. kick is called (once, from
 // any goroutine) when the session must end: it must close the control and

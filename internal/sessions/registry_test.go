@@ -315,3 +315,23 @@ func TestKickSparesLoginsAfterTheChange(t *testing.T) {
 		t.Errorf("log-in whose check began after the change: %v", err)
 	}
 }
+
+func TestSetLimitsAppliesToNewConnections(t *testing.T) {
+	r, _ := newTestRegistry(Limits{MaxPerIP: 3})
+	a := mustOpen(t, r, "192.0.2.1:1")
+	mustOpen(t, r, "192.0.2.1:2")
+	r.SetLimits(Limits{MaxPerIP: 1})
+	if got := r.Limits().MaxPerIP; got != 1 {
+		t.Fatalf("Limits().MaxPerIP = %d after SetLimits, want 1", got)
+	}
+	if _, err := r.Open(netip.MustParseAddrPort("192.0.2.1:3"), func() {}); !errors.Is(err, ErrTooManyFromIP) {
+		t.Errorf("Open over the lowered limit = %v, want ErrTooManyFromIP", err)
+	}
+	if a.Kicked() {
+		t.Error("lowering the limit kicked an open session")
+	}
+	r.SetLimits(Limits{})
+	if got := r.Limits().MaxPerIP; got != DefaultMaxPerIP {
+		t.Errorf("zero limit = %d, want the default %d", got, DefaultMaxPerIP)
+	}
+}

@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -310,23 +309,3 @@ func (s *server) adminUsersPage(w http.ResponseWriter, r *http.Request, rc *reqC
 	})
 }
 
-type settingsPage struct {
-	Connect       connectInfo
-	HostFromURL   bool
-	SecureCookies bool
-	PanelURL      string
-}
-
-// settingsPage shows the FTP service settings the panel was started with.
-func (s *server) settingsPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	u := url.URL{Scheme: "http", Host: r.Host}
-	if r.TLS != nil {
-		u.Scheme = "https"
-	}
-	s.render(w, r, rc, http.StatusOK, "settings", view{
-		Title: "FTP service settings", Nav: "settings",
-		Crumbs: []crumb{{"Administration", "/admin/accounts"}, {"FTP service settings", ""}},
-		Page: settingsPage{Connect: s.connectInfo(r), HostFromURL: s.cfg.FTPHost == "",
-			SecureCookies: s.cfg.SecureCookies, PanelURL: u.String()},
-	})
-}

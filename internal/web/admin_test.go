@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/web"
 )
 
@@ -164,10 +165,44 @@ func TestAdminConnections(t *testing.T) {
 }
 
 func TestAdminSettings(t *testing.T) {
-	e := newEnv(t, func(c *cfgT) { c.FTPSPort = 990; c.TLSRequired = true })
-	r := e.admin().get("/admin/settings")
+	e := newEnv(t, func(c *cfgT) {
+		c.FTPSPort = 990
+		c.Defaults = domain.Settings{PublicHost: "192.0.2.10", MaxConnections: 500, MaxPerIP: 20, MaxPerUser: 10}
+	})
+	c := e.admin()
+	r := c.get("/admin/settings")
 	wantStatus(t, r, http.StatusOK)
-	wantContains(t, r.body, "ftp.example.test", ">2121<", ">990<", "plain FTP log-ins are refused", "restart")
+	wantContains(t, r.body, "ftp.example.test", ">2121<", ">990<", "restart", `value="192.0.2.10"`, "started with")
+
+	// A refused value is shown next to its field, typed values kept, nothing saved.
+	r = c.post("/admin/settings", url.Values{"public_host": {"ftp.example.com"}, "max_per_user": {"3"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantContains(t, r.body, "must be an IPv4 address", `id="set-host-err"`, `value="3"`)
+	r = c.post("/admin/settings", url.Values{"max_connections": {"lots"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantContains(t, r.body, `id="set-max-err"`)
+	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {
+		t.Fatal("a refused form saved settings")
+	}
+
+	wantRedirect(t, c.post("/admin/settings", url.Values{"public_host": {"203.0.113.9"}, "tls_required": {"1"}, "max_per_ip": {"7"}}), "/admin/settings")
+	set, saved, _, err := e.svc.Settings(context.Background())
+	if want := (domain.Settings{PublicHost: "203.0.113.9", TLSRequired: true, MaxPerIP: 7}); err != nil || !saved || set != want {
+		t.Fatalf("saved settings = %+v (saved %v, %v), want %+v", set, saved, err, want)
+	}
+	wantContains(t, c.get("/admin/settings").body, "Saved in the database", `value="203.0.113.9"`, "Reset to the command-line values")
+	// The owner's connection details follow the saved TLS requirement.
+	wantContains(t, e.bob().get("/files/ftp").body, "explicit TLS is required")
+
+	wantRedirect(t, c.post("/admin/settings/reset", nil), "/admin/settings")
+	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {
+		t.Fatal("settings still saved after reset")
+	}
+	// Owners cannot change settings.
+	wantStatus(t, e.bob().post("/admin/settings", url.Values{"max_per_ip": {"1"}}), http.StatusSeeOther)
+	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {
+		t.Fatal("an owner cookie saved settings")
+	}
 }
 
 func TestNewChecksConfig(t *testing.T) {

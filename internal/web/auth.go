@@ -1,10 +1,13 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -219,6 +222,12 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 	name := domain.Lower(r.PostFormValue("name"))
 	p := loginPage{Name: name, Next: r.PostFormValue("next")}
 	ip := clientIP(r)
+	if until, banned := s.banned(ip); banned {
+		s.log.Info("web: log-in refused: IP banned", "role", who, "name", name, "ip", ip)
+		p.Error = "Your IP address is banned until " + untilText(until, s.cfg.Now()) + " after repeated failed log-ins."
+		s.showLogin(w, r, who, http.StatusForbidden, p)
+		return
+	}
 	keys := []string{"ip:" + ipKey(ip), string(who) + ":" + name}
 	if wait := s.limiter.wait(keys...); wait > 0 {
 		w.Header().Set("Retry-After", secondsText(wait))
@@ -241,9 +250,11 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 	case errors.Is(err, service.ErrBadCredentials):
 		s.limiter.fail(keys...)
 		s.log.Warn("web: failed log-in", "role", who, "name", name, "ip", ip)
+		s.reportFailure(r, ip, "panel "+string(who)+" "+name+": wrong name or password")
 		p.Error = "Wrong name or password."
 		s.showLogin(w, r, who, http.StatusUnauthorized, p)
 	case errors.Is(err, service.ErrAccountOff):
+		s.reportFailure(r, ip, "panel "+string(who)+" "+name+": account disabled")
 		p.Error = "This account is disabled: contact your hosting provider."
 		s.showLogin(w, r, who, http.StatusForbidden, p)
 	case errors.Is(err, service.ErrBusy):
@@ -252,6 +263,42 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 	default:
 		s.fail(w, r, rc, err)
 	}
+}
+
+// banned asks the Guard whether ip is banned, and until when.
+func (s *server) banned(ip string) (time.Time, bool) {
+	addr, err := netip.ParseAddr(ip)
+	if s.cfg.Guard == nil || err != nil {
+		return time.Time{}, false
+	}
+	return s.cfg.Guard.Banned(addr.Unmap())
+}
+
+// reportFailure tells the Guard about a failed log-in from ip.
+func (s *server) reportFailure(r *http.Request, ip, reason string) {
+	addr, err := netip.ParseAddr(ip)
+	if s.cfg.Guard == nil || err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), failureTimeout)
+	defer cancel()
+	banned, err := s.cfg.Guard.Failure(ctx, addr.Unmap(), reason)
+	if err != nil {
+		s.log.Error("web: recording a failed log-in", "ip", ip, "err", err)
+	}
+	if banned {
+		s.log.Info("web: client IP banned after failed log-ins", "ip", ip)
+	}
+}
+
+// untilText names the end of a ban: the time alone within a day, with
+// the date otherwise.
+func untilText(until, now time.Time) string {
+	until = until.UTC()
+	if until.Sub(now) < 20*time.Hour {
+		return until.Format("15:04 UTC")
+	}
+	return until.Format("2006-01-02 15:04 UTC")
 }
 
 // checkLogin verifies a password and returns the hash it matched, which

@@ -193,6 +193,8 @@ func TestEveryPOSTNeedsCSRF(t *testing.T) {
 		{admin, "/admin/users/dev.bob/path", url.Values{"path": {"/moved"}}},
 		{admin, "/admin/users/dev.bob/delete", url.Values{"confirm": {"1"}}},
 		{admin, "/admin/connections/sess-bob-1/disconnect", nil},
+		{admin, "/admin/settings", url.Values{"max_per_ip": {"1"}}},
+		{admin, "/admin/settings/reset", nil},
 	}
 	for _, rt := range routes {
 		for _, tok := range []string{"", "wrong-token", bob.csrf + "x"} {
@@ -227,6 +229,9 @@ func TestEveryPOSTNeedsCSRF(t *testing.T) {
 	}
 	if _, err := e.user("bob", "new.bob"); err == nil {
 		t.Error("new.bob was created")
+	}
+	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {
+		t.Error("settings were saved")
 	}
 	if e.kicked("sess-bob-1") {
 		t.Error("a session was disconnected")

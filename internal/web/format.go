@@ -76,5 +76,10 @@ type connectInfo struct {
 }
 
 func (s *server) connectInfo(r *http.Request) connectInfo {
-	return connectInfo{Host: s.ftpHost(r), Port: s.cfg.FTPPort, FTPSPort: s.cfg.FTPSPort, TLSRequired: s.cfg.TLSRequired}
+	tls := s.cfg.TLSRequired
+	// An administrator may have changed the TLS requirement since start.
+	if set, saved, _, err := s.svc.Settings(r.Context()); err == nil && saved {
+		tls = set.TLSRequired
+	}
+	return connectInfo{Host: s.ftpHost(r), Port: s.cfg.FTPPort, FTPSPort: s.cfg.FTPSPort, TLSRequired: tls}
 }

@@ -14,21 +14,26 @@
 // cookies with an expiry, one cookie and signing context per role (owner,
 // admin); every POST, the log-in forms included, carries a session-bound
 // CSRF token (the OWASP synchronizer token pattern, derived with HMAC
-// instead of stored); log-ins are throttled per client IP and per name;
+// instead of stored); log-ins are throttled per client IP and per name,
+// and an IP banned by the Guard (repeated failures, on the panel or over
+// FTP) cannot log in at all;
 // responses carry a strict Content-Security-Policy (no inline script),
 // X-Frame-Options DENY, X-Content-Type-Options nosniff and
 // Referrer-Policy same-origin.
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
 )
 
@@ -53,6 +58,24 @@ type Config struct {
 	SecureCookies bool
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Guard bans IPs that fail to log in too often; nil means no bans.
+	// A banned IP's log-in forms are refused with 403 before any password
+	// is checked, and every failed owner or admin log-in is reported.
+	Guard Guard
+	// Defaults are the live FTP service settings panelftp serve was started
+	// with; the admin area shows them, and they apply while no settings are
+	// saved in the database.
+	Defaults domain.Settings
+}
+
+// Guard decides which client IPs are banned for failing to log in;
+// *defender.Defender implements it. Banned is called for every log-in
+// POST and must answer from memory; Failure after every log-in refused
+// for a wrong name or password or a disabled account. Failure's error
+// (the ban could not be saved) is logged; the ban still applies.
+type Guard interface {
+	Banned(ip netip.Addr) (until time.Time, banned bool)
+	Failure(ctx context.Context, ip netip.Addr, reason string) (banned bool, err error)
 }
 
 // Timing and size limits of the panel.
@@ -60,6 +83,7 @@ const (
 	ownerSessionTTL = 12 * time.Hour
 	adminSessionTTL = 4 * time.Hour
 	maxFormBytes    = 64 << 10
+	failureTimeout  = 5 * time.Second // recording a failed log-in with the Guard
 	usageTTL        = 10 * time.Second
 	pollInterval    = 1500 * time.Millisecond // of the live connections table
 )
@@ -161,6 +185,8 @@ func (s *server) routes() {
 	s.userRoutes("/admin/users", s.admin)
 	s.connectionRoutes("/admin/connections", s.admin)
 	m.HandleFunc("GET /admin/settings", s.admin(s.settingsPage))
+	m.HandleFunc("POST /admin/settings", s.admin(s.settingsSave))
+	m.HandleFunc("POST /admin/settings/reset", s.admin(s.settingsReset))
 }
 
 // userRoutes mounts the pages acting on one FTP sub-user under base, for

@@ -1,0 +1,418 @@
+package ftpd
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"net/textproto"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/defender"
+	"github.com/panelftp/panelftp/internal/sessions"
+)
+
+// TestLoginTimeout: a client that does not log in within LoginTimeout is
+// disconnected with a 421, even while it keeps sending commands, plain
+// or over TLS.
+func TestLoginTimeout(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{LoginTimeout: time.Second}})
+	busy := func(t *testing.T, r *raw) (int, string, time.Duration) {
+		start := time.Now()
+		for time.Since(start) < 5*time.Second {
+			code, msg := r.cmd("NOOP")
+			if code != 200 {
+				return code, msg, time.Since(start)
+			}
+			if code, _ := r.cmd("JUNK %d", time.Now().UnixNano()); code != 500 {
+				t.Fatalf("junk command: %d", code)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("still connected after 5s")
+		return 0, "", 0
+	}
+	t.Run("plain", func(t *testing.T) {
+		r := e.raw()
+		r.must(331, "USER %s", testUser)
+		code, msg, took := busy(t, r)
+		if code != 421 || msg != "Log-in timeout: log in within 1 seconds of connecting." {
+			t.Fatalf("got %d %q, want the 421 log-in timeout", code, msg)
+		}
+		if code, _ := r.read(); code != 0 {
+			t.Error("connection still open after the log-in timeout")
+		}
+		t.Logf("disconnected %v after the first command", took)
+	})
+	t.Run("TLS", func(t *testing.T) {
+		r := e.raw()
+		r.authTLS()
+		r.must(331, "USER %s", testUser)
+		code, msg, _ := busy(t, r)
+		if code != 421 || !strings.HasPrefix(msg, "Log-in timeout") {
+			t.Fatalf("got %d %q, want the 421 log-in timeout", code, msg)
+		}
+	})
+	t.Run("TLS without USER", func(t *testing.T) {
+		// The reply cannot be ours, but the deadline still holds.
+		r := e.raw()
+		r.authTLS()
+		code, _, took := busy(t, r)
+		if code != 421 || took > time.Second+loginGrace+500*time.Millisecond {
+			t.Fatalf("got %d after %v, want a 421 within the grace", code, took)
+		}
+	})
+	t.Run("logged in", func(t *testing.T) {
+		r := e.raw()
+		r.login(testUser, testPass)
+		time.Sleep(1500 * time.Millisecond)
+		r.must(200, "NOOP")
+	})
+}
+
+// TestCommandLineTooLong: a line longer than MaxCommandLine gets a 500
+// and the connection is closed, after the replies to the lines before
+// it; a line of exactly the limit is served.
+func TestCommandLineTooLong(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	t.Run("at the limit", func(t *testing.T) {
+		r := e.raw()
+		defer r.conn.Close()
+		line := "NOOP " + strings.Repeat("x", MaxCommandLine-len("NOOP ")-2)
+		r.must(200, "%s", line)
+	})
+	for _, tc := range []struct {
+		name  string
+		bytes int
+	}{
+		{"one byte over", MaxCommandLine - len("NOOP ") - 1},
+		{"10 MB", 10 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.raw()
+			r.login(testUser, testPass)
+			long := "NOOP\r\nPWD\r\nNOOP " + strings.Repeat("x", tc.bytes) + "\r\n"
+			go func() { _, _ = r.conn.Write([]byte(long)) }() // fails once the server closes
+			r.expect(200)
+			r.expect(257)
+			if msg := r.expect(500); msg != "Command line too long (limit 4096 bytes)." {
+				t.Errorf("reply %q", msg)
+			}
+			if code, _ := r.read(); code != 0 {
+				t.Error("connection still open after the 500")
+			}
+		})
+	}
+	t.Run("after AUTH TLS", func(t *testing.T) {
+		// ctrlConn cannot see lines under the engine's TLS: the engine's
+		// own limit closes the connection, without a reply.
+		r := e.raw()
+		r.authTLS()
+		r.login(testUser, testPass)
+		go func() { _, _ = r.conn.Write([]byte("NOOP " + strings.Repeat("x", 1<<20) + "\r\n")) }()
+		if code, msg := r.read(); code != 0 {
+			t.Fatalf("got %d %q, want the connection closed", code, msg)
+		}
+	})
+	eventually(t, 2*time.Second, "sessions gone", func() bool { return e.Reg.Len() == 0 })
+}
+
+// TestPathTooLong: a path longer than MaxPathLength, which the current
+// folder can make of a short argument, is refused: 553 for uploads and
+// renames, 550 otherwise.
+func TestPathTooLong(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	seg := strings.Repeat("d", 200)
+	deep := strings.Repeat("/"+seg, 18) // 3618 bytes
+	if err := os.MkdirAll(filepath.Join(e.Root, deep), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.write(deep+"/f.txt", "x")
+	r := e.raw()
+	r.login(testUser, testPass)
+	r.must(250, "CWD %s", deep)
+	long := strings.Repeat("n", 250) + "/" + strings.Repeat("m", 250) // 4120 bytes once absolute
+	for _, tc := range []struct {
+		cmd  string
+		code int
+	}{
+		{"MKD " + long, 550},
+		{"CWD " + long, 550},
+		{"SIZE " + long, 550},
+		{"DELE " + long, 550},
+		{"STOR " + long, 553},
+	} {
+		code, msg := r.cmd("%s", tc.cmd)
+		if code != tc.code || !strings.Contains(msg, "path is longer than 4096 bytes") {
+			t.Errorf("%.4s: %d %q, want %d path too long", tc.cmd, code, msg, tc.code)
+		}
+	}
+	r.must(350, "RNFR f.txt")
+	if code, msg := r.cmd("RNTO %s", long); code != 553 || !strings.Contains(msg, "path is longer") {
+		t.Errorf("RNTO: %d %q, want 553", code, msg)
+	}
+	r.must(213, "SIZE f.txt") // short paths in the deep folder still work
+}
+
+// TestLoginsPerIPPerMinute: past the cap, PASS reads 421 and the
+// connection closes, without a password check.
+func TestLoginsPerIPPerMinute(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{LoginsPerIPPerMinute: 3}})
+	for range 2 {
+		c := e.dial("")
+		_ = c.Quit()
+	}
+	r := e.raw()
+	r.must(331, "USER %s", testUser)
+	r.must(530, "PASS Wrong-Pass9") // failures count too
+	checks := e.Hasher.Checks()
+	r = e.raw()
+	r.must(331, "USER %s", testUser)
+	code, msg := r.cmd("PASS %s", testPass)
+	if code != 421 || msg != "Too many log-ins from your IP address (limit 3 a minute); try again later." {
+		t.Fatalf("4th log-in: %d %q", code, msg)
+	}
+	if code, _ := r.read(); code != 0 {
+		t.Error("connection still open after the 421")
+	}
+	if n := e.Hasher.Checks(); n != checks {
+		t.Errorf("refused log-in cost %d hashes", n-checks)
+	}
+}
+
+// TestBusyHasherDoesNotQueue: with one hash slot and slow hashes, a burst
+// of parallel log-ins is answered quickly, the ones that find no slot
+// within the wait with "421 Server busy", instead of queueing behind
+// each other; and busy is no failed log-in for the Guard.
+func TestBusyHasherDoesNotQueue(t *testing.T) {
+	const n = 40
+	slow := auth.NewHasher(auth.Params{Memory: 8 << 10, Time: 8, Threads: 1, SaltLen: 16, KeyLen: 32}, 1)
+	wait := 500 * time.Millisecond
+	e := newEnv(t, envOptions{
+		hasher: slow, authWait: wait, ban: &defender.Config{Threshold: 2},
+		cfg:    Config{LoginsPerIPPerMinute: -1},
+		limits: sessions.Limits{MaxPerIP: -1, MaxPerUser: -1},
+	})
+	one := time.Now()
+	e.dial("")
+	hash := time.Since(one)
+
+	start := time.Now()
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var slowest time.Duration
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			begin := time.Now()
+			conn, err := textprotoDial(e.Addr)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			code := loginCode(conn, testUser, testPass)
+			mu.Lock()
+			defer mu.Unlock()
+			codes[code]++
+			slowest = max(slowest, time.Since(begin))
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	t.Logf("one log-in %v; %d parallel log-ins in %v (slowest %v): replies %v", hash, n, took, slowest, codes)
+	if codes[421] == 0 || codes[230] == 0 || codes[230]+codes[421] != n {
+		t.Errorf("replies %v, want some 230 and the rest 421 busy", codes)
+	}
+	if limit := wait + 10*hash + time.Second; slowest > limit {
+		t.Errorf("slowest log-in took %v, want under %v: log-ins queue", slowest, limit)
+	}
+	if _, banned := e.Def.Banned(loopback); banned {
+		t.Error("busy replies banned the IP")
+	}
+}
+
+// textprotoDial connects and reads the greeting.
+func textprotoDial(addr string) (*textproto.Conn, error) {
+	c, err := textproto.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := c.ReadResponse(220); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// loginCode sends USER and PASS and returns the reply code to PASS (0 if
+// the connection broke).
+func loginCode(c *textproto.Conn, user, pass string) int {
+	if _, err := c.Cmd("USER %s", user); err != nil {
+		return 0
+	}
+	if _, _, err := c.ReadResponse(331); err != nil {
+		return 0
+	}
+	if _, err := c.Cmd("PASS %s", pass); err != nil {
+		return 0
+	}
+	code, _, _ := c.ReadResponse(0)
+	return code
+}
+
+// TestTLSReload: ReloadTLS serves replaced certificate files to new
+// connections while a TLS session opened before keeps working, and a
+// broken replacement keeps the certificate in service.
+func TestTLSReload(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert := func() {
+		t.Helper()
+		_ = os.Remove(certFile)
+		_ = os.Remove(keyFile)
+		if err := ensureSelfSigned(certFile, keyFile, "", discardLog()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCert()
+	e := newEnv(t, envOptions{cfg: Config{TLSCertFile: certFile, TLSKeyFile: keyFile}})
+	e.write("/f.txt", "file")
+	serial := func(r *raw) string {
+		return r.conn.(*tls.Conn).ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+
+	old := e.raw()
+	old.authTLS()
+	old.login(testUser, testPass)
+	old.must(200, "PBSZ 0")
+	old.must(200, "PROT P")
+	old.prot = true
+	first := serial(old)
+
+	writeCert()
+	if err := e.Srv.ReloadTLS(); err != nil {
+		t.Fatal(err)
+	}
+	r := e.raw()
+	r.authTLS()
+	r.login(testUser, testPass)
+	second := serial(r)
+	if second == first {
+		t.Fatal("new connection still gets the old certificate")
+	}
+	// The session opened before goes on, transfers included.
+	data := old.epsv()
+	old.must(150, "RETR f.txt")
+	if got := readAll(t, data); got != "file" {
+		t.Fatalf("download on the old session: %q", got)
+	}
+	old.expect(226)
+
+	if err := os.WriteFile(keyFile, []byte("broken"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Srv.ReloadTLS(); err == nil {
+		t.Fatal("ReloadTLS accepted a broken key")
+	}
+	r = e.raw()
+	r.authTLS()
+	r.must(331, "USER %s", testUser)
+	if serial(r) != second {
+		t.Error("a broken renewal replaced the certificate in service")
+	}
+}
+
+func discardLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestEngineCommands checks engineCommands against the engine: every
+// command listed is one it knows, and others are unknown to it.
+func TestEngineCommands(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	r := e.raw()
+	skip := map[string]bool{"PASS": true, "QUIT": true, "AUTH": true, "USER": true}
+	for verb := range engineCommands {
+		if skip[verb] {
+			continue
+		}
+		if code, msg := r.cmd("%s", verb); strings.Contains(msg, "Unknown command") {
+			t.Errorf("%s: %d %q, but engineCommands lists it", verb, code, msg)
+		}
+	}
+	for _, verb := range []string{"LPRT", "MACB", "SITEX", "XYZ", "STATX"} {
+		if kind, _ := classify([]byte(verb + "\r\n")); kind != lineRacy {
+			t.Errorf("classify(%s) = %v, want unknown", verb, kind)
+		}
+		if code, msg := r.cmd("%s", verb); code != 500 || !strings.Contains(msg, "Unknown command") {
+			t.Errorf("%s: %d %q, want unknown to the engine", verb, code, msg)
+		}
+	}
+}
+
+// TestRepliesDuringTransfer: while a transfer command runs in the
+// engine's own goroutine, unknown commands and STAT are answered by
+// ctrlConn rather than by the engine at the same time (a data race on its
+// reply buffer, caught by the race detector); every command still gets
+// its one reply.
+func TestRepliesDuringTransfer(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	r := e.raw()
+	r.login(testUser, testPass)
+	const rounds = 50
+	var batch strings.Builder
+	for range rounds {
+		// LIST without PASV fails at once, from the transfer goroutine.
+		batch.WriteString("LIST\r\nBOGUS\r\nSTAT\r\n")
+	}
+	batch.WriteString("NOOP\r\n")
+	go func() { _, _ = r.conn.Write([]byte(batch.String())) }()
+	counts := map[int]int{}
+	for {
+		code, msg := r.read()
+		if code == 0 {
+			t.Fatalf("connection ended: %s", msg)
+		}
+		counts[code]++
+		if code == 200 {
+			break
+		}
+	}
+	if counts[550] != rounds || counts[500] != rounds || counts[211] != rounds {
+		t.Errorf("replies %v, want %d each of 550 (LIST), 500 (BOGUS), 211 (STAT)", counts, rounds)
+	}
+}
+
+// TestTransferLongerThanIdleTimeout: a transfer outlasting IdleTimeout is
+// not idle, and the session is still usable after it; then the idle
+// timeout applies again. (An upload: the client decides when it ends.)
+func TestTransferLongerThanIdleTimeout(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{IdleTimeout: time.Second}})
+	r := e.raw()
+	r.login(testUser, testPass)
+	data := r.epsv()
+	r.must(150, "STOR up.bin")
+	start := time.Now()
+	chunk := make([]byte, 64<<10)
+	sent := 0
+	for time.Since(start) < 2500*time.Millisecond {
+		n, err := data.Write(chunk)
+		sent += n
+		if err != nil {
+			t.Fatalf("upload cut after %v: %v", time.Since(start), err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	data.Close()
+	r.expect(226)
+	r.must(200, "NOOP")
+	if fi, err := os.Stat(e.file("/up.bin")); err != nil || fi.Size() != int64(sent) {
+		t.Fatalf("uploaded file: %v, %v; want %d bytes", fi, err, sent)
+	}
+	if code, msg := r.read(); code != 421 || !strings.Contains(msg, "timeout") {
+		t.Fatalf("idle after the transfer: %d %q, want the 421 timeout", code, msg)
+	}
+}
