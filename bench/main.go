@@ -1,0 +1,274 @@
+// Command bench measures panelftp side by side with vsftpd, pure-ftpd and
+// proftpd on loopback and prints the figures; with -write it also writes a
+// markdown report (docs/BENCHMARKS.md).
+//
+// The peers are Debian packages fetched with apt-get download into a cache
+// directory and unpacked there (they conflict as installed packages), then
+// started from there with a generated configuration, so running them needs
+// root and a Debian-like system. panelftp is built from this module.
+//
+//	go run ./bench                      # everything, default sizes
+//	go run ./bench -smoke               # every scenario at tiny sizes
+//	go run ./bench -peers vsftpd -scenarios 1,2 -size 256MiB
+//	go run ./bench -write docs/BENCHMARKS.md
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("wrong usage")
+
+// allPeers are the servers panelftp is compared with, in report order.
+var allPeers = []string{"vsftpd", "pure-ftpd", "proftpd"}
+
+// options are the benchmark's settings; every count and size is a flag.
+type options struct {
+	smoke       bool
+	size        byteSize // scenario 1, 2, 8 and the loopback limit
+	runs        int      // repetitions of the single-transfer figures (median kept)
+	files       int      // scenario 3
+	fileSize    byteSize
+	entries     int // scenario 4
+	listRepeat  int
+	clients     int // scenario 5
+	clientSize  byteSize
+	logins      int // scenario 6
+	parallel    int
+	sessions    int // scenario 7
+	settle      time.Duration
+	peers       []string
+	scenarios   map[int]bool
+	cache       string
+	work        string
+	keep        bool
+	panelftp    string
+	write       string
+	timeout     time.Duration
+	opTimeout   time.Duration
+	pprofDir    string
+	pprofWindow time.Duration
+	args        []string // as given, for the report
+}
+
+// run parses args, runs the benchmark and prints the table to stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseOptions(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	res, err := benchmark(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	printTable(stdout, res)
+	if o.write != "" {
+		if err := writeReport(o.write, res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", o.write)
+	}
+	if n := res.failures(); n > 0 {
+		return fmt.Errorf("%d measurement(s) failed (see the table)", n)
+	}
+	return nil
+}
+
+func parseOptions(args []string, stderr io.Writer) (*options, error) {
+	o := &options{size: 1 << 30, fileSize: 4 << 10, clientSize: 1 << 20, args: args}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.BoolVar(&o.smoke, "smoke", false, "run every scenario at tiny sizes (a few seconds; sizes not given as flags shrink)")
+	fs.Var(&o.size, "size", "size of the big file for scenarios 1, 2 and 8 and the loopback limit (e.g. 1GiB, 256MiB)")
+	fs.IntVar(&o.runs, "runs", 5, "repetitions of each single-transfer figure; the median is kept")
+	fs.IntVar(&o.files, "files", 2000, "scenario 3: files uploaded then downloaded over one control connection")
+	fs.Var(&o.fileSize, "file-size", "scenario 3: size of each small file")
+	fs.IntVar(&o.entries, "entries", 10000, "scenario 4: entries of the listed directory")
+	fs.IntVar(&o.listRepeat, "list-repeat", 20, "scenario 4: listings of that directory")
+	fs.IntVar(&o.clients, "clients", 200, "scenario 5: clients at once")
+	fs.Var(&o.clientSize, "client-size", "scenario 5: file each client downloads")
+	fs.IntVar(&o.logins, "logins", 2000, "scenario 6: log-ins in each of the two modes")
+	fs.IntVar(&o.parallel, "parallel", 8, "scenario 6: log-ins at once in the parallel mode")
+	fs.IntVar(&o.sessions, "sessions", 1000, "scenario 7: idle logged-in sessions")
+	fs.DurationVar(&o.settle, "settle", 3*time.Second, "scenario 7: wait before reading memory")
+	peers := fs.String("peers", strings.Join(allPeers, ","), "peers to compare with, comma-separated (empty: panelftp only)")
+	scen := fs.String("scenarios", "1,2,3,4,5,6,7,8", "scenarios to run, comma-separated")
+	fs.StringVar(&o.cache, "cache", defaultCache(), "where the peers' packages are downloaded and unpacked")
+	fs.StringVar(&o.work, "work", "", "working directory for homes, configs and logs (default: a new temporary one, removed at the end)")
+	fs.BoolVar(&o.keep, "keep", false, "keep the working directory")
+	fs.StringVar(&o.panelftp, "panelftp", "", "panelftp binary to run (default: build ./cmd/panelftp of this module)")
+	fs.StringVar(&o.write, "write", "", "also write a markdown report to this file (e.g. docs/BENCHMARKS.md)")
+	fs.DurationVar(&o.timeout, "timeout", 90*time.Minute, "bound on the whole run")
+	fs.DurationVar(&o.opTimeout, "op-timeout", 5*time.Minute, "bound on one FTP command or transfer")
+	fs.StringVar(&o.pprofDir, "pprof", "", "save a CPU profile of panelftp for each scenario into this directory (needs serve --debug-listen)")
+	fs.DurationVar(&o.pprofWindow, "pprof-seconds", 20*time.Second, "length of each CPU profile")
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	var err error
+	if o.peers, err = parsePeers(*peers); err != nil {
+		return nil, err
+	}
+	if o.scenarios, err = parseScenarios(*scen); err != nil {
+		return nil, err
+	}
+	if o.smoke {
+		applySmoke(o, fs)
+	}
+	if o.runs < 1 || o.files < 1 || o.entries < 1 || o.listRepeat < 1 || o.clients < 1 ||
+		o.logins < 1 || o.parallel < 1 || o.sessions < 1 || o.size < 1 || o.fileSize < 1 || o.clientSize < 1 {
+		return nil, fmt.Errorf("%w: counts and sizes must be at least 1", errUsage)
+	}
+	return o, nil
+}
+
+// applySmoke shrinks every size and count that was not given on the
+// command line, so all scenarios run in a few seconds.
+func applySmoke(o *options, fs *flag.FlagSet) {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	small := map[string]string{
+		"size": "8MiB", "runs": "1", "files": "20", "entries": "200", "list-repeat": "2",
+		"clients": "10", "client-size": "64KiB", "logins": "20", "parallel": "4",
+		"sessions": "20", "settle": "200ms",
+	}
+	for name, v := range small {
+		if !given[name] {
+			_ = fs.Set(name, v) // the values above are valid
+		}
+	}
+}
+
+func parsePeers(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !contains(allPeers, p) {
+			return nil, fmt.Errorf("%w: unknown peer %q (known: %s)", errUsage, p, strings.Join(allPeers, ", "))
+		}
+		if !contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+func parseScenarios(s string) (map[int]bool, error) {
+	out := map[int]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 8 {
+			return nil, fmt.Errorf("%w: scenario %q: use numbers 1 to 8", errUsage, f)
+		}
+		out[n] = true
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no scenario selected", errUsage)
+	}
+	return out, nil
+}
+
+func defaultCache() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return d + "/panelftp-bench"
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return h + "/.cache/panelftp-bench"
+	}
+	return ".cache/panelftp-bench"
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// byteSize is a size flag such as 1GiB, 256MiB, 4KiB or a plain count of bytes.
+type byteSize int64
+
+func (b *byteSize) String() string { return formatBytes(int64(*b)) }
+
+func (b *byteSize) Set(s string) error {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q is not a size like 1GiB, 4KiB or 512", s)
+	}
+	*b = byteSize(n * mult)
+	return nil
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%dGiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%dMiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// median returns the middle value of xs (the mean of the two middle ones
+// for an even count).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
