@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/config":          {},
 	"internal/auth":            {},
 	"internal/jail":            {},
+	"internal/browsertest":     {},
 	"internal/defender":        {"internal/domain", "internal/store"},
 	"internal/store":           {"internal/domain"},
 	"internal/store/sqlstore":  {"internal/domain", "internal/store"},

@@ -4,47 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/panelftp/panelftp/internal/browsertest"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/jlaffaye/ftp"
 )
 
 // The end-to-end browser test drives Debian's chromium against the real
-// binary. Like the panel's own browser test it runs when chromium is
-// installed, and must run (failing if chromium is missing) when
-// PANELFTP_TEST_BROWSER is set, as CI does.
-
-const chromiumPath = "/usr/bin/chromium"
-
-// errorTrap runs before every page's own scripts and records script errors
-// and Content-Security-Policy violations, which would otherwise only show
-// in the browser console.
-const errorTrap = `window.__errors = [];
-window.addEventListener('error', function (e) { window.__errors.push('error: ' + e.message); });
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__errors.push('CSP: ' + e.violatedDirective + ' ' + e.blockedURI);
-});`
-
-// needChromium skips the test when chromium is missing, unless
-// PANELFTP_TEST_BROWSER demands it.
-func needChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("PANELFTP_TEST_BROWSER") == "" {
-			t.Skipf("headless-browser test skipped: %s is not installed and PANELFTP_TEST_BROWSER is unset "+
-				"(install the chromium package, or set PANELFTP_TEST_BROWSER=1 to require this test)", chromiumPath)
-		}
-		t.Fatalf("PANELFTP_TEST_BROWSER is set but %s is missing: install the chromium package", chromiumPath)
-	}
-}
+// binary (see package browsertest for when it runs).
 
 // browser is the one tab of a test, with short helpers that fail it.
 type browser struct {
@@ -58,30 +30,7 @@ type browser struct {
 // bounded by timeout.
 func newBrowser(t *testing.T, baseURL string, timeout time.Duration) *browser {
 	t.Helper()
-	needChromium(t)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	b := &browser{t: t, ctx: ctx, url: baseURL}
-	b.do(chromedp.Navigate("about:blank"))
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
-		page.AddScriptToEvaluateOnNewDocumentParams{Source: errorTrap}); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return &browser{t: t, ctx: browsertest.Start(t, timeout), url: baseURL}
 }
 
 func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -140,13 +89,13 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) {
 
 func (b *browser) text(css string) string {
 	b.t.Helper()
-	return b.eval(`(document.querySelector(` + jsString(css) + `) || {}).textContent || ''`)
+	return b.eval(`(document.querySelector(` + browsertest.JSString(css) + `) || {}).textContent || ''`)
 }
 
 // flash waits for the one-time message of the page a form led to.
 func (b *browser) flash(contains string) {
 	b.t.Helper()
-	b.waitFor("the message "+contains, `(document.querySelector('.flash') || {textContent: ''}).textContent.includes(`+jsString(contains)+`)`, 10*time.Second)
+	b.waitFor("the message "+contains, `(document.querySelector('.flash') || {textContent: ''}).textContent.includes(`+browsertest.JSString(contains)+`)`, 10*time.Second)
 	b.noErrors()
 }
 
@@ -158,43 +107,10 @@ func (b *browser) noErrors() {
 	}
 }
 
-// screenshot saves the whole page as name into screenshotDir.
+// screenshot saves the whole page as name (see browsertest.Screenshot).
 func (b *browser) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatalf("browser: screenshot %s: %v", name, err)
-	}
-	path := filepath.Join(screenshotDir(b.t), name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot %s", path)
-}
-
-// screenshotDir is where screenshots go: the directory named by
-// PANELFTP_SCREENSHOTS (a relative one is taken from the module root, as
-// `PANELFTP_SCREENSHOTS=docs/screenshots go test ./cmd/panelftp` means),
-// or a temporary directory so that ordinary test runs leave the committed
-// screenshots alone.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("PANELFTP_SCREENSHOTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir) // go test runs in cmd/panelftp
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("PANELFTP_SCREENSHOTS: %v", err)
-	}
-	return dir
-}
-
-func jsString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
-	return "'" + r.Replace(s) + "'"
+	browsertest.Screenshot(b.t, b.ctx, name)
 }
 
 // ftpLogin connects to s and logs in; the connection is closed when the

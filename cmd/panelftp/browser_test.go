@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/panelftp/panelftp/internal/browsertest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -26,7 +27,7 @@ import (
 // With PANELFTP_SCREENSHOTS=docs/screenshots it refreshes the README's
 // screenshots of Files › FTP and View Connections.
 func TestBrowserEndToEnd(t *testing.T) {
-	needChromium(t)
+	browsertest.Need(t)
 	began := time.Now()
 	step := func(what string) { t.Logf("%5.1fs %s", time.Since(began).Seconds(), what) }
 

@@ -2,13 +2,13 @@ package web_test
 
 import (
 	"context"
+	"github.com/panelftp/panelftp/internal/browsertest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -19,17 +19,6 @@ import (
 // (failing if chromium is missing) when PANELFTP_TEST_BROWSER is set, as CI
 // does.
 
-const chromiumPath = "/usr/bin/chromium"
-
-// errorTrap runs before every page's own scripts and records script errors
-// and Content-Security-Policy violations, which would otherwise only show
-// in the browser console.
-const errorTrap = `window.__errors = [];
-window.addEventListener('error', function (e) { window.__errors.push('error: ' + e.message); });
-document.addEventListener('securitypolicyviolation', function (e) {
-  window.__errors.push('CSP: ' + e.violatedDirective + ' ' + e.blockedURI);
-});`
-
 // tab is the browser tab of the test, with short helpers that fail it.
 type tab struct {
 	t   *testing.T
@@ -39,36 +28,7 @@ type tab struct {
 
 func newTab(t *testing.T, baseURL string) *tab {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		if os.Getenv("PANELFTP_TEST_BROWSER") == "" {
-			t.Skipf("headless-browser test skipped: %s is not installed and PANELFTP_TEST_BROWSER is unset "+
-				"(install the chromium package, or set PANELFTP_TEST_BROWSER=1 to require this test)", chromiumPath)
-		}
-		t.Fatalf("PANELFTP_TEST_BROWSER is set but %s is missing: install the chromium package", chromiumPath)
-	}
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
-	tb := &tab{t: t, ctx: ctx, url: baseURL}
-	tb.do(chromedp.Navigate("about:blank"))
-	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
-		page.AddScriptToEvaluateOnNewDocumentParams{Source: errorTrap}); err != nil {
-		t.Fatal(err)
-	}
-	return tb
+	return &tab{t: t, ctx: browsertest.Start(t, 90*time.Second), url: baseURL}
 }
 
 func (b *tab) do(steps ...chromedp.Action[chromedp.Void]) {
@@ -108,12 +68,12 @@ func (b *tab) waitFor(what, cond string, timeout time.Duration) {
 
 func (b *tab) text(css string) string {
 	b.t.Helper()
-	return b.eval(`(document.querySelector(` + jsString(css) + `) || {}).textContent || ''`)
+	return b.eval(`(document.querySelector(` + browsertest.JSString(css) + `) || {}).textContent || ''`)
 }
 
 func (b *tab) flash(contains string) {
 	b.t.Helper()
-	b.waitFor("message "+contains, `(document.querySelector('.flash') || {textContent: ''}).textContent.includes(`+jsString(contains)+`)`, 10*time.Second)
+	b.waitFor("message "+contains, `(document.querySelector('.flash') || {textContent: ''}).textContent.includes(`+browsertest.JSString(contains)+`)`, 10*time.Second)
 	b.noErrors()
 }
 
@@ -125,42 +85,12 @@ func (b *tab) noErrors() {
 	}
 }
 
+// screenshot saves the page; the names start with "web-" because these
+// pages show a fake session: the README's screenshots come from the
+// end-to-end test of cmd/panelftp, against the real FTP service.
 func (b *tab) screenshot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	path := filepath.Join(screenshotDir(b.t), "web-"+name)
-	if err := os.WriteFile(path, png, 0o644); err != nil {
-		b.t.Fatal(err)
-	}
-	b.t.Logf("screenshot %s", path)
-}
-
-// screenshotDir is where screenshots go: the directory named by
-// PANELFTP_SCREENSHOTS (a relative one is taken from the module root), or
-// a temporary directory. The names start with "web-" because these pages
-// show a fake session: the README's screenshots come from the end-to-end
-// test of cmd/panelftp, against the real FTP service.
-func screenshotDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("PANELFTP_SCREENSHOTS")
-	if dir == "" {
-		return t.TempDir()
-	}
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join("..", "..", dir) // go test runs in internal/web
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatalf("PANELFTP_SCREENSHOTS: %v", err)
-	}
-	return dir
-}
-
-func jsString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`)
-	return "'" + r.Replace(s) + "'"
+	browsertest.Screenshot(b.t, b.ctx, "web-"+name)
 }
 
 func TestBrowserFilesFTP(t *testing.T) {
