@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -83,31 +82,6 @@ func (d *mainDriver) VerifyConnection(cc ftpserver.ClientContext, _ string, tc *
 		c.setTLSConn(tc)
 	}
 	return nil, nil
-}
-
-// WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper.
-func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
-	return &passiveListener{Listener: l}, nil
-}
-
-// passiveListener releases a passive port whose client never connected.
-// The engine answers 425 when its wait (DataConnTimeout) ends, but keeps
-// the listener open until the next PASV or the end of the session; a
-// client that asks for many ports and never uses them would hold them
-// all. Closing it at the timeout frees the port (or, with a shared port
-// range, the reservation) at once; the engine's own Close later is a
-// no-op.
-type passiveListener struct {
-	net.Listener
-}
-
-func (l *passiveListener) Accept() (net.Conn, error) {
-	conn, err := l.Listener.Accept()
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		_ = l.Listener.Close()
-	}
-	return conn, err
 }
 
 // ClientDisconnected implements ftpserver.MainDriver; it is called for

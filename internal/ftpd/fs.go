@@ -204,7 +204,7 @@ func (d *clientDriver) GetHandle(name string, flags int, offset int64) (ftpserve
 	}
 	upload := flags&(os.O_WRONLY|os.O_RDWR) != 0
 	var before os.FileInfo
-	if upload && flags&os.O_TRUNC != 0 {
+	if upload && flags&os.O_TRUNC != 0 && d.u.quota != nil { // only the quota needs the old size
 		before, _ = d.Fs.Stat(name)
 	}
 	// O_NONBLOCK: opening a FIFO planted in the folder must fail or

@@ -217,10 +217,7 @@ func readAllConn(c net.Conn) ([]byte, error) {
 // TestPassivePortRange announces PublicHost and ports of the range, shared
 // between clients.
 func TestPassivePortRange(t *testing.T) {
-	ln := listen(t, "127.0.0.1:0") // find a free stretch of ports
-	base := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	ports := PortRange{Start: base, End: base + 3}
+	ports := freePortRange(t, 4)
 	e := newEnv(t, envOptions{cfg: Config{PassivePorts: ports, PublicHost: "10.1.2.3"}})
 	e.write("/f.txt", "data")
 	r := e.raw()

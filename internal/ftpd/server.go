@@ -162,7 +162,7 @@ func (s *Server) settings(ln *listener, implicit bool) *ftpserver.Settings {
 		PasvConnectionsCheck:    ftpserver.IPMatchRequired,
 	}
 	if r := s.cfg.PassivePorts; !r.IsZero() {
-		st.PassiveTransferPortRange = ftpserver.PortRange{Start: r.Start, End: r.End}
+		st.PassiveTransferPortRange = newPassivePorts(r)
 		// Share each port between client IPs, so the range is not used up
 		// by as many clients as it has ports.
 		st.PassiveTransferPortMultiplexing = true

@@ -1,9 +1,11 @@
 package ftpd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"runtime/debug"
 	"strings"
@@ -64,6 +66,11 @@ func newTransfer(f afero.File, c *client, u *userState, name string, upload bool
 // WriteTo sends the file to w, the data connection.
 func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 	defer t.recoverPanic(&err)
+	if dc, ok := w.(*dataConn); ok {
+		if w, err = dc.raw(); err != nil {
+			return 0, err
+		}
+	}
 	t.c.setData(closerOf(w))
 	defer t.c.setData(nil)
 	for {
@@ -87,6 +94,11 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 // ReadFrom receives the file from r, the data connection, within the quota.
 func (t *transfer) ReadFrom(r io.Reader) (total int64, err error) {
 	defer t.recoverPanic(&err)
+	if dc, ok := r.(*dataConn); ok {
+		if r, err = dc.raw(); err != nil {
+			return 0, err
+		}
+	}
 	t.c.setData(closerOf(r))
 	defer t.c.setData(nil)
 	for {
@@ -154,25 +166,36 @@ func (t *transfer) TransferError(err error) { t.failed = err }
 func (t *transfer) Close() error {
 	err := t.scrub(t.f.Close())
 	t.c.sess.End()
+	t.logDone(err)
+	return err
+}
+
+// logDone writes the transfer's log line, one per file, so it is built
+// only when the logger keeps it, and without boxing each value.
+func (t *transfer) logDone(err error) {
+	ctx := context.Background()
+	if !t.c.log.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
 	secs := time.Since(t.start).Seconds()
 	dir := "download"
 	if t.upload {
 		dir = "upload"
 	}
-	attrs := []any{
-		"user", t.u.login.User.Username, "file", t.name, "direction", dir, "bytes", t.moved,
-		"seconds", math.Round(secs*1000) / 1000, "status", "ok",
-	}
+	var attrs [8]slog.Attr
+	a := append(attrs[:0],
+		slog.String("user", t.u.login.User.Username), slog.String("file", t.name),
+		slog.String("direction", dir), slog.Int64("bytes", t.moved),
+		slog.Float64("seconds", math.Round(secs*1000)/1000))
 	switch {
 	case t.failed != nil:
-		attrs[len(attrs)-1] = "interrupted"
-		attrs = append(attrs, "err", t.failed.Error())
+		a = append(a, slog.String("status", "interrupted"), slog.String("err", t.failed.Error()))
 	case err != nil:
-		attrs[len(attrs)-1] = "failed"
-		attrs = append(attrs, "err", err.Error())
+		a = append(a, slog.String("status", "failed"), slog.String("err", err.Error()))
+	default:
+		a = append(a, slog.String("status", "ok"))
 	}
-	t.c.log.Info("FTP transfer", attrs...)
-	return err
+	t.c.log.LogAttrs(ctx, slog.LevelInfo, "FTP transfer", a...)
 }
 
 // count records n bytes moved.

@@ -308,4 +308,3 @@ func (s *server) adminUsersPage(w http.ResponseWriter, r *http.Request, rc *reqC
 		Page:   p,
 	})
 }
-

@@ -1,0 +1,174 @@
+package ftpd
+
+import (
+	"crypto/rand"
+	"errors"
+	mrand "math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	ftpserver "github.com/fclairamb/ftpserverlib"
+)
+
+// passivePorts picks passive ports for the engine. The engine's own
+// PortRange asks crypto/rand for a big.Int per candidate and asks for as
+// many candidates as the range has ports (up to 1000) on every PASV,
+// which made port selection the most expensive part of a small transfer.
+// This one draws from a ChaCha8 stream seeded once from crypto/rand, so
+// ports stay unpredictable, and offers at most passiveCandidates ports a
+// PASV: with ports shared between client IPs, a candidate is only taken
+// when the same IP already waits on it, or when another program holds it.
+type passivePorts struct {
+	start, count int
+
+	mu  sync.Mutex
+	rng *mrand.ChaCha8
+}
+
+// passiveCandidates bounds the ports one PASV tries. Even with half the
+// range held by other programs, 32 random tries all fail once in 4·10⁹.
+const passiveCandidates = 32
+
+var _ ftpserver.PasvPortGetter = (*passivePorts)(nil)
+
+func newPassivePorts(r PortRange) *passivePorts {
+	var seed [32]byte
+	_, _ = rand.Read(seed[:]) // never fails on Linux; see crypto/rand.Read
+	return &passivePorts{start: r.Start, count: r.End - r.Start + 1, rng: mrand.NewChaCha8(seed)}
+}
+
+// FetchNext implements ftpserver.PasvPortGetter.
+func (p *passivePorts) FetchNext() (exposed, listened int, ok bool) {
+	p.mu.Lock()
+	n := int(p.rng.Uint64() % uint64(p.count)) // bias below 2⁻⁴⁸: count < 2¹⁶
+	p.mu.Unlock()
+	return p.start + n, p.start + n, true
+}
+
+// NumberAttempts implements ftpserver.PasvPortGetter.
+func (p *passivePorts) NumberAttempts() int { return min(p.count, passiveCandidates) }
+
+// WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper.
+func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
+	return &passiveListener{Listener: l}, nil
+}
+
+// passiveListener releases a passive port whose client never connected.
+// The engine answers 425 when its wait (DataConnTimeout) ends, but keeps
+// the listener open until the next PASV or the end of the session; a
+// client that asks for many ports and never uses them would hold them
+// all. Closing it at the timeout frees the port (or, with a shared port
+// range, the reservation) at once; the engine's own Close later is a
+// no-op. The connections it accepts are wrapped in a dataConn.
+type passiveListener struct {
+	net.Listener
+}
+
+func (l *passiveListener) Accept() (net.Conn, error) {
+	conn, err := l.Listener.Accept()
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		_ = l.Listener.Close()
+	}
+	if err != nil {
+		return conn, err
+	}
+	return &dataConn{Conn: conn}, nil
+}
+
+// Small writes to a data connection are gathered up to dataBufSize bytes.
+// The engine writes a listing one entry per Write, each a system call and,
+// on loopback, a packet: that was most of the cost of listing a large
+// folder. Writes of smallWrite bytes or more go straight through (after
+// what is gathered), so file transfers and TLS records are not copied.
+const (
+	dataBufSize = 32 << 10
+	smallWrite  = 8 << 10 // more than one MLSD line of a MaxPathLength name
+	// closeFlushWait bounds the flush at Close, as crypto/tls bounds its
+	// close_notify, so a client that stopped reading cannot hold Close.
+	closeFlushWait = 5 * time.Second
+)
+
+// dataConn is a passive data connection that gathers small writes. What it
+// gathers is sent before the next Read (a TLS handshake answers what the
+// server wrote), at Flush (the engine calls it before closing a plain
+// connection) and at Close (after a TLS close_notify). File transfers
+// reach the net.Conn itself through raw, keeping sendfile and splice.
+type dataConn struct {
+	net.Conn
+
+	mu  sync.Mutex // guards buf; a blocked Write holds it
+	buf []byte
+}
+
+var (
+	_ net.Conn          = (*dataConn)(nil)
+	_ ftpserver.Flusher = (*dataConn)(nil)
+)
+
+func (d *dataConn) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(p) >= smallWrite {
+		if err := d.flushLocked(); err != nil {
+			return 0, err
+		}
+		return d.Conn.Write(p)
+	}
+	if len(d.buf)+len(p) > dataBufSize {
+		if err := d.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	if d.buf == nil {
+		d.buf = make([]byte, 0, dataBufSize)
+	}
+	d.buf = append(d.buf, p...)
+	return len(p), nil
+}
+
+func (d *dataConn) Read(p []byte) (int, error) {
+	if err := d.Flush(); err != nil {
+		return 0, err
+	}
+	return d.Conn.Read(p)
+}
+
+// Flush implements ftpserver.Flusher: it sends what was gathered.
+func (d *dataConn) Flush() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.flushLocked()
+}
+
+func (d *dataConn) flushLocked() error {
+	if len(d.buf) == 0 {
+		return nil
+	}
+	_, err := d.Conn.Write(d.buf)
+	d.buf = d.buf[:0]
+	return err
+}
+
+// Close sends what was gathered and closes the connection. When a Write
+// is blocked (the client stopped reading and the engine closes from
+// another goroutine, at ABOR or a kick), it closes without waiting.
+func (d *dataConn) Close() error {
+	var err error
+	if d.mu.TryLock() {
+		if len(d.buf) > 0 {
+			_ = d.Conn.SetWriteDeadline(time.Now().Add(closeFlushWait))
+			err = d.flushLocked()
+		}
+		d.mu.Unlock()
+	}
+	return errors.Join(err, d.Conn.Close())
+}
+
+// raw sends what was gathered and returns the connection itself, for the
+// copy loops of file transfers: *net.TCPConn is what makes io.CopyN use
+// sendfile and splice.
+func (d *dataConn) raw() (net.Conn, error) {
+	return d.Conn, d.Flush()
+}
