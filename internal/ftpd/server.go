@@ -162,10 +162,13 @@ func (s *Server) settings(ln *listener, implicit bool) *ftpserver.Settings {
 		PasvConnectionsCheck:    ftpserver.IPMatchRequired,
 	}
 	if r := s.cfg.PassivePorts; !r.IsZero() {
+		// Each passive data connection gets a port of its own for the time
+		// of its transfer. ftpserverlib v0.32.3 can share a port between
+		// clients (PassiveTransferPortMultiplexing), but closing one
+		// client's reservation there drops another's from the same IP,
+		// whose transfer then fails with 425 after the timeout; so the
+		// range must be as large as the number of simultaneous transfers.
 		st.PassiveTransferPortRange = newPassivePorts(r)
-		// Share each port between client IPs, so the range is not used up
-		// by as many clients as it has ports.
-		st.PassiveTransferPortMultiplexing = true
 	}
 	if implicit {
 		st.TLSRequired = ftpserver.ImplicitEncryption

@@ -65,6 +65,10 @@ func OpenSQLite(dir string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: opening %s: %w", path, err)
 	}
+	// Writers queue on one lock anyway; a few readers are plenty, and an
+	// unbounded pool keeps a file descriptor per connection a burst opened.
+	db.SetMaxOpenConns(8)
+	db.SetMaxIdleConns(8)
 	return open(context.Background(), db, sqliteDialect, path)
 }
 
