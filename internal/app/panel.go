@@ -36,7 +36,7 @@ func startPanel(c config.Serve, svc *service.Service, ftp *ftpd.Server, guard *d
 	}
 	cfg := web.Config{
 		FTPHost: c.PublicHost, FTPPort: portOf(ftp.Addr()), TLSRequired: c.TLSRequired,
-		SecretKey: secret, Defaults: liveDefaults(c),
+		SecretKey: secret, SecureCookies: c.PanelSecure, Defaults: liveDefaults(c),
 	}
 	if a := ftp.ImplicitTLSAddr(); a != nil {
 		cfg.FTPSPort = portOf(a)

@@ -42,9 +42,12 @@ type Serve struct {
 	Umask         Octal
 	ShutdownGrace time.Duration
 	PanelListen   string
-	Bans          Bans
-	LogFormat     string
-	LogLevel      string
+	// PanelSecure marks panel cookies Secure, for a panel served over
+	// HTTPS (usually behind a reverse proxy that terminates TLS).
+	PanelSecure bool
+	Bans        Bans
+	LogFormat   string
+	LogLevel    string
 	// DebugListen serves Go's profiler (net/http/pprof) for measuring;
 	// keep it on loopback.
 	DebugListen string
@@ -91,6 +94,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.Var(&c.Umask, "umask", "umask for files and folders FTP clients create (octal)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running transfers may finish")
 	fs.StringVar(&c.PanelListen, "panel-listen", ":2083", "web panel and API address (empty: off)")
+	fs.BoolVar(&c.PanelSecure, "panel-secure-cookies", false, "mark panel cookies Secure: set it when the panel is reached over HTTPS (e.g. behind a reverse proxy)")
 	fs.IntVar(&c.Bans.Threshold, "ban-threshold", 10, "failed FTP or panel log-ins from one IP that ban it (0: off)")
 	fs.DurationVar(&c.Bans.Window, "ban-window", 10*time.Minute, "window in which failed log-ins are counted")
 	fs.DurationVar(&c.Bans.BanTime, "ban-time", 15*time.Minute, "first ban; each repeat ban doubles it")
