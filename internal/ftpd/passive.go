@@ -16,9 +16,9 @@ import (
 // many candidates as the range has ports (up to 1000) on every PASV,
 // which made port selection the most expensive part of a small transfer.
 // This one draws from a ChaCha8 stream seeded once from crypto/rand, so
-// ports stay unpredictable, and offers at most passiveCandidates ports a
-// PASV: with ports shared between client IPs, a candidate is only taken
-// when the same IP already waits on it, or when another program holds it.
+// ports stay unpredictable. Each passive transfer holds its port alone, so
+// a PASV on a busy range may need many candidates; a free one is usually
+// the first.
 type passivePorts struct {
 	start, count int
 
@@ -26,9 +26,11 @@ type passivePorts struct {
 	rng *mrand.ChaCha8
 }
 
-// passiveCandidates bounds the ports one PASV tries. Even with half the
-// range held by other programs, 32 random tries all fail once in 4·10⁹.
-const passiveCandidates = 32
+// passiveCandidates bounds the ports one PASV tries: four draws per port
+// of the range, at most 512. With 99 of 101 ports busy, 404 random draws
+// all miss the two free ones about once in 3,000 PASVs; a range that
+// full needs widening anyway (--passive-ports).
+const passiveCandidates = 512
 
 var _ ftpserver.PasvPortGetter = (*passivePorts)(nil)
 
@@ -47,7 +49,7 @@ func (p *passivePorts) FetchNext() (exposed, listened int, ok bool) {
 }
 
 // NumberAttempts implements ftpserver.PasvPortGetter.
-func (p *passivePorts) NumberAttempts() int { return min(p.count, passiveCandidates) }
+func (p *passivePorts) NumberAttempts() int { return min(4*p.count, passiveCandidates) }
 
 // WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper.
 func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
@@ -58,9 +60,8 @@ func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
 // The engine answers 425 when its wait (DataConnTimeout) ends, but keeps
 // the listener open until the next PASV or the end of the session; a
 // client that asks for many ports and never uses them would hold them
-// all. Closing it at the timeout frees the port (or, with a shared port
-// range, the reservation) at once; the engine's own Close later is a
-// no-op. The connections it accepts are wrapped in a dataConn.
+// all. Closing it at the timeout frees the port at once; the engine's
+// own Close later is a no-op. The connections it accepts are wrapped in a dataConn.
 type passiveListener struct {
 	net.Listener
 }

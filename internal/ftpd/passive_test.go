@@ -25,7 +25,7 @@ func TestPassivePorts(t *testing.T) {
 		t.Run(r.String(), func(t *testing.T) {
 			p := newPassivePorts(r)
 			count := r.End - r.Start + 1
-			if got, want := p.NumberAttempts(), min(count, passiveCandidates); got != want {
+			if got, want := p.NumberAttempts(), min(4*count, passiveCandidates); got != want {
 				t.Errorf("NumberAttempts = %d, want %d", got, want)
 			}
 			seen := map[int]bool{}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"testing"
+	"time"
+)
+
+// TestSmoke runs the smoke pass (`go run ./loadtest -smoke`): the real
+// server, built from this checkout, under 20 sessions for 3 seconds. It
+// keeps the load test working; the full load is run by hand (see
+// docs/RELIABILITY.md). Under -race the server is built with the race
+// detector too, so a data race it hits under load fails the test.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server under load; skipped with -short")
+	}
+	args := []string{"-smoke"}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	o, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	start := time.Now()
+	if code := run(t.Context(), o, &out); code != 0 {
+		t.Fatalf("smoke load test failed (exit status %d):\n%s", code, out.String())
+	}
+	t.Logf("smoke load test passed in %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
+}
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr bool
+		check   func(options) bool
+	}{
+		{[]string{}, false, func(o options) bool { return o.sessions == 500 && o.duration == time.Minute && o.maxSize == 2<<20 }},
+		{[]string{"-smoke"}, false, func(o options) bool { return o.sessions == 20 && o.duration == 3*time.Second && o.maxSize == 64<<10 }},
+		{[]string{"-smoke", "-sessions", "7", "-max-size", "1MiB"}, false, func(o options) bool {
+			return o.sessions == 7 && o.duration == 3*time.Second && o.maxSize == 1<<20
+		}},
+		{[]string{"-min-size", "4KiB", "-max-size", "2KiB"}, true, nil},
+		{[]string{"-sessions", "0"}, true, nil},
+		{[]string{"-passive-ports", "80-90"}, true, nil},
+		{[]string{"-ramp", "2m"}, true, nil},
+		{[]string{"extra"}, true, nil},
+	}
+	for _, tt := range tests {
+		o, err := parseFlags(tt.args, io.Discard)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseFlags(%q): error %v, want error %v", tt.args, err, tt.wantErr)
+			continue
+		}
+		if err == nil && !tt.check(o) {
+			t.Errorf("parseFlags(%q) = %+v", tt.args, o)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"4096": 4096, "64KiB": 64 << 10, "2MiB": 2 << 20, "1GiB": 1 << 30, "10B": 10} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "2MB", "-1", "x"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q): no error", in)
+		}
+	}
+}
