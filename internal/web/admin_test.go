@@ -230,3 +230,37 @@ func TestErrorPagesDoNotLeakDetails(t *testing.T) {
 	wantContains(t, r.body, "does not exist")
 	wantNotContains(t, r.body, e.homes, os.TempDir())
 }
+
+func TestAdminBans(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	wantContains(t, c.get("/admin/bans").body, "No address is banned", `action="/admin/bans"`)
+
+	r := c.post("/admin/bans", url.Values{"ip": {"not-an-ip"}, "for": {"1h"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantContains(t, r.body, "not an IP address", `id="ban-ip-err"`, `value="not-an-ip"`)
+	r = c.post("/admin/bans", url.Values{"ip": {"203.0.113.7"}, "for": {"soon"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantContains(t, r.body, `id="ban-for-err"`)
+	if bans, _ := e.svc.ListBans(context.Background()); len(bans) != 0 {
+		t.Fatalf("a refused form banned %+v", bans)
+	}
+
+	wantRedirect(t, c.post("/admin/bans", url.Values{"ip": {"203.0.113.7"}, "for": {"2h"}, "reason": {"scanner"}}), "/admin/bans")
+	bans, err := e.svc.ListBans(context.Background())
+	if err != nil || len(bans) != 1 || bans[0].IP != "203.0.113.7" || bans[0].Reason != "scanner" {
+		t.Fatalf("bans = %+v, %v", bans, err)
+	}
+	wantContains(t, c.get("/admin/bans").body, "203.0.113.7", "scanner", `action="/admin/bans/lift"`)
+
+	// Owners cannot lift bans.
+	wantStatus(t, e.bob().post("/admin/bans/lift", url.Values{"ip": {"203.0.113.7"}}), http.StatusSeeOther)
+	if bans, _ := e.svc.ListBans(context.Background()); len(bans) != 1 {
+		t.Fatal("an owner cookie lifted a ban")
+	}
+	wantRedirect(t, c.post("/admin/bans/lift", url.Values{"ip": {"203.0.113.7"}}), "/admin/bans")
+	if bans, _ := e.svc.ListBans(context.Background()); len(bans) != 0 {
+		t.Fatalf("ban not lifted: %+v", bans)
+	}
+	wantStatus(t, c.post("/admin/bans/lift", url.Values{"ip": {"203.0.113.7"}}), http.StatusNotFound)
+}

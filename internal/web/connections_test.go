@@ -195,6 +195,8 @@ func TestEveryPOSTNeedsCSRF(t *testing.T) {
 		{admin, "/admin/connections/sess-bob-1/disconnect", nil},
 		{admin, "/admin/settings", url.Values{"max_per_ip": {"1"}}},
 		{admin, "/admin/settings/reset", nil},
+		{admin, "/admin/bans", url.Values{"ip": {"203.0.113.7"}, "for": {"1h"}}},
+		{admin, "/admin/bans/lift", url.Values{"ip": {"203.0.113.7"}}},
 	}
 	for _, rt := range routes {
 		for _, tok := range []string{"", "wrong-token", bob.csrf + "x"} {
@@ -232,6 +234,9 @@ func TestEveryPOSTNeedsCSRF(t *testing.T) {
 	}
 	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {
 		t.Error("settings were saved")
+	}
+	if bans, _ := e.svc.ListBans(context.Background()); len(bans) != 0 {
+		t.Errorf("bans were added: %+v", bans)
 	}
 	if e.kicked("sess-bob-1") {
 		t.Error("a session was disconnected")

@@ -187,6 +187,9 @@ func (s *server) routes() {
 	m.HandleFunc("GET /admin/settings", s.admin(s.settingsPage))
 	m.HandleFunc("POST /admin/settings", s.admin(s.settingsSave))
 	m.HandleFunc("POST /admin/settings/reset", s.admin(s.settingsReset))
+	m.HandleFunc("GET /admin/bans", s.admin(s.bansPage))
+	m.HandleFunc("POST /admin/bans", s.admin(s.banAdd))
+	m.HandleFunc("POST /admin/bans/lift", s.admin(s.banLift))
 }
 
 // userRoutes mounts the pages acting on one FTP sub-user under base, for
