@@ -1,117 +1,18 @@
 package main
 
 import (
-	"context"
 	"errors"
-	"fmt"
-	"github.com/panelftp/panelftp/internal/browsertest"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/chromedp/chromedp"
 	"github.com/jlaffaye/ftp"
 )
 
-// The end-to-end browser test drives Debian's chromium against the real
-// binary (see package browsertest for when it runs).
-
-// browser is the one tab of a test, with short helpers that fail it.
-type browser struct {
-	t   *testing.T
-	ctx context.Context
-	url string // the panel, http://127.0.0.1:PORT
-}
-
-// newBrowser starts headless chromium, or skips the test when it is not
-// installed and PANELFTP_TEST_BROWSER is unset. The whole session is
-// bounded by timeout.
-func newBrowser(t *testing.T, baseURL string, timeout time.Duration) *browser {
-	t.Helper()
-	return &browser{t: t, ctx: browsertest.Start(t, timeout), url: baseURL}
-}
-
-func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
-	b.t.Helper()
-	if err := chromedp.Do(b.ctx, steps...); err != nil {
-		b.t.Fatalf("browser on %s: %v", b.where(), err)
-	}
-}
-
-// where is the current page's path, for messages; it never fails.
-func (b *browser) where() string {
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.pathname + location.search`))
-	if err != nil {
-		return "(unknown page)"
-	}
-	return v
-}
-
-func (b *browser) eval(js string) string {
-	b.t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js))
-	if err != nil {
-		b.t.Fatalf("browser: evaluating %s: %v", js, err)
-	}
-	return v
-}
-
-// mainText is what the page shows, for failure messages.
-func (b *browser) mainText() string {
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](
-		`document.querySelector('main') ? document.querySelector('main').innerText : document.body.innerText`))
-	if err != nil {
-		return fmt.Sprintf("(page text unavailable: %v)", err)
-	}
-	return v
-}
-
-// waitFor polls a JavaScript condition until it is true. It evaluates
-// afresh each time rather than using a page-side poll, because a click may
-// be navigating to a new page meanwhile.
-func (b *browser) waitFor(what, cond string, timeout time.Duration) {
-	b.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var lastErr error
-	for time.Now().Before(deadline) {
-		ok, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool]("!!("+cond+")"))
-		if err == nil && ok {
-			return
-		}
-		lastErr = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	b.t.Fatalf("browser: waiting %v for %s on %s: timed out (last error %v)\npage:\n%s",
-		timeout, what, b.where(), lastErr, b.mainText())
-}
-
-func (b *browser) text(css string) string {
-	b.t.Helper()
-	return b.eval(`(document.querySelector(` + browsertest.JSString(css) + `) || {}).textContent || ''`)
-}
-
-// flash waits for the one-time message of the page a form led to.
-func (b *browser) flash(contains string) {
-	b.t.Helper()
-	b.waitFor("the message "+contains, `(document.querySelector('.flash') || {textContent: ''}).textContent.includes(`+browsertest.JSString(contains)+`)`, 10*time.Second)
-	b.noErrors()
-}
-
-// noErrors fails the test if the page had script errors or CSP violations.
-func (b *browser) noErrors() {
-	b.t.Helper()
-	if errs := b.eval(`(window.__errors || []).join('\n')`); errs != "" {
-		b.t.Errorf("browser: errors on %s:\n%s", b.where(), errs)
-	}
-}
-
-// screenshot saves the whole page as name (see browsertest.Screenshot).
-func (b *browser) screenshot(name string) {
-	b.t.Helper()
-	browsertest.Screenshot(b.t, b.ctx, name)
-}
+// FTP helpers of the end-to-end browser test: it checks each step of the
+// panel over a real FTP connection.
 
 // ftpLogin connects to s and logs in; the connection is closed when the
 // test ends.

@@ -34,35 +34,35 @@ func TestBrowserEndToEnd(t *testing.T) {
 	s := startServer(t)
 	const panelPassword = "Panel!Pass9"
 	s.cli.ok("account", "password", "bob", panelPassword)
-	b := newBrowser(t, fmt.Sprintf("http://127.0.0.1:%d", s.panelPort), 90*time.Second)
+	b := browsertest.NewTab(t, fmt.Sprintf("http://127.0.0.1:%d", s.panelPort), 90*time.Second)
 
 	step("log in to the panel as bob")
-	b.do(chromedp.Navigate(b.url+"/login"),
+	b.Do(chromedp.Navigate(b.URL+"/login"),
 		chromedp.SendKeys(chromedp.ID("login-name"), "bob"),
 		chromedp.SendKeys(chromedp.ID("login-password"), panelPassword),
 		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.ID("ftp-count")))
-	b.noErrors()
-	if got := b.text("#ftp-port"); got != fmt.Sprint(s.ftpPort) {
+	b.NoErrors()
+	if got := b.Text("#ftp-port"); got != fmt.Sprint(s.ftpPort) {
 		t.Errorf("Files › FTP tells to connect to port %q, the service listens on %d", got, s.ftpPort)
 	}
-	b.waitFor("web.bob in the table", `!!document.querySelector('tr[data-search^="web.bob"]')`, 5*time.Second)
+	b.WaitFor("web.bob in the table", `!!document.querySelector('tr[data-search^="web.bob"]')`, 5*time.Second)
 
 	step("Add Account deploy.bob with a generated password")
 	password := addDeployInBrowser(t, b)
 
 	step("View Connections, then start an upload as deploy.bob")
 	idle := mustLogin(t, s, "web.bob", goodPassword, "(a second, idle session)")
-	b.do(chromedp.Click(chromedp.CSS(`a.toplink`)), chromedp.WaitVisible(chromedp.ID("conn-table")))
-	b.noErrors()
-	b.eval(`window.__sameDocument = 'yes'`)
+	b.Do(chromedp.Click(chromedp.CSS(`a.toplink`)), chromedp.WaitVisible(chromedp.ID("conn-table")))
+	b.NoErrors()
+	b.Eval(`window.__sameDocument = 'yes'`)
 	deploy := mustLogin(t, s, "deploy.bob", password, "with the password generated in the panel")
 	up := startUpload(t, deploy, "big.bin", 256<<10, 16<<10, 100*time.Millisecond)
 	row := waitUploadRow(t, b)
-	if b.eval(`window.__sameDocument || ''`) != "yes" {
+	if b.Eval(`window.__sameDocument || ''`) != "yes" {
 		t.Error("View Connections reloaded instead of updating itself")
 	}
-	b.screenshot("connections.png")
+	b.Screenshot("connections.png")
 
 	step("Disconnect the upload")
 	disconnectInBrowser(t, b, s, row, up, deploy)
@@ -99,14 +99,14 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	conn.Quit()
 
-	b.do(chromedp.Navigate(b.url+"/files/ftp"), chromedp.WaitVisible(chromedp.ID("ftp-count")))
-	b.waitFor("both sub-users in the table",
+	b.Do(chromedp.Navigate(b.URL+"/files/ftp"), chromedp.WaitVisible(chromedp.ID("ftp-count")))
+	b.WaitFor("both sub-users in the table",
 		`document.querySelectorAll('#users-table tr[data-search^="web.bob"], #users-table tr[data-search^="deploy.bob"]').length === 2`, 5*time.Second)
-	if got := b.text(`tr[data-search^="deploy.bob"] td[data-label="Path"]`); got != "/example.com/dev" {
+	if got := b.Text(`tr[data-search^="deploy.bob"] td[data-label="Path"]`); got != "/example.com/dev" {
 		t.Errorf("deploy.bob's path in the table: %q", got)
 	}
-	b.noErrors()
-	b.screenshot("files-ftp.png")
+	b.NoErrors()
+	b.Screenshot("files-ftp.png")
 
 	step("Delete, Confirm")
 	before = mustLogin(t, s, "deploy.bob", newPassword, "before Delete")
@@ -123,20 +123,20 @@ func TestBrowserEndToEnd(t *testing.T) {
 
 // addDeployInBrowser opens Add Account, generates a password and saves
 // deploy.bob locked into /example.com; it returns the generated password.
-func addDeployInBrowser(t *testing.T, b *browser) string {
+func addDeployInBrowser(t *testing.T, b *browsertest.Tab) string {
 	t.Helper()
-	b.do(chromedp.Click(chromedp.CSS(`#add > summary`)), chromedp.WaitVisible(chromedp.ID("add-username")))
-	b.do(chromedp.SendKeys(chromedp.ID("add-username"), "deploy"),
+	b.Do(chromedp.Click(chromedp.CSS(`#add > summary`)), chromedp.WaitVisible(chromedp.ID("add-username")))
+	b.Do(chromedp.SendKeys(chromedp.ID("add-username"), "deploy"),
 		chromedp.Click(chromedp.CSS(`#add [data-generate]`)))
-	pw := b.eval(`document.getElementById('add-password').value`)
+	pw := b.Eval(`document.getElementById('add-password').value`)
 	if err := domain.ValidatePassword(pw, "deploy.bob"); err != nil {
 		t.Fatalf("Generate gave %q, which breaks the password rules: %v", pw, err)
 	}
-	b.do(chromedp.SetValue(chromedp.ID("add-path"), "/example.com"),
+	b.Do(chromedp.SetValue(chromedp.ID("add-path"), "/example.com"),
 		chromedp.Click(chromedp.CSS(`#add button[type="submit"]`)))
-	b.flash("FTP account deploy.bob created")
-	b.waitFor("deploy.bob in the table", `!!document.querySelector('tr[data-search^="deploy.bob"]')`, 5*time.Second)
-	if got := b.text(`tr[data-search^="deploy.bob"] td[data-label="Path"]`); got != "/example.com" {
+	b.Flash("FTP account deploy.bob created")
+	b.WaitFor("deploy.bob in the table", `!!document.querySelector('tr[data-search^="deploy.bob"]')`, 5*time.Second)
+	if got := b.Text(`tr[data-search^="deploy.bob"] td[data-label="Path"]`); got != "/example.com" {
 		t.Errorf("deploy.bob's path in the table: %q", got)
 	}
 	return pw
@@ -161,11 +161,12 @@ const readConnRows = `JSON.stringify(Array.prototype.map.call(
       transferred: q('td[data-label="Transferred"]')};
   }))`
 
-func (b *browser) connRows() []connRow {
-	b.t.Helper()
+// connRows reads the rows of the connections table on b's page.
+func connRows(b *browsertest.Tab) []connRow {
+	b.T.Helper()
 	var rows []connRow
-	if err := json.Unmarshal([]byte(b.eval(readConnRows)), &rows); err != nil {
-		b.t.Fatalf("reading the connections table: %v", err)
+	if err := json.Unmarshal([]byte(b.Eval(readConnRows)), &rows); err != nil {
+		b.T.Fatalf("reading the connections table: %v", err)
 	}
 	return rows
 }
@@ -176,10 +177,10 @@ var nonZero = regexp.MustCompile(`^(?:[1-9][0-9]* B|[0-9.]+ [KMGT]iB)\b`)
 // waitUploadRow waits, without reloading, until the connections table
 // shows deploy.bob uploading big.bin with bytes done, and then that count
 // growing on a later refresh. It returns the row.
-func waitUploadRow(t *testing.T, b *browser) connRow {
+func waitUploadRow(t *testing.T, b *browsertest.Tab) connRow {
 	t.Helper()
 	find := func() (connRow, bool) {
-		for _, r := range b.connRows() {
+		for _, r := range connRows(b) {
 			if r.User == "deploy.bob" && r.Activity == "Uploading" && strings.HasSuffix(r.File, "big.bin") && nonZero.MatchString(r.Progress) {
 				return r, true
 			}
@@ -190,14 +191,14 @@ func waitUploadRow(t *testing.T, b *browser) connRow {
 	deadline := time.Now().Add(10 * time.Second)
 	for ok := false; !ok; first, ok = find() {
 		if time.Now().After(deadline) {
-			t.Fatalf("View Connections did not show deploy.bob uploading big.bin within 10 s; rows: %+v\npage:\n%s", b.connRows(), b.mainText())
+			t.Fatalf("View Connections did not show deploy.bob uploading big.bin within 10 s; rows: %+v\npage:\n%s", connRows(b), b.MainText())
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	if first.IP != "127.0.0.1" {
 		t.Errorf("upload row: client IP %q, want 127.0.0.1", first.IP)
 	}
-	rows := b.connRows()
+	rows := connRows(b)
 	if i := slices.IndexFunc(rows, func(r connRow) bool { return r.User == "web.bob" }); i < 0 {
 		t.Errorf("web.bob's idle session is not listed: %+v", rows)
 	} else if rows[i].Activity != "Idle" {
@@ -213,7 +214,7 @@ func waitUploadRow(t *testing.T, b *browser) connRow {
 			return cur
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the upload row stayed at %q for 6 s while bytes kept flowing; rows: %+v", first.Progress, b.connRows())
+			t.Fatalf("the upload row stayed at %q for 6 s while bytes kept flowing; rows: %+v", first.Progress, connRows(b))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -221,12 +222,12 @@ func waitUploadRow(t *testing.T, b *browser) connRow {
 
 // disconnectInBrowser presses Disconnect on row and checks the FTP client
 // is cut off and the row leaves the table.
-func disconnectInBrowser(t *testing.T, b *browser, s *server, row connRow, up *upload, conn *ftp.ServerConn) {
+func disconnectInBrowser(t *testing.T, b *browsertest.Tab, s *server, row connRow, up *upload, conn *ftp.ServerConn) {
 	t.Helper()
 	rowCSS := `#conn-table tr[data-id="` + row.ID + `"]`
 	pressed := time.Now()
-	b.do(chromedp.Click(chromedp.CSS(rowCSS + ` button`)))
-	b.flash("Disconnect requested")
+	b.Do(chromedp.Click(chromedp.CSS(rowCSS + ` button`)))
+	b.Flash("Disconnect requested")
 	done, err := up.wait(10 * time.Second)
 	if !done {
 		t.Fatalf("10 s after Disconnect, deploy.bob's upload is still running\nserver log:\n%s", s.logs)
@@ -238,58 +239,58 @@ func disconnectInBrowser(t *testing.T, b *browser, s *server, row connRow, up *u
 	if err := conn.NoOp(); err == nil {
 		t.Error("the disconnected control connection still answers NOOP")
 	}
-	b.waitFor("the disconnected session to leave the table", `!document.querySelector('`+rowCSS+`')`, 10*time.Second)
-	if rows := b.connRows(); !slices.ContainsFunc(rows, func(r connRow) bool { return r.User == "web.bob" }) {
+	b.WaitFor("the disconnected session to leave the table", `!document.querySelector('`+rowCSS+`')`, 10*time.Second)
+	if rows := connRows(b); !slices.ContainsFunc(rows, func(r connRow) bool { return r.User == "web.bob" }) {
 		t.Errorf("after disconnecting deploy.bob, web.bob's session is gone from the table too: %+v", rows)
 	}
 }
 
 // changePasswordInBrowser sets a new password for deploy.bob, typed in
 // both fields, and returns it.
-func changePasswordInBrowser(t *testing.T, b *browser) string {
+func changePasswordInBrowser(t *testing.T, b *browsertest.Tab) string {
 	t.Helper()
 	const pw = "N3w!Release#Key"
-	b.do(chromedp.Navigate(b.url+"/files/ftp"), chromedp.WaitVisible(chromedp.ID("ftp-count")),
+	b.Do(chromedp.Navigate(b.URL+"/files/ftp"), chromedp.WaitVisible(chromedp.ID("ftp-count")),
 		chromedp.Click(chromedp.CSS(`a[href="/files/ftp/users/deploy.bob/password"]`)),
 		chromedp.WaitVisible(chromedp.ID("confirm")),
 		chromedp.SendKeys(chromedp.ID("password"), pw),
 		chromedp.SendKeys(chromedp.ID("confirm"), pw))
-	if got := b.text(`main button[type="submit"]`); got != "Change Password" {
+	if got := b.Text(`main button[type="submit"]`); got != "Change Password" {
 		t.Errorf("the password form's button says %q, want Change Password", got)
 	}
-	b.do(chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
-	b.flash("Password of deploy.bob changed")
+	b.Do(chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
+	b.Flash("Password of deploy.bob changed")
 	return pw
 }
 
 // changePathInBrowser moves deploy.bob to /example.com/dev.
-func changePathInBrowser(t *testing.T, b *browser) {
+func changePathInBrowser(t *testing.T, b *browsertest.Tab) {
 	t.Helper()
-	b.do(chromedp.Click(chromedp.CSS(`a[href="/files/ftp/users/deploy.bob/path"]`)),
+	b.Do(chromedp.Click(chromedp.CSS(`a[href="/files/ftp/users/deploy.bob/path"]`)),
 		chromedp.WaitVisible(chromedp.ID("path")))
-	if got := b.text("#current-path"); got != "/example.com" {
+	if got := b.Text("#current-path"); got != "/example.com" {
 		t.Errorf("Change Path shows the current path %q, want /example.com", got)
 	}
-	if got := b.text(`main button[type="submit"]`); got != "Change Path" {
+	if got := b.Text(`main button[type="submit"]`); got != "Change Path" {
 		t.Errorf("the path form's button says %q, want Change Path", got)
 	}
-	b.do(chromedp.SetValue(chromedp.ID("path"), "/example.com/dev"),
+	b.Do(chromedp.SetValue(chromedp.ID("path"), "/example.com/dev"),
 		chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
-	b.flash("Path of deploy.bob changed to /example.com/dev")
+	b.Flash("Path of deploy.bob changed to /example.com/dev")
 }
 
 // deleteInBrowser deletes deploy.bob: Delete, then Confirm.
-func deleteInBrowser(t *testing.T, b *browser) {
+func deleteInBrowser(t *testing.T, b *browsertest.Tab) {
 	t.Helper()
 	btn := `form[action="/files/ftp/users/deploy.bob/delete"] button`
-	b.do(chromedp.Click(chromedp.CSS(btn)))
-	if got := b.text(btn); got != "Confirm" {
+	b.Do(chromedp.Click(chromedp.CSS(btn)))
+	if got := b.Text(btn); got != "Confirm" {
 		t.Fatalf("after one click Delete says %q, want Confirm", got)
 	}
-	b.do(chromedp.Click(chromedp.CSS(btn)))
-	b.flash("FTP account deploy.bob deleted")
-	b.waitFor("deploy.bob to leave the table", `!document.querySelector('tr[data-search^="deploy.bob"]')`, 5*time.Second)
-	if b.eval(`String(!!document.querySelector('tr[data-search^="web.bob"]'))`) != "true" {
+	b.Do(chromedp.Click(chromedp.CSS(btn)))
+	b.Flash("FTP account deploy.bob deleted")
+	b.WaitFor("deploy.bob to leave the table", `!document.querySelector('tr[data-search^="deploy.bob"]')`, 5*time.Second)
+	if b.Eval(`String(!!document.querySelector('tr[data-search^="web.bob"]'))`) != "true" {
 		t.Error("deleting deploy.bob removed web.bob from the table")
 	}
 }
