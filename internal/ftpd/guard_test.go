@@ -38,7 +38,11 @@ func TestBanAtConnect(t *testing.T) {
 	if !banned {
 		t.Fatalf("not banned after %d failed log-ins", defender.DefaultThreshold)
 	}
+	// The client sees the close before the server has removed the
+	// session, so wait for the failed log-ins to be gone first.
+	eventually(t, 2*time.Second, "failed log-ins' sessions gone", func() bool { return e.Reg.Len() == 0 })
 	checks := e.Hasher.Checks()
+	connects := strings.Count(e.logs.String(), `msg="FTP connect"`)
 	start := time.Now()
 	r := dialRaw(t, e.Addr, "421")
 	want := "Your IP address is banned until " + until.UTC().Format("15:04") + " UTC after repeated failed log-ins."
@@ -54,6 +58,9 @@ func TestBanAtConnect(t *testing.T) {
 	}
 	if n := e.Reg.Len(); n != 0 {
 		t.Errorf("banned connection has a session: %d in the registry", n)
+	}
+	if n := strings.Count(e.logs.String(), `msg="FTP connect"`); n != connects {
+		t.Errorf("banned connection opened %d sessions, want 0", n-connects)
 	}
 
 	if err := e.Def.Unban(t.Context(), loopback); err != nil {
