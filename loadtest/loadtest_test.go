@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"net/textproto"
 	"testing"
 	"time"
 )
@@ -70,6 +73,26 @@ func TestParseSize(t *testing.T) {
 	for _, in := range []string{"", "2MB", "-1", "x"} {
 		if _, err := parseSize(in); err == nil {
 			t.Errorf("parseSize(%q): no error", in)
+		}
+	}
+}
+
+// TestServerBusy: only the server's "busy" 421 is tried again; a ban,
+// a log-in limit or a wrong password is an error.
+func TestServerBusy(t *testing.T) {
+	tests := []struct {
+		err  error
+		want bool
+	}{
+		{&textproto.Error{Code: 421, Msg: "Server busy, please try again in a moment."}, true},
+		{fmt.Errorf("log-in: %w", &textproto.Error{Code: 421, Msg: "Server busy, please try again in a moment."}), true},
+		{&textproto.Error{Code: 421, Msg: "Your IP address is banned until 18:00 UTC after repeated failed log-ins."}, false},
+		{&textproto.Error{Code: 530, Msg: "Login incorrect."}, false},
+		{errors.New("connection reset by peer"), false},
+	}
+	for _, tt := range tests {
+		if got := serverBusy(tt.err); got != tt.want {
+			t.Errorf("serverBusy(%v) = %v, want %v", tt.err, got, tt.want)
 		}
 	}
 }

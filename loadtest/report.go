@@ -148,6 +148,9 @@ func (r *report) print(w io.Writer) {
 	t := &r.total
 	fmt.Fprintf(w, "\ntransferred: up %s (%s/s), down %s (%s/s); %d downloads matched their SHA-256, %d files seen in listings\n",
 		mib(t.bytesUp), mib(int64(float64(t.bytesUp)/secs)), mib(t.bytesDown), mib(int64(float64(t.bytesDown)/secs)), t.checked, t.listed)
+	if t.busy > 0 {
+		fmt.Fprintf(w, "log-ins answered \"421 Server busy\" and tried again after %v: %d\n", busyRetryDelay, t.busy)
+	}
 	fmt.Fprintf(w, "files on disk after the run: %d verified (%s), %d lost, %d corrupted, %d unexpected, %d left uncertain by failures\n",
 		r.verify.files, mib(r.verify.bytes), r.verify.lost, r.verify.corrupted, r.verify.unexpected, r.verify.uncertain)
 	fmt.Fprintf(w, "CPU during the run: server %.1fs (%.0f%% of a core), load test client %.1fs (%.0f%%)\n\n",

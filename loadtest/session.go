@@ -5,10 +5,12 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/textproto"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -231,16 +233,24 @@ func (s *session) connect() (opKind, error) {
 		opts = append(opts, ftp.DialWithExplicitTLS(s.tlsc))
 	}
 	err := s.timed(opLogin, func() error {
-		c, err := ftp.Dial(s.env.addr, opts...)
-		if err != nil {
-			return fmt.Errorf("connect: %w", err)
-		}
-		if err := c.Login(s.user.name, s.user.password); err != nil {
+		for retries := 0; ; retries++ {
+			c, err := ftp.Dial(s.env.addr, opts...)
+			if err != nil {
+				return fmt.Errorf("connect: %w", err)
+			}
+			err = c.Login(s.user.name, s.user.password)
+			if err == nil {
+				s.conn = c
+				return nil
+			}
 			c.Quit()
-			return fmt.Errorf("log-in: %w", err)
+			if !serverBusy(err) || retries == maxBusyRetries {
+				return fmt.Errorf("log-in: %w", err)
+			}
+			// "421 Server busy": try again later, as FTP clients do.
+			s.t.busy++
+			time.Sleep(busyRetryDelay)
 		}
-		s.conn = c
-		return nil
 	})
 	if err != nil {
 		return opLogin, err
@@ -259,6 +269,20 @@ func (s *session) connect() (opKind, error) {
 		}
 		return nil
 	})
+}
+
+// A log-in answered "421 Server busy" (every password-hashing slot taken
+// for too long) is tried again after busyRetryDelay, up to maxBusyRetries
+// times: FileZilla and lftp reconnect after a 421 as well. The report
+// counts these retries apart from errors.
+const (
+	maxBusyRetries = 5
+	busyRetryDelay = time.Second
+)
+
+func serverBusy(err error) bool {
+	var te *textproto.Error
+	return errors.As(err, &te) && te.Code == ftp.StatusNotAvailable && strings.Contains(te.Msg, "busy")
 }
 
 // closeConn drops the connection (after QUIT, a failure or at the end).

@@ -37,6 +37,7 @@ type tally struct {
 	bytesDown int64
 	listed    int // files seen in listings
 	checked   int // downloads whose SHA-256 matched
+	busy      int // log-ins answered "421 Server busy" and tried again
 }
 
 func (t *tally) add(o *tally) {
@@ -48,6 +49,7 @@ func (t *tally) add(o *tally) {
 	t.bytesDown += o.bytesDown
 	t.listed += o.listed
 	t.checked += o.checked
+	t.busy += o.busy
 }
 
 func (t *tally) ops() (n int) {

@@ -86,6 +86,10 @@ func (l *passiveListener) Accept() (net.Conn, error) {
 const (
 	dataBufSize = 32 << 10
 	smallWrite  = 8 << 10 // more than one MLSD line of a MaxPathLength name
+	// bulkBufSize is what a download over TLS gathers: crypto/tls writes
+	// each record of at most 16 KiB on its own, so sixteen records go
+	// out in one system call instead of sixteen.
+	bulkBufSize = 256 << 10
 	// closeFlushWait bounds the flush at Close, as crypto/tls bounds its
 	// close_notify, so a client that stopped reading cannot hold Close.
 	closeFlushWait = 5 * time.Second
@@ -99,8 +103,9 @@ const (
 type dataConn struct {
 	net.Conn
 
-	mu  sync.Mutex // guards buf; a blocked Write holds it
-	buf []byte
+	mu   sync.Mutex // guards buf and bulk; a blocked Write holds it
+	buf  []byte
+	bulk bool // a TLS download is running: gather every write (see bulkBufSize)
 }
 
 var (
@@ -111,22 +116,46 @@ var (
 func (d *dataConn) Write(p []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if len(p) >= smallWrite {
+	size, direct := dataBufSize, smallWrite
+	if d.bulk {
+		size, direct = bulkBufSize, bulkBufSize
+	}
+	if len(p) >= direct {
 		if err := d.flushLocked(); err != nil {
 			return 0, err
 		}
 		return d.Conn.Write(p)
 	}
-	if len(d.buf)+len(p) > dataBufSize {
+	if len(d.buf)+len(p) > size {
 		if err := d.flushLocked(); err != nil {
 			return 0, err
 		}
 	}
-	if d.buf == nil {
-		d.buf = make([]byte, 0, dataBufSize)
+	if cap(d.buf) < size {
+		d.buf = append(make([]byte, 0, size), d.buf...)
 	}
 	d.buf = append(d.buf, p...)
 	return len(p), nil
+}
+
+// startBulk makes the connection gather every write up to bulkBufSize,
+// for the TLS records of a download.
+func (d *dataConn) startBulk() {
+	d.mu.Lock()
+	d.bulk = true
+	d.mu.Unlock()
+}
+
+// endBulk sends what was gathered and goes back to gathering only small
+// writes; the big buffer is dropped, as an idle connection should not
+// hold it.
+func (d *dataConn) endBulk() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	err := d.flushLocked()
+	d.bulk = false
+	d.buf = nil
+	return err
 }
 
 func (d *dataConn) Read(p []byte) (int, error) {

@@ -2,6 +2,7 @@ package ftpd
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -280,4 +282,80 @@ func TestLargeListing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// writeCounter counts the writes that reach a real connection.
+type writeCounter struct {
+	net.Conn
+	writes atomic.Int64
+}
+
+func (c *writeCounter) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// TestTLSDownloadGathersRecords: a download over TLS reaches the socket
+// in writes of many records each (crypto/tls writes every 16 KiB record
+// on its own), arrives whole, and leaves no big buffer behind.
+func TestTLSDownloadGathersRecords(t *testing.T) {
+	data := randomBytes(t, 8<<20)
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := testTransfer(t, f, false)
+	cert, err := selfSigned("127.0.0.1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	received := make(chan []byte, 1)
+	go func() {
+		c, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			received <- nil
+			return
+		}
+		defer c.Close()
+		b, _ := io.ReadAll(c)
+		received <- b
+	}()
+	raw, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter := &writeCounter{Conn: raw}
+	d := &dataConn{Conn: counter}
+	conn := tls.Server(d, &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err := conn.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	before := counter.writes.Load()
+	if n, err := io.Copy(conn, tr); err != nil || n != int64(len(data)) {
+		t.Fatalf("io.Copy = %d, %v", n, err)
+	}
+	tr.Close()
+	writes := counter.writes.Load() - before
+	if d.bulk || d.buf != nil {
+		t.Error("the connection still gathers or holds its big buffer after the download")
+	}
+	conn.Close()
+	if got := <-received; !bytes.Equal(got, data) {
+		t.Fatalf("the client got %d bytes, not the file of %d", len(got), len(data))
+	}
+	// One write per record would be 512; gathering makes about 32.
+	if max := int64(len(data) / (128 << 10)); writes > max {
+		t.Errorf("%d writes for %d MiB, want at most %d", writes, len(data)>>20, max)
+	}
+	t.Logf("%d writes for %d MiB", writes, len(data)>>20)
 }

@@ -2,6 +2,7 @@ package ftpd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -71,11 +73,23 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 			return 0, err
 		}
 	}
+	copyChunk := func(n int64) (int64, error) {
+		return io.CopyN(w, t.f, n) // → w.ReadFrom(&io.LimitedReader{R: *os.File}) → sendfile
+	}
+	if tc, ok := w.(*tls.Conn); ok {
+		buf := tlsCopyBuffers.Get().(*[bulkBufSize]byte)
+		defer tlsCopyBuffers.Put(buf)
+		copyChunk = func(n int64) (int64, error) { return copyBufferN(tc, t.f, n, buf[:]) }
+		if dc, ok := tc.NetConn().(*dataConn); ok {
+			dc.startBulk()
+			defer func() { err = errors.Join(err, dc.endBulk()) }()
+		}
+	}
 	t.c.setData(closerOf(w))
 	defer t.c.setData(nil)
 	for {
 		began := time.Now()
-		n, err := io.CopyN(w, t.f, t.chunk) // → w.ReadFrom(&io.LimitedReader{R: *os.File}) → sendfile
+		n, err := copyChunk(t.chunk)
 		t.count(n)
 		total += n
 		if errors.Is(err, io.EOF) {
@@ -89,6 +103,20 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 		}
 		t.adapt(time.Since(began))
 	}
+}
+
+// tlsCopyBuffers hold a download's bytes on their way into TLS records:
+// reading the file in bulkBufSize pieces, rather than io.Copy's 32 KiB,
+// hands crypto/tls sixteen records at a time.
+var tlsCopyBuffers = sync.Pool{New: func() any { return new([bulkBufSize]byte) }}
+
+// copyBufferN copies n bytes from src to dst through buf, like io.CopyN.
+func copyBufferN(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error) {
+	written, err := io.CopyBuffer(dst, io.LimitReader(src, n), buf)
+	if err == nil && written < n {
+		err = io.EOF
+	}
+	return written, err
 }
 
 // ReadFrom receives the file from r, the data connection, within the quota.
