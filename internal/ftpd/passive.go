@@ -105,8 +105,12 @@ type dataConn struct {
 
 	mu   sync.Mutex // guards buf and bulk; a blocked Write holds it
 	buf  []byte
-	bulk bool // a TLS download is running: gather every write (see bulkBufSize)
+	bulk *[bulkBufSize]byte // during a TLS download: buf's pooled storage (see bulkBufSize)
 }
+
+// bulkBuffers keep the big buffers of TLS downloads between transfers:
+// a download of a small file should not allocate 256 KiB.
+var bulkBuffers = sync.Pool{New: func() any { return new([bulkBufSize]byte) }}
 
 var (
 	_ net.Conn          = (*dataConn)(nil)
@@ -117,7 +121,7 @@ func (d *dataConn) Write(p []byte) (int, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	size, direct := dataBufSize, smallWrite
-	if d.bulk {
+	if d.bulk != nil {
 		size, direct = bulkBufSize, bulkBufSize
 	}
 	if len(p) >= direct {
@@ -142,19 +146,24 @@ func (d *dataConn) Write(p []byte) (int, error) {
 // for the TLS records of a download.
 func (d *dataConn) startBulk() {
 	d.mu.Lock()
-	d.bulk = true
-	d.mu.Unlock()
+	defer d.mu.Unlock()
+	if d.bulk == nil {
+		d.bulk = bulkBuffers.Get().(*[bulkBufSize]byte)
+		d.buf = append(d.bulk[:0], d.buf...)
+	}
 }
 
 // endBulk sends what was gathered and goes back to gathering only small
-// writes; the big buffer is dropped, as an idle connection should not
-// hold it.
+// writes; the big buffer goes back to the pool.
 func (d *dataConn) endBulk() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	err := d.flushLocked()
-	d.bulk = false
-	d.buf = nil
+	if d.bulk != nil {
+		d.buf = nil
+		bulkBuffers.Put(d.bulk)
+		d.bulk = nil
+	}
 	return err
 }
 

@@ -346,7 +346,7 @@ func TestTLSDownloadGathersRecords(t *testing.T) {
 	}
 	tr.Close()
 	writes := counter.writes.Load() - before
-	if d.bulk || d.buf != nil {
+	if d.bulk != nil || d.buf != nil {
 		t.Error("the connection still gathers or holds its big buffer after the download")
 	}
 	conn.Close()
