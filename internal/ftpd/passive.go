@@ -3,9 +3,11 @@ package ftpd
 import (
 	"crypto/rand"
 	"errors"
+	"math"
 	mrand "math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
@@ -16,21 +18,28 @@ import (
 // many candidates as the range has ports (up to 1000) on every PASV,
 // which made port selection the most expensive part of a small transfer.
 // This one draws from a ChaCha8 stream seeded once from crypto/rand, so
-// ports stay unpredictable. Each passive transfer holds its port alone, so
-// a PASV on a busy range may need many candidates; a free one is usually
-// the first.
+// ports stay unpredictable, and asks for only as many candidates as the
+// ports it holds make necessary (see NumberAttempts).
 type passivePorts struct {
 	start, count int
+	held         atomic.Int64 // passive listeners open now
 
 	mu  sync.Mutex
 	rng *mrand.ChaCha8
 }
 
-// passiveCandidates bounds the ports one PASV tries: four draws per port
-// of the range, at most 512. With 99 of 101 ports busy, 404 random draws
-// all miss the two free ones about once in 3,000 PASVs; a range that
-// full needs widening anyway (--passive-ports).
-const passiveCandidates = 512
+// Bounds of the candidates one PASV draws (the engine builds the whole
+// list before it tries the first port, so fewer is cheaper).
+const (
+	// minCandidates: even with half the free ports taken by other
+	// programs, 32 random draws all miss about once in 4 billion PASVs.
+	minCandidates = 32
+	// passiveCandidates: four draws per port of the range, at most 512.
+	// With 99 of 101 ports busy, 404 random draws all miss the two free
+	// ones about once in 3,000 PASVs; a range that full needs widening
+	// anyway (--passive-ports).
+	passiveCandidates = 512
+)
 
 var _ ftpserver.PasvPortGetter = (*passivePorts)(nil)
 
@@ -48,12 +57,29 @@ func (p *passivePorts) FetchNext() (exposed, listened int, ok bool) {
 	return p.start + n, p.start + n, true
 }
 
-// NumberAttempts implements ftpserver.PasvPortGetter.
-func (p *passivePorts) NumberAttempts() int { return min(4*p.count, passiveCandidates) }
+// NumberAttempts implements ftpserver.PasvPortGetter. It asks for
+// enough random draws that all of them hitting a busy port is a
+// one-in-a-billion event, counting the ports this server holds and
+// assuming other programs may hold half of the rest; at least
+// minCandidates and at most min(4 × the range, passiveCandidates).
+func (p *passivePorts) NumberAttempts() int {
+	most := min(4*p.count, passiveCandidates)
+	free := float64(p.count-int(p.held.Load())) / float64(p.count) / 2
+	if free <= 0 {
+		return most
+	}
+	need := math.Ceil(math.Log(1e-9) / math.Log1p(-free))
+	return int(min(max(need, minCandidates), float64(most)))
+}
 
 // WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper.
 func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
-	return &passiveListener{Listener: l}, nil
+	pl := &passiveListener{Listener: l}
+	if p := d.srv.passive; p != nil {
+		p.held.Add(1)
+		pl.release = func() { p.held.Add(-1) }
+	}
+	return pl, nil
 }
 
 // passiveListener releases a passive port whose client never connected.
@@ -64,18 +90,32 @@ func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
 // own Close later is a no-op. The connections it accepts are wrapped in a dataConn.
 type passiveListener struct {
 	net.Listener
+	release   func() // tells passivePorts the port is free; may be nil
+	closeOnce sync.Once
+	closeErr  error
 }
 
 func (l *passiveListener) Accept() (net.Conn, error) {
 	conn, err := l.Listener.Accept()
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		_ = l.Listener.Close()
+		_ = l.Close()
 	}
 	if err != nil {
 		return conn, err
 	}
 	return &dataConn{Conn: conn}, nil
+}
+
+// Close closes the listener once; the engine may close it again later.
+func (l *passiveListener) Close() error {
+	l.closeOnce.Do(func() {
+		l.closeErr = l.Listener.Close()
+		if l.release != nil {
+			l.release()
+		}
+	})
+	return l.closeErr
 }
 
 // Small writes to a data connection are gathered up to dataBufSize bytes.

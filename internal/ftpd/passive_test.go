@@ -20,16 +20,29 @@ import (
 )
 
 // TestPassivePorts: every port offered lies in the range, the exposed and
-// listened ports agree, a PASV tries at most passiveCandidates ports, and
-// the choice is spread over the range.
+// listened ports agree, a PASV tries few ports when most are free and up
+// to passiveCandidates when most are held, and the choice is spread over
+// the range.
 func TestPassivePorts(t *testing.T) {
 	for _, r := range []PortRange{{21000, 21000}, {21000, 21003}, {21000, 21100}, {30000, 33999}} {
 		t.Run(r.String(), func(t *testing.T) {
 			p := newPassivePorts(r)
 			count := r.End - r.Start + 1
-			if got, want := p.NumberAttempts(), min(4*count, passiveCandidates); got != want {
-				t.Errorf("NumberAttempts = %d, want %d", got, want)
+			most := min(4*count, passiveCandidates)
+			if got, want := p.NumberAttempts(), min(most, minCandidates); got != want {
+				t.Errorf("NumberAttempts with no port held = %d, want %d", got, want)
 			}
+			p.held.Store(int64(count))
+			if got := p.NumberAttempts(); got != most {
+				t.Errorf("NumberAttempts with every port held = %d, want %d", got, most)
+			}
+			if count > 2 {
+				p.held.Store(int64(count - 2))
+				if got := p.NumberAttempts(); got != most {
+					t.Errorf("NumberAttempts with 2 ports free = %d, want %d", got, most)
+				}
+			}
+			p.held.Store(0)
 			seen := map[int]bool{}
 			for range 2000 {
 				exposed, listened, ok := p.FetchNext()
@@ -358,4 +371,36 @@ func TestTLSDownloadGathersRecords(t *testing.T) {
 		t.Errorf("%d writes for %d MiB, want at most %d", writes, len(data)>>20, max)
 	}
 	t.Logf("%d writes for %d MiB", writes, len(data)>>20)
+}
+
+// TestPassivePortsHeld: the server counts the passive ports it holds,
+// through transfers, a PASV the client never used and a session's end,
+// and is back to zero afterwards.
+func TestPassivePortsHeld(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{PassivePorts: freePortRange(t, 8), DataConnTimeout: time.Second}})
+	held := func() int64 { return e.Srv.passive.held.Load() }
+	e.write("/f.txt", "hello")
+	c := e.dial("")
+	for range 3 {
+		if got := string(retr(t, c, "/f.txt", 0)); got != "hello" {
+			t.Fatalf("download = %q", got)
+		}
+	}
+	eventually(t, 2*time.Second, "ports released after the transfers", func() bool { return held() == 0 })
+
+	r := e.raw()
+	r.must(331, "USER %s", testUser)
+	r.must(230, "PASS %s", testPass)
+	r.must(229, "EPSV")
+	if n := held(); n != 1 {
+		t.Fatalf("%d ports held after EPSV, want 1", n)
+	}
+	// The client asks for a listing but never connects: the port is
+	// released when the wait for the data connection ends.
+	r.must(425, "LIST")
+	eventually(t, 2*time.Second, "port released after the data timeout", func() bool { return held() == 0 })
+	r.must(229, "EPSV")
+	r.cmd("QUIT")
+	eventually(t, 5*time.Second, "port released at the end of the session", func() bool { return held() == 0 })
+	c.Quit()
 }

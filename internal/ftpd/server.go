@@ -51,6 +51,8 @@ type Server struct {
 	certs  *certLoader
 	quotas *quotaBook
 	logins *loginRate
+	// passive picks passive ports; nil lets the engine ask the system.
+	passive *passivePorts
 	// authWait is authTimeout; tests shorten it.
 	authWait time.Duration
 	live     liveSettings
@@ -97,6 +99,9 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 		refusing: make(chan struct{}, maxRefusing),
 	}
 	s.live.set(Live{PublicHost: cfg.PublicHost, TLSRequired: cfg.TLSRequired})
+	if !cfg.PassivePorts.IsZero() {
+		s.passive = newPassivePorts(cfg.PassivePorts) // shared by both engines
+	}
 	if err := s.addEngine(cfg.ListenAddr, false); err != nil {
 		s.Close()
 		return nil, err
@@ -168,7 +173,7 @@ func (s *Server) settings(ln *listener, implicit bool) *ftpserver.Settings {
 		// client's reservation there drops another's from the same IP,
 		// whose transfer then fails with 425 after the timeout; so the
 		// range must be as large as the number of simultaneous transfers.
-		st.PassiveTransferPortRange = newPassivePorts(r)
+		st.PassiveTransferPortRange = s.passive
 	}
 	if implicit {
 		st.TLSRequired = ftpserver.ImplicitEncryption
