@@ -228,12 +228,14 @@ func (s *session) dialFunc() func(network, addr string) (net.Conn, error) {
 // connect logs in and enters the session's folder, making it the first
 // time. It returns which step failed.
 func (s *session) connect() (opKind, error) {
-	opts := []ftp.DialOption{ftp.DialWithDialFunc(s.dialFunc()), ftp.DialWithDisabledMLSD(!s.mlsd)}
-	if s.tls {
-		opts = append(opts, ftp.DialWithExplicitTLS(s.tlsc))
-	}
 	err := s.timed(opLogin, func() error {
 		for retries := 0; ; retries++ {
+			// A new dial function each time: its first connection is
+			// the control connection.
+			opts := []ftp.DialOption{ftp.DialWithDialFunc(s.dialFunc()), ftp.DialWithDisabledMLSD(!s.mlsd)}
+			if s.tls {
+				opts = append(opts, ftp.DialWithExplicitTLS(s.tlsc))
+			}
 			c, err := ftp.Dial(s.env.addr, opts...)
 			if err != nil {
 				return fmt.Errorf("connect: %w", err)
@@ -244,6 +246,7 @@ func (s *session) connect() (opKind, error) {
 				return nil
 			}
 			c.Quit()
+			s.closeConn()
 			if !serverBusy(err) || retries == maxBusyRetries {
 				return fmt.Errorf("log-in: %w", err)
 			}
