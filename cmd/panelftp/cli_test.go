@@ -2,12 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The CLI tests drive the real binary, built once for the package.
@@ -291,5 +295,43 @@ func TestCLIBans(t *testing.T) {
 	}
 	if r := c.run("ban", "remove", "203.0.113.7"); r.code != 1 || !strings.Contains(r.stderr, "not banned") {
 		t.Errorf("second remove: exit %d, %q", r.code, r.stderr)
+	}
+}
+
+// TestServeRefusesToStart: a bad setting or a busy port stops serve
+// before it runs, with a message that names what to change, whichever
+// part fails (the panel starts after the FTP service has bound its port).
+func TestServeRefusesToStart(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	base := []string{"serve", "--ftp-listen", "127.0.0.1:0", "--panel-listen", "127.0.0.1:0", "--passive-ports", "30000-30010"}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--passive-ports", "80-90"}, "--passive-ports"},
+		{[]string{"--ban-safe-list", "10.0.0.0/33"}, "--ban-safe-list"},
+		{[]string{"--panel-trusted-proxies", "10.0.0.0/8,proxy.example"}, `--panel-trusted-proxies: "proxy.example" is not an IP address or network`},
+		{[]string{"--panel-listen", busy.Addr().String()}, "web panel cannot listen on " + busy.Addr().String()},
+		{[]string{"--ftp-listen", busy.Addr().String()}, "FTP service cannot listen on " + busy.Addr().String()},
+	} {
+		// A serve that does start would run until killed.
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		cmd := exec.CommandContext(ctx, binary, append(slices.Clone(base), tt.args...)...)
+		cmd.Env = append(os.Environ(), "PANELFTP_DATA="+t.TempDir())
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		timedOut := ctx.Err() != nil
+		cancel()
+		if err == nil || timedOut || !strings.Contains(stderr.String(), tt.want) || strings.Contains(stderr.String(), "panic") {
+			t.Errorf("serve %v: %v, stderr %q; want a refusal naming %q", tt.args, err, stderr.String(), tt.want)
+		}
+		if strings.Contains(stderr.String(), "admin added") {
+			t.Errorf("serve %v created the first admin before refusing to start", tt.args)
+		}
 	}
 }

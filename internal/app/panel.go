@@ -34,9 +34,13 @@ func startPanel(c config.Serve, svc *service.Service, ftp *ftpd.Server, guard *d
 	if err != nil {
 		return nil, err
 	}
+	proxies, err := web.ParseTrustedProxies(c.PanelProxies)
+	if err != nil {
+		return nil, fmt.Errorf("--panel-trusted-proxies: %w", err)
+	}
 	cfg := web.Config{
 		FTPHost: c.PublicHost, FTPPort: portOf(ftp.Addr()), TLSRequired: c.TLSRequired,
-		SecretKey: secret, SecureCookies: c.PanelSecure, Defaults: liveDefaults(c),
+		SecretKey: secret, SecureCookies: c.PanelSecure, TrustedProxies: proxies, Defaults: liveDefaults(c),
 	}
 	if a := ftp.ImplicitTLSAddr(); a != nil {
 		cfg.FTPSPort = portOf(a)

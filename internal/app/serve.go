@@ -47,9 +47,9 @@ func serve(ctx context.Context, c config.Serve) error {
 
 // start opens the store and binds every listener, so that a bad flag, a
 // busy port or an unreadable certificate fails before anything runs.
-func start(ctx context.Context, c config.Serve) (n *node, err error) {
-	n = &node{cfg: c}
-	defer func() {
+func start(ctx context.Context, c config.Serve) (_ *node, err error) {
+	n := &node{cfg: c}
+	defer func() { // n, not the result, which is nil on error
 		if err != nil {
 			n.close()
 		}
@@ -68,9 +68,6 @@ func start(ctx context.Context, c config.Serve) (n *node, err error) {
 	// short cache makes the repeats cheap without weakening the stored hash.
 	cache := auth.NewVerifyCache(2*time.Minute, 10000, nil)
 	n.svc = service.New(n.st, newHasher(), service.Options{Logger: n.log, LoginCache: cache})
-	if err := ensureFirstAdmin(ctx, n.svc, os.Stdout); err != nil {
-		return nil, err
-	}
 	if n.guard, err = newDefender(c.Bans, n.st, n.log); err != nil {
 		return nil, err
 	}
@@ -86,6 +83,11 @@ func start(ctx context.Context, c config.Serve) (n *node, err error) {
 	}
 	if debug != nil {
 		n.closer = append(n.closer, func() { debug.Close() })
+	}
+	// Only once everything is bound, so that a start refused for a bad
+	// setting does not use up the one showing of the first password.
+	if err := ensureFirstAdmin(ctx, n.svc, os.Stdout); err != nil {
+		return nil, err
 	}
 	if c.Demo {
 		d, err := createDemo(ctx, n.svc, c)

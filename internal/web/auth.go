@@ -144,7 +144,7 @@ func (s *server) parseForm(w http.ResponseWriter, r *http.Request, rc *reqCtx) b
 }
 
 func (s *server) csrfRefused(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	s.log.Warn("web: refused POST without a valid CSRF token", "path", r.URL.Path, "ip", clientIP(r))
+	s.log.Warn("web: refused POST without a valid CSRF token", "path", r.URL.Path, "ip", s.clientIP(r))
 	s.errorPage(w, r, rc, http.StatusForbidden,
 		"This form has expired or did not come from this panel, so nothing was changed. Reload the page and try again.")
 }
@@ -221,7 +221,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 	}
 	name := domain.Lower(r.PostFormValue("name"))
 	p := loginPage{Name: name, Next: r.PostFormValue("next")}
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	if until, banned := s.banned(ip); banned {
 		s.log.Info("web: log-in refused: IP banned", "role", who, "name", name, "ip", ip)
 		p.Error = "Your IP address is banned until " + untilText(until, s.cfg.Now()) + " after repeated failed log-ins."

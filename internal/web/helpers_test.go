@@ -112,6 +112,9 @@ type client struct {
 	e    *env
 	hc   *http.Client
 	csrf string
+	// forwardedFor, when set, is sent as X-Forwarded-For, as a reverse
+	// proxy in front of the panel would.
+	forwardedFor string
 }
 
 func (e *env) client() *client {
@@ -128,6 +131,9 @@ type resp struct {
 
 func (c *client) do(req *http.Request) resp {
 	c.e.t.Helper()
+	if c.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", c.forwardedFor)
+	}
 	res, err := c.hc.Do(req)
 	if err != nil {
 		c.e.t.Fatal(err)

@@ -3,7 +3,6 @@ package web
 import (
 	"math"
 	"net"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -106,16 +105,6 @@ func (l *limiter) prune(now time.Time) {
 			delete(l.m, k)
 		}
 	}
-}
-
-// clientIP is the TCP peer's address. The panel does not trust
-// X-Forwarded-For: behind a reverse proxy, every client shares its IP.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // ipKey groups IPv6 clients by /64, the block one subscriber usually has,

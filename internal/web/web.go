@@ -56,6 +56,10 @@ type Config struct {
 	// SecureCookies sets the Secure flag (and the __Host- name prefix):
 	// use it when the panel is served over HTTPS.
 	SecureCookies bool
+	// TrustedProxies are the reverse proxies in front of the panel whose
+	// X-Forwarded-For header names the client (see clientIP); empty means
+	// the TCP peer is the client.
+	TrustedProxies []netip.Prefix
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Guard bans IPs that fail to log in too often; nil means no bans.
