@@ -1,6 +1,6 @@
 // Package store defines what panelftp keeps: accounts, FTP sub-users, the
 // live-session view shared by all nodes, kick requests, administrators, API
-// tokens and IP bans. The sqlstore subpackage implements it on SQLite
+// tokens, IP bans, live settings and panel log-outs. The sqlstore subpackage implements it on SQLite
 // (embedded default) and PostgreSQL (several nodes); storetest holds the one
 // conformance suite both must pass.
 //
@@ -24,6 +24,7 @@ type Store interface {
 	Admins
 	Bans
 	Settings
+	PanelLogouts
 	Close() error
 }
 
@@ -147,4 +148,15 @@ type Settings interface {
 	// DeleteSettings returns to the command-line values; no error when
 	// none were saved.
 	DeleteSettings(ctx context.Context) error
+}
+
+// PanelLogouts remembers the web panel sessions that were logged out,
+// until they would have expired anyway, so that their cookies are refused
+// by every node and after a restart.
+type PanelLogouts interface {
+	// AddPanelLogout records the session nonce as logged out until
+	// expires, and forgets the log-outs whose sessions have expired.
+	AddPanelLogout(ctx context.Context, nonce string, expires, now time.Time) error
+	// PanelLoggedOut reports whether the session nonce was logged out.
+	PanelLoggedOut(ctx context.Context, nonce string) (bool, error)
 }

@@ -116,7 +116,7 @@ func (s *server) sessionFrom(r *http.Request, want role) (session, bool) {
 	if err != nil {
 		return session{}, false
 	}
-	return s.decodeSession(name, want, c.Value)
+	return s.decodeSession(r.Context(), name, want, c.Value)
 }
 
 // serveAuthed checks the form and its CSRF token on every POST, then runs h.
@@ -318,10 +318,13 @@ func (s *server) checkLogin(r *http.Request, who role, name, password string) (s
 	return hash, err
 }
 
-// logout ends the session: the cookie is cleared and its nonce refused
-// from now on by this process.
+// logout ends the session: the cookie is cleared, and its nonce is
+// refused from now on by every node, also after a restart.
 func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	s.revoked.add(rc.sess.Nonce, rc.sess.Expires)
+	if err := s.svc.LogOutPanelSession(r.Context(), rc.sess.Nonce, rc.sess.Expires); err != nil {
+		// The browser forgets the cookie all the same.
+		s.log.Error("web: cannot record a log-out", "role", rc.sess.Role, "name", rc.sess.Name, "err", err)
+	}
 	s.cookies.clear(w, s.cookies.forRole(rc.sess.Role))
 	s.setFlash(w, "You are logged out.")
 	if rc.admin {

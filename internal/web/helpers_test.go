@@ -48,6 +48,7 @@ type env struct {
 	st    *sqlstore.Store
 	homes string
 	clock *clock
+	cfg   web.Config
 }
 
 // cfgT is the panel's configuration, for envOption functions.
@@ -76,17 +77,26 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err := svc.AddAdmin(ctx, "root", adminPW); err != nil {
 		t.Fatal(err)
 	}
-	cfg := web.Config{FTPHost: "ftp.example.test", FTPPort: 2121, SecretKey: []byte(strings.Repeat("k", 32)), Now: e.clock.Now}
+	e.cfg = web.Config{FTPHost: "ftp.example.test", FTPPort: 2121, SecretKey: []byte(strings.Repeat("k", 32)), Now: e.clock.Now}
 	for _, o := range opts {
-		o(&cfg)
+		o(&e.cfg)
 	}
-	h, err := web.New(cfg, svc, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = httptest.NewServer(h)
-	t.Cleanup(e.srv.Close)
+	e.srv = e.startPanel()
 	return e
+}
+
+// startPanel starts a panel on the env's service and configuration: a
+// second one is another node of the same installation, or the panel
+// after a restart.
+func (e *env) startPanel() *httptest.Server {
+	e.t.Helper()
+	h, err := web.New(e.cfg, e.svc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	e.t.Cleanup(srv.Close)
+	return srv
 }
 
 func (e *env) home(account string) string { return filepath.Join(e.homes, account) }

@@ -142,6 +142,26 @@ func TestLogOut(t *testing.T) {
 	wantRedirect(t, thief.get("/files/ftp"), "/login")
 }
 
+// TestLogOutReachesEveryNode: a log-out is kept in the store, so another
+// panel node, or this one after a restart, refuses a copy of the cookie.
+func TestLogOutReachesEveryNode(t *testing.T) {
+	e := newEnv(t)
+	c := e.bob()
+	u, _ := url.Parse(e.srv.URL)
+	old := c.hc.Jar.Cookies(u)
+	other := e.startPanel()
+	thief := e.client()
+	thief.hc.Jar.SetCookies(u, old)
+	thief.e = &env{t: t, srv: other}
+	wantStatus(t, thief.get("/files/ftp"), http.StatusOK) // the cookie works on the other node
+
+	wantRedirect(t, c.post("/logout", nil), "/login")
+	wantRedirect(t, thief.get("/files/ftp"), "/login")
+	restarted := &env{t: t, srv: e.startPanel()}
+	thief.e = restarted
+	wantRedirect(t, thief.get("/files/ftp"), "/login")
+}
+
 func TestSessionEndsWhenPanelPasswordChanges(t *testing.T) {
 	e := newEnv(t)
 	c := e.bob()

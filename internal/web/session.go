@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -10,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -113,8 +113,9 @@ func (s *server) encodeSession(name string, sess session) string {
 }
 
 // decodeSession verifies the cookie value and its expiry. Any defect —
-// bad signature, wrong role for the cookie, expired — gives ok false.
-func (s *server) decodeSession(name string, want role, value string) (session, bool) {
+// bad signature, wrong role for the cookie, expired, logged out — gives
+// ok false.
+func (s *server) decodeSession(ctx context.Context, name string, want role, value string) (session, bool) {
 	p64, sig64, found := strings.Cut(value, ".")
 	if !found {
 		return session{}, false
@@ -133,10 +134,16 @@ func (s *server) decodeSession(name string, want role, value string) (session, b
 		return session{}, false
 	}
 	sess := session{Role: want, Name: f[1], Expires: time.Unix(exp, 0), Nonce: f[3], Fingerprint: f[4]}
-	if !s.cfg.Now().Before(sess.Expires) || s.revoked.has(sess.Nonce) {
+	if !s.cfg.Now().Before(sess.Expires) {
 		return session{}, false
 	}
-	return sess, true
+	loggedOut, err := s.svc.PanelSessionLoggedOut(ctx, sess.Nonce)
+	if err != nil {
+		// Without the store the session cannot be vouched for.
+		s.log.Error("web: cannot check a session against the log-outs", "err", err)
+		return session{}, false
+	}
+	return sess, !loggedOut
 }
 
 // startSession sets a fresh session cookie after a successful log-in. A
@@ -216,37 +223,4 @@ func randomHex(n int) string {
 		panic("web: no randomness: " + err.Error())
 	}
 	return hex.EncodeToString(b)
-}
-
-// revocations remembers sessions that logged out until they would have
-// expired anyway, so a copied cookie stops working at log-out. It lives in
-// this process only: another panel node would still accept the cookie
-// until its expiry.
-type revocations struct {
-	mu  sync.Mutex
-	now func() time.Time
-	m   map[string]time.Time
-}
-
-func newRevocations(now func() time.Time) *revocations {
-	return &revocations{now: now, m: make(map[string]time.Time)}
-}
-
-func (v *revocations) add(nonce string, until time.Time) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	now := v.now()
-	for n, t := range v.m {
-		if now.After(t) {
-			delete(v.m, n)
-		}
-	}
-	v.m[nonce] = until
-}
-
-func (v *revocations) has(nonce string) bool {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	_, ok := v.m[nonce]
-	return ok
 }

@@ -104,7 +104,6 @@ type server struct {
 	cookies cookieNames
 	limiter *limiter
 	usage   *usageCache
-	revoked *revocations
 }
 
 // New returns the panel's handler. It fails when the configuration cannot
@@ -141,7 +140,6 @@ func New(cfg Config, svc *service.Service, log *slog.Logger) (http.Handler, erro
 		cookies: newCookieNames(cfg.SecureCookies),
 		limiter: newLimiter(cfg.Now),
 		usage:   newUsageCache(cfg.Now, usageTTL),
-		revoked: newRevocations(cfg.Now),
 	}
 	var err error
 	if s.assets, err = loadAssets(); err != nil {

@@ -28,7 +28,17 @@ type migration struct {
 var migrations = []migration{
 	{version: 1, about: "initial schema", sql: schemaV1},
 	{version: 2, about: "live FTP service settings", sql: schemaV2},
+	{version: 3, about: "web panel log-outs", sql: schemaV3},
 }
+
+// schemaV3 keeps the nonces of logged-out panel sessions until they expire.
+const schemaV3 = `
+CREATE TABLE panel_logouts (
+	nonce      TEXT PRIMARY KEY,
+	expires_at BIGINT NOT NULL
+);
+CREATE INDEX panel_logouts_expires ON panel_logouts (expires_at);
+`
 
 // schemaV2 keeps at most one row of settings saved by an administrator.
 const schemaV2 = `

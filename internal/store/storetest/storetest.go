@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APITokens", tokenCases},
 		{"Bans", banCases},
 		{"Settings", settingsCases},
+		{"PanelLogouts", logoutCases},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
