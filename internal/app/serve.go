@@ -77,6 +77,9 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 	if n.panel, err = startPanel(c, n.svc, n.ftp, n.guard, n.log); err != nil {
 		return nil, err
 	}
+	if n.panel != nil {
+		n.closer = append(n.closer, func() { n.panel.Close() })
+	}
 	debug, err := startDebug(c.DebugListen, n.log)
 	if err != nil {
 		return nil, err

@@ -98,7 +98,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running transfers may finish")
 	fs.StringVar(&c.PanelListen, "panel-listen", ":2083", "web panel and API address (empty: off)")
 	fs.BoolVar(&c.PanelSecure, "panel-secure-cookies", false, "mark panel cookies Secure: set it when the panel is reached over HTTPS (e.g. behind a reverse proxy)")
-	fs.StringVar(&c.PanelProxies, "panel-trusted-proxies", "", "reverse proxies in front of the panel, e.g. 127.0.0.1,10.0.0.0/8: from them, X-Forwarded-For names the client (default: none)")
+	fs.StringVar(&c.PanelProxies, "panel-trusted-proxies", "", "addresses of the reverse proxies in front of the panel, e.g. 127.0.0.1: from them, X-Forwarded-For names the client (default: none)")
 	fs.IntVar(&c.Bans.Threshold, "ban-threshold", 10, "failed FTP or panel log-ins from one IP that ban it (0: off)")
 	fs.DurationVar(&c.Bans.Window, "ban-window", 10*time.Minute, "window in which failed log-ins are counted")
 	fs.DurationVar(&c.Bans.BanTime, "ban-time", 15*time.Minute, "first ban; each repeat ban doubles it")

@@ -6,6 +6,7 @@ import (
 	"math"
 	mrand "math/rand/v2"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,12 +75,35 @@ func (p *passivePorts) NumberAttempts() int {
 
 // WrapPassiveListener implements ftpserver.MainDriverExtensionPassiveWrapper.
 func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
-	pl := &passiveListener{Listener: l}
+	h := &portHold{ln: l}
 	if p := d.srv.passive; p != nil {
 		p.held.Add(1)
-		pl.release = func() { p.held.Add(-1) }
+		h.release = func() { p.held.Add(-1) }
 	}
+	pl := &passiveListener{Listener: l, hold: h}
+	// ftpserverlib v0.32.3 drops a wrapped listener without closing it
+	// when PASV fails afterwards (an IPv6 client and no public host): once
+	// the wrapper is garbage, the port and its count are freed.
+	runtime.AddCleanup(pl, func(h *portHold) { _ = h.close() }, h)
 	return pl, nil
+}
+
+// portHold is the port a passive listener holds, closed once.
+type portHold struct {
+	ln      net.Listener
+	release func() // tells passivePorts the port is free; may be nil
+	once    sync.Once
+	err     error
+}
+
+func (h *portHold) close() error {
+	h.once.Do(func() {
+		h.err = h.ln.Close()
+		if h.release != nil {
+			h.release()
+		}
+	})
+	return h.err
 }
 
 // passiveListener releases a passive port whose client never connected.
@@ -90,9 +114,7 @@ func (d *mainDriver) WrapPassiveListener(l net.Listener) (net.Listener, error) {
 // own Close later is a no-op. The connections it accepts are wrapped in a dataConn.
 type passiveListener struct {
 	net.Listener
-	release   func() // tells passivePorts the port is free; may be nil
-	closeOnce sync.Once
-	closeErr  error
+	hold *portHold
 }
 
 func (l *passiveListener) Accept() (net.Conn, error) {
@@ -108,21 +130,14 @@ func (l *passiveListener) Accept() (net.Conn, error) {
 }
 
 // Close closes the listener once; the engine may close it again later.
-func (l *passiveListener) Close() error {
-	l.closeOnce.Do(func() {
-		l.closeErr = l.Listener.Close()
-		if l.release != nil {
-			l.release()
-		}
-	})
-	return l.closeErr
-}
+func (l *passiveListener) Close() error { return l.hold.close() }
 
 // Small writes to a data connection are gathered up to dataBufSize bytes.
 // The engine writes a listing one entry per Write, each a system call and,
 // on loopback, a packet: that was most of the cost of listing a large
 // folder. Writes of smallWrite bytes or more go straight through (after
-// what is gathered), so file transfers and TLS records are not copied.
+// what is gathered), so plain file transfers are not copied; during a TLS
+// download every record is gathered (see bulkBufSize).
 const (
 	dataBufSize = 32 << 10
 	smallWrite  = 8 << 10 // more than one MLSD line of a MaxPathLength name
@@ -138,8 +153,9 @@ const (
 // dataConn is a passive data connection that gathers small writes. What it
 // gathers is sent before the next Read (a TLS handshake answers what the
 // server wrote), at Flush (the engine calls it before closing a plain
-// connection) and at Close (after a TLS close_notify). File transfers
-// reach the net.Conn itself through raw, keeping sendfile and splice.
+// connection) and at Close (after a TLS close_notify). Plain file
+// transfers reach the net.Conn itself through raw, keeping sendfile and
+// splice; TLS downloads switch it to gathering records (startBulk).
 type dataConn struct {
 	net.Conn
 

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -403,4 +404,34 @@ func TestPassivePortsHeld(t *testing.T) {
 	r.cmd("QUIT")
 	eventually(t, 5*time.Second, "port released at the end of the session", func() bool { return held() == 0 })
 	c.Quit()
+}
+
+// TestDroppedPassiveListenerIsFreed: a wrapped passive listener the engine
+// drops without closing it (ftpserverlib does so when PASV fails after
+// wrapping) gives back its port and its count once it is garbage.
+func TestDroppedPassiveListenerIsFreed(t *testing.T) {
+	r := freePortRange(t, 1)
+	e := newEnv(t, envOptions{cfg: Config{PassivePorts: r}})
+	addr := fmt.Sprintf("127.0.0.1:%d", r.Start)
+	func() {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := (&mainDriver{srv: e.Srv}).WrapPassiveListener(ln); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if n := e.Srv.passive.held.Load(); n != 1 {
+		t.Fatalf("%d ports held after the wrap, want 1", n)
+	}
+	eventually(t, 5*time.Second, "dropped listener freed", func() bool {
+		runtime.GC()
+		return e.Srv.passive.held.Load() == 0
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("the port is still taken: %v", err)
+	}
+	ln.Close()
 }

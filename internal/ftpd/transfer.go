@@ -36,8 +36,10 @@ var errKicked = errors.New("session ended by the administrator")
 // they copy in chunks with io.CopyN between the file and the connection,
 // so the kernel moves the bytes (sendfile from the file to a TCP socket,
 // splice from the socket into the file) and the session's counters move
-// after each chunk. Read and Write are used when the engine converts line
-// endings (TYPE A) or the data connection is TLS.
+// after each chunk. Over TLS, WriteTo reads the file in 256 KiB pieces
+// and the data connection gathers the records (dataConn.startBulk);
+// ReadFrom copies through os.File's own buffer. Read and Write are used
+// when the engine converts line endings (TYPE A).
 //
 // A transfer is used by the engine's transfer goroutine only.
 type transfer struct {
@@ -73,6 +75,10 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 			return 0, err
 		}
 	}
+	// Registered first, so it runs last: a kick can close the data
+	// connection while endBulk's final flush runs.
+	t.c.setData(closerOf(w))
+	defer t.c.setData(nil)
 	copyChunk := func(n int64) (int64, error) {
 		return io.CopyN(w, t.f, n) // → w.ReadFrom(&io.LimitedReader{R: *os.File}) → sendfile
 	}
@@ -85,8 +91,6 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 			defer func() { err = errors.Join(err, dc.endBulk()) }()
 		}
 	}
-	t.c.setData(closerOf(w))
-	defer t.c.setData(nil)
 	for {
 		began := time.Now()
 		n, err := copyChunk(t.chunk)

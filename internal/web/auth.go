@@ -321,12 +321,15 @@ func (s *server) checkLogin(r *http.Request, who role, name, password string) (s
 // logout ends the session: the cookie is cleared, and its nonce is
 // refused from now on by every node, also after a restart.
 func (s *server) logout(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	flash := "You are logged out."
 	if err := s.svc.LogOutPanelSession(r.Context(), rc.sess.Nonce, rc.sess.Expires); err != nil {
-		// The browser forgets the cookie all the same.
+		// The browser forgets the cookie all the same; say what is left.
 		s.log.Error("web: cannot record a log-out", "role", rc.sess.Role, "name", rc.sess.Name, "err", err)
+		flash = "You are logged out in this browser, but the server could not record the log-out: a copy of this session's cookie stays valid until " +
+			untilText(rc.sess.Expires, s.cfg.Now()) + ". Changing your password ends it at once."
 	}
 	s.cookies.clear(w, s.cookies.forRole(rc.sess.Role))
-	s.setFlash(w, "You are logged out.")
+	s.setFlash(w, flash)
 	if rc.admin {
 		http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 		return

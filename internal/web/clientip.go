@@ -37,7 +37,9 @@ func ParseTrustedProxies(s string) ([]netip.Prefix, error) {
 // the peer is one of cfg.TrustedProxies: then it is the last address in
 // X-Forwarded-For that is not a trusted proxy itself. A proxy appends the
 // address it saw to the header, so the entries to the left of that are
-// whatever the client sent, and are never believed. A malformed entry
+// whatever the client sent, and are not believed; a client that is itself
+// inside a trusted network could name any address, which is why the
+// proxies should be listed by their own addresses. A malformed entry
 // where the search stops means a proxy that is not set up as expected;
 // the peer is used then, which only makes the log-in limits stricter.
 func (s *server) clientIP(r *http.Request) string {
@@ -49,22 +51,37 @@ func (s *server) clientIP(r *http.Request) string {
 	if a, err := netip.ParseAddr(peer); err != nil || !anyContains(trusted, a.Unmap()) {
 		return peer
 	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
+	lines := r.Header.Values("X-Forwarded-For")
 	client := peer
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return peer
-		}
-		client = a.Unmap().String()
-		if !anyContains(trusted, a.Unmap()) {
-			break
+	for i := len(lines) - 1; i >= 0; i-- {
+		hops := strings.Split(lines[i], ",")
+		for j := len(hops) - 1; j >= 0; j-- {
+			a, ok := hopAddr(hops[j])
+			if !ok {
+				return peer
+			}
+			client = a.String()
+			if !anyContains(trusted, a) {
+				return client
+			}
 		}
 	}
 	return client
+}
+
+// hopAddr reads one X-Forwarded-For entry: an address, or an address and
+// a port as some proxies write it ("192.0.2.7:5678", "[2001:db8::7]:443").
+func hopAddr(hop string) (netip.Addr, bool) {
+	hop = strings.TrimSpace(hop)
+	a, err := netip.ParseAddr(hop)
+	if err != nil {
+		ap, err := netip.ParseAddrPort(hop)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
 }
 
 func anyContains(list []netip.Prefix, a netip.Addr) bool {

@@ -27,6 +27,8 @@ func TestClientIP(t *testing.T) {
 		{"malformed entry behind the client", proxies, "127.0.0.1:5000", []string{"junk, 198.51.100.7"}, "198.51.100.7"},
 		{"IPv6 proxy and client", proxies, "[::1]:5000", []string{"2001:db8::7"}, "2001:db8::7"},
 		{"IPv4-mapped client", proxies, "127.0.0.1:5000", []string{"::ffff:198.51.100.7"}, "198.51.100.7"},
+		{"entries with ports", proxies, "127.0.0.1:5000", []string{"198.51.100.7:5678, 10.0.0.9:80"}, "198.51.100.7"},
+		{"IPv6 entry with a port", proxies, "127.0.0.1:5000", []string{"[2001:db8::7]:443"}, "2001:db8::7"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
