@@ -1,8 +1,9 @@
 // Package store defines what panelftp keeps: accounts, FTP sub-users, the
 // live-session view shared by all nodes, kick requests, administrators, API
-// tokens, IP bans, live settings and panel log-outs. The sqlstore subpackage implements it on SQLite
-// (embedded default) and PostgreSQL (several nodes); storetest holds the one
-// conformance suite both must pass.
+// tokens, IP bans, live settings and panel log-outs. The sqlstore
+// subpackage implements it on SQLite (embedded default) and PostgreSQL
+// (several nodes); storetest holds the one conformance suite both must
+// pass.
 //
 // Errors: a missing row is domain.ErrNotFound, a duplicate key
 // domain.ErrConflict, a full account domain.ErrLimitReached (all matched with
