@@ -79,8 +79,11 @@ func (r *report) checks() []check {
 			gc.otherGoroutines(), before.otherGoroutines(), goroutineSlack),
 	}, {
 		ok: within(gc.otherFDs(), before.otherFDs(), fdSlack),
-		what: fmt.Sprintf("open descriptors back to baseline after idle and a GC, passive port listeners aside: %d vs %d (+%d allowed)",
+		what: fmt.Sprintf("open descriptors back to baseline after idle and a GC, passive port listeners and SQLite files aside: %d vs %d (+%d allowed)",
 			gc.otherFDs(), before.otherFDs(), fdSlack),
+	}, {
+		ok:   gc.dbFDs >= 0 && gc.dbFDs <= dbFDMax,
+		what: fmt.Sprintf("SQLite descriptors within the connection pool's bound: %d (at most %d)", gc.dbFDs, dbFDMax),
 	}, {
 		ok:   gc.passiveFDs >= 0 && gc.passiveFDs <= r.o.passiveRangeSize(),
 		what: fmt.Sprintf("passive port listeners held within the range: %d of %d ports", gc.passiveFDs, r.o.passiveRangeSize()),
