@@ -145,9 +145,11 @@ const (
 	dataBufSize = 32 << 10
 	smallWrite  = 8 << 10 // more than one MLSD line of a MaxPathLength name
 	// bulkBufSize is what a download over TLS gathers: crypto/tls writes
-	// each record of at most 16 KiB on its own, so sixteen records go
-	// out in one system call instead of sixteen.
-	bulkBufSize = 256 << 10
+	// each record of at most 16 KiB on its own, so eight records go out
+	// in one system call instead of eight. Twice that saved little more
+	// and, with 250 TLS downloads at once, left the server's RSS 50 MiB
+	// above its baseline after the load test.
+	bulkBufSize = 128 << 10
 	// closeFlushWait bounds the flush at Close, as crypto/tls bounds its
 	// close_notify, so a client that stopped reading cannot hold Close.
 	closeFlushWait = 5 * time.Second
@@ -168,7 +170,7 @@ type dataConn struct {
 }
 
 // bulkBuffers keep the big buffers of TLS downloads between transfers:
-// a download of a small file should not allocate 256 KiB.
+// a download of a small file should not allocate a big buffer.
 var bulkBuffers = sync.Pool{New: func() any { return new([bulkBufSize]byte) }}
 
 var (

@@ -367,8 +367,8 @@ func TestTLSDownloadGathersRecords(t *testing.T) {
 	if got := <-received; !bytes.Equal(got, data) {
 		t.Fatalf("the client got %d bytes, not the file of %d", len(got), len(data))
 	}
-	// One write per record would be 512; gathering makes about 32.
-	if max := int64(len(data) / (128 << 10)); writes > max {
+	// One write per record would be 512; gathering makes about 64.
+	if max := int64(len(data) / (64 << 10)); writes > max {
 		t.Errorf("%d writes for %d MiB, want at most %d", writes, len(data)>>20, max)
 	}
 	t.Logf("%d writes for %d MiB", writes, len(data)>>20)

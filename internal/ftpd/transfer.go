@@ -36,7 +36,7 @@ var errKicked = errors.New("session ended by the administrator")
 // they copy in chunks with io.CopyN between the file and the connection,
 // so the kernel moves the bytes (sendfile from the file to a TCP socket,
 // splice from the socket into the file) and the session's counters move
-// after each chunk. Over TLS, WriteTo reads the file in 256 KiB pieces
+// after each chunk. Over TLS, WriteTo reads the file in 64 KiB pieces
 // and the data connection gathers the records (dataConn.startBulk);
 // ReadFrom copies through os.File's own buffer. Read and Write are used
 // when the engine converts line endings (TYPE A).
@@ -83,7 +83,7 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 		return io.CopyN(w, t.f, n) // → w.ReadFrom(&io.LimitedReader{R: *os.File}) → sendfile
 	}
 	if tc, ok := w.(*tls.Conn); ok {
-		buf := tlsCopyBuffers.Get().(*[bulkBufSize]byte)
+		buf := tlsCopyBuffers.Get().(*[tlsReadSize]byte)
 		defer tlsCopyBuffers.Put(buf)
 		copyChunk = func(n int64) (int64, error) { return copyBufferN(tc, t.f, n, buf[:]) }
 		if dc, ok := tc.NetConn().(*dataConn); ok {
@@ -110,9 +110,10 @@ func (t *transfer) WriteTo(w io.Writer) (total int64, err error) {
 }
 
 // tlsCopyBuffers hold a download's bytes on their way into TLS records:
-// reading the file in bulkBufSize pieces, rather than io.Copy's 32 KiB,
-// hands crypto/tls sixteen records at a time.
-var tlsCopyBuffers = sync.Pool{New: func() any { return new([bulkBufSize]byte) }}
+// the file is read tlsReadSize at a time (io.Copy would read 32 KiB).
+var tlsCopyBuffers = sync.Pool{New: func() any { return new([tlsReadSize]byte) }}
+
+const tlsReadSize = 64 << 10
 
 // copyBufferN copies n bytes from src to dst through buf, like io.CopyN.
 func copyBufferN(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error) {
