@@ -36,6 +36,20 @@ func (w *readerFromRecorder) ReadFrom(r io.Reader) (int64, error) {
 	return w.Buffer.ReadFrom(r)
 }
 
+// openTemp writes data to a new file and opens it for reading.
+func openTemp(t *testing.T, data []byte) *os.File {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(name, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // testTransfer opens a transfer of a real file outside any server.
 func testTransfer(t *testing.T, f *os.File, upload bool) (*transfer, *sessions.Session) {
 	t.Helper()
@@ -61,14 +75,7 @@ func testTransfer(t *testing.T, f *os.File, upload bool) (*transfer, *sessions.S
 // use sendfile(2); and the session must count every chunk.
 func TestWriteToHandsTheFileToTheConnection(t *testing.T) {
 	data := randomBytes(t, 3<<20)
-	name := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openTemp(t, data)
 	tr, sess := testTransfer(t, f, false)
 	conn := &readerFromRecorder{}
 	n, err := io.Copy(conn, tr)

@@ -170,14 +170,7 @@ func TestDataConnCloseDoesNotWaitForABlockedWrite(t *testing.T) {
 // the wrapper had gathered.
 func TestWriteToThroughDataConn(t *testing.T) {
 	data := randomBytes(t, 1<<20)
-	name := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openTemp(t, data)
 	tr, _ := testTransfer(t, f, false)
 	rec := &connRecorder{}
 	d := &dataConn{Conn: rec}
@@ -314,14 +307,7 @@ func (c *writeCounter) Write(p []byte) (int, error) {
 // on its own), arrives whole, and leaves no big buffer behind.
 func TestTLSDownloadGathersRecords(t *testing.T) {
 	data := randomBytes(t, 8<<20)
-	name := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(name, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := openTemp(t, data)
 	tr, _ := testTransfer(t, f, false)
 	cert, err := selfSigned("127.0.0.1", time.Now())
 	if err != nil {
