@@ -84,8 +84,8 @@ func TestParseOptions(t *testing.T) {
 	if _, err := parseOptions([]string{"-peers", "ftpd"}, &log); err == nil {
 		t.Error("unknown peer accepted")
 	}
-	if _, err := parseOptions([]string{"-scenarios", "9"}, &log); err == nil {
-		t.Error("scenario 9 accepted")
+	if _, err := parseOptions([]string{"-scenarios", "10"}, &log); err == nil {
+		t.Error("scenario 10 accepted")
 	}
 	o, err := parseOptions([]string{"-smoke", "-files", "7"}, &log)
 	if err != nil {

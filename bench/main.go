@@ -31,6 +31,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	raiseFileLimit()
 	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		if errors.Is(err, errUsage) {
@@ -41,6 +42,28 @@ func main() {
 }
 
 var errUsage = errors.New("wrong usage")
+
+// fileLimit is the open-file limit the servers run with. panelftp holds
+// two descriptors per logged-in session (the control connection and the
+// folder the session is jailed to), so scenario 9's 10,000 sessions need
+// more than the 20,000 some machines allow by default; the packaged
+// systemd unit gives panelftp the same.
+const fileLimit = 65536
+
+// raiseFileLimit lifts the open-file limit of the harness, and so of the
+// servers it starts, to fileLimit when it is lower and the harness may
+// (as root). Failing leaves the limit as it was: scenario 9 then reports
+// how many sessions a server held.
+func raiseFileLimit() {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur >= fileLimit {
+		return
+	}
+	want := syscall.Rlimit{Cur: fileLimit, Max: max(lim.Max, fileLimit)}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &want); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: open-file limit stays at %d: %v\n", lim.Cur, err)
+	}
+}
 
 // allPeers are the servers panelftp is compared with, in report order.
 var allPeers = []string{"vsftpd", "pure-ftpd", "proftpd"}
@@ -59,6 +82,9 @@ type options struct {
 	logins      int // scenario 6
 	parallel    int
 	sessions    int // scenario 7
+	held        int // scenario 9
+	heldBusy    int
+	heldTime    time.Duration
 	settle      time.Duration
 	peers       []string
 	scenarios   map[int]bool
@@ -115,9 +141,12 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.logins, "logins", 2000, "scenario 6: log-ins in each of the two modes")
 	fs.IntVar(&o.parallel, "parallel", 8, "scenario 6: log-ins at once in the parallel mode")
 	fs.IntVar(&o.sessions, "sessions", 1000, "scenario 7: idle logged-in sessions")
-	fs.DurationVar(&o.settle, "settle", 3*time.Second, "scenario 7: wait before reading memory")
+	fs.DurationVar(&o.settle, "settle", 3*time.Second, "scenarios 7 and 9: wait before reading memory")
+	fs.IntVar(&o.held, "held", 10000, "scenario 9: logged-in sessions held on one server")
+	fs.IntVar(&o.heldBusy, "held-busy", 100, "scenario 9: how many of them download all the time")
+	fs.DurationVar(&o.heldTime, "held-time", 20*time.Second, "scenario 9: how long the transfers and the NOOP probes run")
 	peers := fs.String("peers", strings.Join(allPeers, ","), "peers to compare with, comma-separated (empty: panelftp only)")
-	scen := fs.String("scenarios", "1,2,3,4,5,6,7,8", "scenarios to run, comma-separated")
+	scen := fs.String("scenarios", "1,2,3,4,5,6,7,8,9", "scenarios to run, comma-separated")
 	fs.StringVar(&o.cache, "cache", defaultCache(), "where the peers' packages are downloaded and unpacked")
 	fs.StringVar(&o.work, "work", "", "working directory for homes, configs and logs (default: a new temporary one, removed at the end)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the working directory")
@@ -144,7 +173,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 		applySmoke(o, fs)
 	}
 	if o.runs < 1 || o.files < 1 || o.entries < 1 || o.listRepeat < 1 || o.clients < 1 ||
-		o.logins < 1 || o.parallel < 1 || o.sessions < 1 || o.size < 1 || o.fileSize < 1 || o.clientSize < 1 {
+		o.logins < 1 || o.parallel < 1 || o.sessions < 1 || o.held < 2 || o.heldBusy < 1 || o.heldTime <= 0 || o.size < 1 || o.fileSize < 1 || o.clientSize < 1 {
 		return nil, fmt.Errorf("%w: counts and sizes must be at least 1", errUsage)
 	}
 	return o, nil
@@ -158,7 +187,7 @@ func applySmoke(o *options, fs *flag.FlagSet) {
 	small := map[string]string{
 		"size": "8MiB", "runs": "1", "files": "20", "entries": "200", "list-repeat": "2",
 		"clients": "10", "client-size": "64KiB", "logins": "20", "parallel": "4",
-		"sessions": "20", "settle": "200ms",
+		"sessions": "20", "settle": "200ms", "held": "40", "held-busy": "4", "held-time": "1s",
 	}
 	for name, v := range small {
 		if !given[name] {
@@ -192,8 +221,8 @@ func parseScenarios(s string) (map[int]bool, error) {
 			continue
 		}
 		n, err := strconv.Atoi(f)
-		if err != nil || n < 1 || n > 8 {
-			return nil, fmt.Errorf("%w: scenario %q: use numbers 1 to 8", errUsage, f)
+		if err != nil || n < 1 || n > 9 {
+			return nil, fmt.Errorf("%w: scenario %q: use numbers 1 to 9", errUsage, f)
 		}
 		out[n] = true
 	}

@@ -127,10 +127,10 @@ func pureConfig(r *peerRun) ([]string, []string, string, error) {
 	argv := []string{r.pkg.path("usr/sbin/pure-ftpd"),
 		"-S", fmt.Sprintf("127.0.0.1,%d", r.port), "-p", fmt.Sprintf("%d:%d", r.pasvLo, r.pasvHi),
 		"-l", "puredb:" + pdb, "-E", "-A", "-H", "-4",
-		"-c", "5000", "-C", "5000", "-L", "100000:8", "-I", "15",
+		"-c", maxClientsArg, "-C", maxClientsArg, "-L", "100000:8", "-I", "15",
 		"-Y", "1", "-2", r.src.cert + "," + r.src.key, "-f", "none",
 	}
-	notes := "puredb user file, -A (chroot everyone), -H (no DNS), -c/-C 5000, -L 100000:8, -Y 1 (TLS optional)"
+	notes := "puredb user file, -A (chroot everyone), -H (no DNS), -c/-C " + maxClientsArg + ", -L 100000:8, -Y 1 (TLS optional)"
 	return argv, nil, notes, nil
 }
 
@@ -148,7 +148,7 @@ func proftpdConfig(r *peerRun) ([]string, []string, string, error) {
 	err := writeConf(conf,
 		`ServerName "panelftp bench"`, "ServerType standalone", "DefaultServer on",
 		"Port "+strconv.Itoa(r.port), "DefaultAddress 127.0.0.1", "SocketBindTight on", "UseIPv6 off",
-		"User nobody", "Group nogroup", "Umask 022", "MaxInstances 5000", "AllowOverwrite on",
+		"User nobody", "Group nogroup", "Umask 022", "MaxInstances "+maxClientsArg, "AllowOverwrite on",
 		fmt.Sprintf("PassivePorts %d %d", r.pasvLo, r.pasvHi), "UseReverseDNS off", "TimeoutIdle 900",
 		"PidFile "+filepath.Join(r.dir, "proftpd.pid"), "ScoreboardFile "+filepath.Join(r.dir, "proftpd.scoreboard"),
 		"DelayTable "+filepath.Join(r.dir, "proftpd.delay"),
@@ -164,7 +164,7 @@ func proftpdConfig(r *peerRun) ([]string, []string, string, error) {
 		"TLSVerifyClient off", "TLSRequired off", "TLSOptions NoSessionReuseRequired", "</IfModule>",
 	)
 	argv := []string{r.pkg.path("usr/sbin/proftpd"), "--nodaemon", "--config", conf}
-	notes := "standalone, AuthUserFile (mod_auth_file), DefaultRoot ~, MaxInstances 5000, DelayEngine off, " +
+	notes := "standalone, AuthUserFile (mod_auth_file), DefaultRoot ~, MaxInstances " + maxClientsArg + ", DelayEngine off, " +
 		"UseReverseDNS off, no transfer log, mod_tls with NoSessionReuseRequired"
 	return argv, []string{sysLog, tlsLog}, notes, err
 }

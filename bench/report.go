@@ -35,6 +35,8 @@ var metrics = []metric{
 	{"7", 7, "memory per idle session (RSS)", "KiB", false, false, "%.0f"},
 	{"8a", 8, "TLS download of the big file", "MiB/s", true, true, "%.0f"},
 	{"8b", 8, "TLS small files up then down", "files/s", true, true, "%.0f"},
+	{"9a", 9, "NOOP p99 with sessions held, some busy", "ms", false, true, "%.1f"},
+	{"9b", 9, "memory per held session (RSS)", "KiB", false, false, "%.0f"},
 }
 
 var metricLoopback = metric{"L", 0, "loopback limit (sendfile)", "MiB/s", true, true, "%.0f"}
@@ -58,6 +60,8 @@ func (m metric) label(o *options) string {
 		return fmt.Sprintf("%s %s (%d, %d at once)", m.id, m.title, o.logins, n)
 	case "7":
 		return fmt.Sprintf("%s %s (%d sessions)", m.id, m.title, o.sessions)
+	case "9a", "9b":
+		return fmt.Sprintf("%s %s (%d sessions, %d downloading)", m.id, m.title, o.held, o.heldBusy)
 	}
 	return m.id + " " + m.title
 }

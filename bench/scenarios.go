@@ -83,6 +83,7 @@ var scenarios = map[int]func(context.Context, *target) (map[string]*cell, error)
 	6: logins,
 	7: idleMemory,
 	8: overTLS,
+	9: heldSessions,
 }
 
 // download is scenario 1 (and 8a): one client fetches the big file.
@@ -338,8 +339,14 @@ func idleMemory(ctx context.Context, t *target) (map[string]*cell, error) {
 
 // openSessions logs in n clients, -parallel at a time.
 func openSessions(ctx context.Context, t *target, n int) ([]*ftpClient, error) {
+	return openSessionsAt(ctx, t, n, t.o.parallel)
+}
+
+// openSessionsAt logs in n clients, parallel at a time. On an error it
+// returns the sessions it opened with the error.
+func openSessionsAt(ctx context.Context, t *target, n, parallel int) ([]*ftpClient, error) {
 	out := make([]*ftpClient, n)
-	errs := make([]error, t.o.parallel)
+	errs := make([]error, parallel)
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := range errs {

@@ -38,6 +38,10 @@ type env struct {
 	log    io.Writer
 }
 
+// maxClientsArg is every server's connection limit: above scenario 9's
+// default 10,000 held sessions and their data connections.
+const maxClientsArg = "12000"
+
 // nextPassive gives each server its own range of 4,000 passive ports,
 // below the kernel's usual ephemeral range (32768 and up) so client
 // sockets never hold them. pure-ftpd caps its clients at half its range.
@@ -261,9 +265,9 @@ func (s *panelServer) start(ctx context.Context, e *env) (*instance, error) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	argv := []string{s.bin, "serve", "--data", data, "--ftp-listen", addr, "--panel-listen", "",
 		"--passive-ports", fmt.Sprintf("%d-%d", lo, hi), "--tls-cert", e.src.cert, "--tls-key", e.src.key,
-		"--max-connections", "5000", "--max-per-ip", "5000", "--max-per-user", "5000", "--log-level", "warn"}
+		"--max-connections", maxClientsArg, "--max-per-ip", maxClientsArg, "--max-per-user", maxClientsArg, "--log-level", "warn"}
 	inst := &instance{name: s.name(), version: s.version, addr: addr, user: user, pass: e.pass,
-		notes: "serve --max-connections/--max-per-ip/--max-per-user 5000 --log-level warn, SQLite store"}
+		notes: "serve --max-connections/--max-per-ip/--max-per-user " + maxClientsArg + " --log-level warn, SQLite store"}
 	if e.o.pprofDir != "" {
 		dport, err := freePort()
 		if err != nil {
