@@ -16,8 +16,9 @@ const createAttempts = 3
 func (j *Fs) fileMode() os.FileMode { return 0o666 &^ j.opts.Umask }
 func (j *Fs) dirMode() os.FileMode  { return 0o777 &^ j.opts.Umask }
 
-// chowns reports whether created objects get an explicit owner.
-func (j *Fs) chowns() bool { return j.opts.UID >= 0 || j.opts.GID >= 0 }
+// chowns reports whether created objects get an explicit owner: not when
+// the jail acts as the account, whose files are its own at creation.
+func (j *Fs) chowns() bool { return j.id == nil && (j.opts.UID >= 0 || j.opts.GID >= 0) }
 
 // openFile opens name (already root-relative). With O_CREATE it must know
 // whether this call created the file, because only a new file may be given
@@ -78,17 +79,25 @@ func (j *Fs) claimFile(f *os.File) error {
 
 // Mkdir creates one directory. perm is ignored in favour of 0777 &^ Umask.
 func (j *Fs) Mkdir(name string, _ os.FileMode) error {
-	return j.mkdir(rel(name))
+	p, err := rel("mkdir", name)
+	if err != nil {
+		return err
+	}
+	return j.as(func() error { return j.mkdir(p) })
 }
 
 // MkdirAll creates name and any missing parents, claiming each directory it
 // creates (and only those). It is written out instead of using
 // Root.MkdirAll because that does not say which levels it created.
 func (j *Fs) MkdirAll(name string, _ os.FileMode) error {
-	p := rel(name)
-	if p == "." {
-		return nil
+	p, err := rel("mkdir", name)
+	if err != nil || p == "." {
+		return err
 	}
+	return j.as(func() error { return j.mkdirAll(p) })
+}
+
+func (j *Fs) mkdirAll(p string) error {
 	parts := strings.Split(p, "/")
 	for i := range parts {
 		dir := strings.Join(parts[:i+1], "/")

@@ -37,6 +37,7 @@ var jailOps = []jailOp{
 		_, err = f.Readdir(-1)
 		return err
 	}},
+	{name: "ReadDir", run: func(j *Fs, p string) error { _, err := j.ReadDir(p); return err }},
 	{name: "OpenFile/RDONLY", run: func(j *Fs, p string) error {
 		return closeIfOpen(j.OpenFile(p, os.O_RDONLY, 0))
 	}},
@@ -122,12 +123,33 @@ var escapeTargets = []struct {
 	{path: "../../link-bob/secret.txt"},
 }
 
-// TestEscapeMatrix runs every operation against every escaping path.
+// TestEscapeMatrix runs every operation against every escaping path, as
+// the process and, when root, as the account owning the site.
 func TestEscapeMatrix(t *testing.T) {
+	for _, asAccount := range []bool{false, true} {
+		name := "process"
+		if asAccount {
+			name = "account"
+		}
+		t.Run(name, func(t *testing.T) {
+			if asAccount {
+				requireRoot(t)
+			}
+			escapeMatrix(t, asAccount)
+		})
+	}
+}
+
+func escapeMatrix(t *testing.T, asAccount bool) {
 	for _, tgt := range escapeTargets {
 		t.Run(tgt.path, func(t *testing.T) {
 			l := newLayout(t)
-			j := l.newFs(t, defaultOpts)
+			opts := defaultOpts
+			if asAccount {
+				l.giveSite(t, testID, testID)
+				opts.UID, opts.GID = testID, testID
+			}
+			j := l.newFs(t, opts)
 			for _, op := range jailOps {
 				if (tgt.final && op.linkItself) || (tgt.system && op.destructive) {
 					continue

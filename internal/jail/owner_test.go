@@ -11,14 +11,33 @@ import (
 
 const testID = 12345
 
-func requireRoot(t *testing.T) {
+// chownOpts make a root process chown what it creates to testID, without
+// acting as testID (there is no gid to act with).
+var chownOpts = Options{UID: testID, GID: -1, Umask: 0o022}
+
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("chown to another uid needs root")
+		t.Skip("acting as another uid, and chown to it, need root")
 	}
 }
 
-// TestOwnerOfCreated: everything the jail creates belongs to Options.UID/GID.
+// giveSite makes the site tree the account's, as a real home would be.
+func (l *layout) giveSite(t testing.TB, uid, gid int) {
+	t.Helper()
+	err := filepath.WalkDir(l.site, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, uid, gid)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOwnerOfCreated: everything the jail creates belongs to Options.UID/GID:
+// created by the account itself when the jail acts as it.
 func TestOwnerOfCreated(t *testing.T) {
 	requireRoot(t)
 	tests := []struct {
@@ -42,7 +61,11 @@ func TestOwnerOfCreated(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLayout(t)
+			l.giveSite(t, testID, testID)
 			j := l.newFs(t, Options{UID: testID, GID: testID, Umask: 0o022})
+			if !j.ActsAsAccount() {
+				t.Fatal("ActsAsAccount() = false as root with a uid and gid")
+			}
 			if err := tt.run(j); err != nil {
 				t.Fatal(err)
 			}
@@ -55,9 +78,10 @@ func TestOwnerOfCreated(t *testing.T) {
 	}
 }
 
-// TestOwnerOfExistingUnchanged: opening an existing file for writing (even
-// with O_CREATE or truncation) must not give it to the session's uid, and
-// MkdirAll must only chown the levels it created.
+// TestOwnerOfExistingUnchanged: where the jail chowns what it creates (a
+// root process given only a uid), opening an existing file for writing
+// (even with O_CREATE or truncation) must not give it to the session's
+// uid, and MkdirAll must only chown the levels it created.
 func TestOwnerOfExistingUnchanged(t *testing.T) {
 	requireRoot(t)
 	tests := []struct {
@@ -85,7 +109,7 @@ func TestOwnerOfExistingUnchanged(t *testing.T) {
 			if err := os.Lchown(p, 4242, 4343); err != nil {
 				t.Fatal(err)
 			}
-			j := l.newFs(t, Options{UID: testID, GID: testID, Umask: 0o022})
+			j := l.newFs(t, chownOpts)
 			if err := tt.run(j); err != nil {
 				t.Fatal(err)
 			}
@@ -96,12 +120,12 @@ func TestOwnerOfExistingUnchanged(t *testing.T) {
 	}
 	t.Run("MkdirAll chowns only new levels", func(t *testing.T) {
 		l := newLayout(t)
-		j := l.newFs(t, Options{UID: testID, GID: testID, Umask: 0o022})
+		j := l.newFs(t, chownOpts)
 		if err := j.MkdirAll("/dir/new/x", os.ModePerm); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range []string{"dir/new", "dir/new/x"} {
-			if s := l.realState(t, p); s.UID != testID || s.GID != testID {
+			if s := l.realState(t, p); s.UID != testID || s.GID != uint32(os.Getegid()) {
 				t.Errorf("%s owned by %d:%d", p, s.UID, s.GID)
 			}
 		}
