@@ -115,6 +115,10 @@ func (n *node) startFTP() error {
 		return err
 	}
 	n.closer = append(n.closer, func() { n.ftp.Close() })
+	if uid := os.Geteuid(); uid != 0 {
+		n.log.Warn("not running as root: FTP sessions read and write files as this process, not as their accounts; the kernel cannot tell accounts apart",
+			"uid", uid, "gid", os.Getegid())
+	}
 	return nil
 }
 

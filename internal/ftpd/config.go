@@ -50,9 +50,11 @@ type Config struct {
 	// ShutdownGrace is how long Shutdown lets running transfers finish
 	// (default 30s).
 	ShutdownGrace time.Duration
-	// ChownToAccount gives files and folders clients create to the
-	// account's uid/gid (when the account has them). nil means: when the
-	// process runs as root, since only root may give files away.
+	// ChownToAccount makes sessions act as their account: when the
+	// process is root and the account has a uid and gid, every
+	// filesystem call runs with them (see jail), so what clients create
+	// is the account's. nil means: when the process runs as root, since
+	// only root may act as another uid.
 	ChownToAccount *bool
 	// Guard bans IPs that fail to log in too often; nil means no bans.
 	// A banned IP is refused at connect with a 421 reply, before any

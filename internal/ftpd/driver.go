@@ -258,15 +258,18 @@ type userState struct {
 
 // openUser opens the user's jail and quota.
 func (s *Server) openUser(login service.Login) (*userState, error) {
-	uid, gid := domain.NoID, domain.NoID
+	opts := jail.Options{UID: domain.NoID, GID: domain.NoID, Umask: *s.cfg.Umask}
 	if *s.cfg.ChownToAccount {
-		uid, gid = login.Account.UID, login.Account.GID
+		opts.UID, opts.GID = login.Account.UID, login.Account.GID
+		if opts.UID >= 0 && opts.GID >= 0 {
+			opts.Groups = jail.Groups(opts.UID, opts.GID)
+		}
 	}
 	sub := strings.TrimPrefix(login.User.Path, "/")
 	if sub == "" {
 		sub = "."
 	}
-	fs, err := jail.New(login.Account.Home, sub, jail.Options{UID: uid, GID: gid, Umask: *s.cfg.Umask})
+	fs, err := jail.New(login.Account.Home, sub, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -230,7 +230,7 @@ const annPass = "Ann-Secret-9"
 // folder) and its user web.ann, and returns that user's folder.
 func addOtherUser(t *testing.T, e *env) string {
 	t.Helper()
-	home := t.TempDir()
+	home := filepath.Join(t.TempDir(), "ann") // created for the account
 	uid := domain.NoID
 	if os.Geteuid() == 0 {
 		uid = testUID

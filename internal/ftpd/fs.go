@@ -8,7 +8,6 @@ import (
 	"time"
 
 	ftpserver "github.com/fclairamb/ftpserverlib"
-	"github.com/spf13/afero"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/jail"
@@ -28,6 +27,7 @@ var (
 	_ ftpserver.ClientDriver                      = (*clientDriver)(nil)
 	_ ftpserver.ClientDriverExtentionFileTransfer = (*clientDriver)(nil)
 	_ ftpserver.ClientDriverExtensionRemoveDir    = (*clientDriver)(nil)
+	_ ftpserver.ClientDriverExtensionFileList     = (*clientDriver)(nil)
 )
 
 var (
@@ -78,9 +78,10 @@ func (d *clientDriver) Stat(name string) (os.FileInfo, error) {
 	return d.Fs.Stat(name)
 }
 
-// Open implements afero.Fs; the engine opens only folders with it, to
-// list them. The session shows "listing" until the folder is closed.
-func (d *clientDriver) Open(name string) (afero.File, error) {
+// ReadDir implements ftpserver.ClientDriverExtensionFileList: the jail
+// lists the folder with the account's permissions. The session shows
+// "listing" meanwhile.
+func (d *clientDriver) ReadDir(name string) ([]os.FileInfo, error) {
 	d.touch()
 	if err := checkPath(name); err != nil {
 		return nil, err
@@ -88,23 +89,9 @@ func (d *clientDriver) Open(name string) (afero.File, error) {
 	if err := d.beforeListing(); err != nil {
 		return nil, err
 	}
-	f, err := d.Fs.Open(name)
-	if err != nil {
-		return nil, err
-	}
 	d.c.sess.Begin(domain.ActivityListing, name, 0)
-	return &listing{File: f, c: d.c}, nil
-}
-
-// listing is an open folder being listed.
-type listing struct {
-	afero.File
-	c *client
-}
-
-func (l *listing) Close() error {
-	l.c.sess.End()
-	return l.File.Close()
+	defer d.c.sess.End()
+	return d.Fs.ReadDir(name)
 }
 
 // Mkdir implements afero.Fs (MKD). The jail gives the folder its mode and

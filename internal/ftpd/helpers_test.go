@@ -179,6 +179,20 @@ func (e *env) write(name, content string) {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
+	e.give(p)
+}
+
+// give makes p, and the folders above it up to the user's root, the
+// account's when the tests run as root: files a website's owner put there.
+func (e *env) give(p string) {
+	if os.Geteuid() != 0 {
+		return
+	}
+	for ; strings.HasPrefix(p, e.Root+string(filepath.Separator)); p = filepath.Dir(p) {
+		if err := os.Lchown(p, testUID, testUID); err != nil {
+			e.t.Fatal(err)
+		}
+	}
 }
 
 // sparse creates a file of size zero bytes without writing them.
