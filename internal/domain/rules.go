@@ -134,8 +134,10 @@ func ValidatePassword(password, username string) error {
 // NormalizePath applies the FTP path rule. p is a folder inside the account's
 // home: "/" is the home itself, and "/example.com/dev" and "example.com/dev"
 // are the same folder. An absolute host path that starts with the home is
-// accepted too ("/home/bob/site" for home "/home/bob"). The result is clean
-// and starts with "/": "/", "/example.com/dev".
+// accepted too ("/home/bob/site" for home "/home/bob"); one that starts
+// with the home's top folder but leaves the home ("/home/alice/blog") is
+// refused rather than taken as a folder of that name inside the home. The
+// result is clean and starts with "/": "/", "/example.com/dev".
 func NormalizePath(p, home string) (string, error) {
 	const field = "path"
 	if strings.TrimSpace(p) == "" {
@@ -149,20 +151,29 @@ func NormalizePath(p, home string) (string, error) {
 			return "", invalid(field, "path contains a control character (NUL, tab, newline, ...): remove it")
 		}
 	}
-	if home != "" && home != "/" {
-		h := strings.TrimRight(home, "/")
-		if p == h {
-			p = "/"
-		} else if strings.HasPrefix(p, h+"/") {
-			p = strings.TrimPrefix(p, h)
-		}
-	}
 	for _, seg := range strings.Split(strings.ReplaceAll(p, `\`, "/"), "/") {
 		if seg == ".." {
 			return "", invalid(field, "path %q contains \"..\": give a folder inside the home directory without \"..\"", p)
 		}
 	}
+	if home != "" && home != "/" {
+		h := strings.TrimRight(home, "/")
+		switch clean := path.Clean(p); {
+		case clean == h:
+			p = "/"
+		case strings.HasPrefix(clean, h+"/"):
+			p = strings.TrimPrefix(clean, h)
+		case strings.HasPrefix(p, "/") && topFolder(clean) == topFolder(h):
+			return "", invalid(field, "path %s is a host folder outside the home directory %s: give a folder inside it, such as /example.com (or %s/example.com)", clean, h, h)
+		}
+	}
 	return path.Clean("/" + p), nil
+}
+
+// topFolder is the first name of an absolute path: "home" for /home/bob.
+func topFolder(p string) string {
+	top, _, _ := strings.Cut(strings.TrimPrefix(p, "/"), "/")
+	return top
 }
 
 // lowerASCII lowercases A-Z only: strings.ToLower would also fold

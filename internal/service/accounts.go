@@ -31,7 +31,7 @@ func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account
 	if err != nil {
 		return domain.Account{}, err
 	}
-	if err := validateOwner(in.UID, in.GID); err != nil {
+	if err := s.checkOwner(in.UID, in.GID); err != nil {
 		return domain.Account{}, err
 	}
 	if err := validateLimit(in.FTPLimit); err != nil {
@@ -40,6 +40,9 @@ func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account
 	if _, err := s.store.GetAccount(ctx, in.Name); err == nil {
 		return domain.Account{}, domain.Conflictf("account", "account %s already exists", in.Name)
 	} else if !isNotFound(err) {
+		return domain.Account{}, err
+	}
+	if home, err = s.checkHome(ctx, home, in.Name); err != nil {
 		return domain.Account{}, err
 	}
 	now := s.now().UTC()
@@ -194,13 +197,6 @@ func validateHome(home string) (string, error) {
 		return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: "home directory cannot be / : give the account's own directory, such as /home/bob"}
 	}
 	return clean, nil
-}
-
-func validateOwner(uid, gid int) error {
-	if uid < domain.NoID || gid < domain.NoID {
-		return &domain.Error{Kind: domain.Invalid, Field: "uid", Msg: "uid and gid must be 0 or more (or left out to keep the server's own)"}
-	}
-	return nil
 }
 
 func validateLimit(limit int) error {

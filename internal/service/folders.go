@@ -12,26 +12,9 @@ import (
 	"github.com/panelftp/panelftp/internal/domain"
 )
 
-// ensureHome creates the account's home directory if it is missing.
-func (s *Service) ensureHome(a domain.Account) error {
-	fi, err := os.Stat(a.Home)
-	switch {
-	case err == nil && fi.IsDir():
-		return nil
-	case err == nil:
-		return &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home %s exists but is not a directory: choose another path", a.Home)}
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("checking home %s: %w", a.Home, err)
-	}
-	if err := os.MkdirAll(a.Home, 0o755); err != nil {
-		return fmt.Errorf("creating home %s: %w", a.Home, err)
-	}
-	s.chownNew(a, func(uid, gid int) error { return os.Lchown(a.Home, uid, gid) })
-	return nil
-}
-
 // ensureFolder creates the sub-user folder p (clean, starting with "/")
-// inside the account's home, owned by the account. It works through an
+// inside the account's home, owned by the account, each new level with
+// FolderMode. It works through an
 // os.Root so that a symlink planted in the home cannot make it create or
 // accept a folder outside. It returns the folders it created, parents
 // first, for undoFolders when the change cannot be saved; on error it has
@@ -58,9 +41,12 @@ func (s *Service) ensureFolder(a domain.Account, p string) (created []string, er
 			continue
 		}
 		rel = path.Join(rel, seg)
-		err := root.Mkdir(rel, 0o755)
+		err := root.Mkdir(rel, s.homes.FolderMode)
 		if err == nil {
 			created = append(created, rel)
+			if err := root.Chmod(rel, s.homes.FolderMode); err != nil { // whatever the umask
+				return created, folderError(p, err)
+			}
 			s.chownNew(a, func(uid, gid int) error { return root.Lchown(rel, uid, gid) })
 			continue
 		}

@@ -84,6 +84,11 @@ func withChown(allowed bool) envOption {
 	return func(o *service.Options) { o.ChownAllowed = &allowed }
 }
 
+// withHomes sets the home rules, AllowRootOwner included.
+func withHomes(h service.HomeOptions) envOption {
+	return func(o *service.Options) { o.Homes = h }
+}
+
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
 	base := t.TempDir()
@@ -104,7 +109,10 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	if err := os.Mkdir(e.outside, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	o := service.Options{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(e.logs, nil))}
+	// Most tests are not about owners: accounts keep the server's ids,
+	// which as root is only allowed with AllowRootOwner (see strictOwners).
+	o := service.Options{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Homes: service.HomeOptions{AllowRootOwner: true}}
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -14,6 +14,9 @@ var (
 	ErrBadCredentials = errors.New("unknown user or wrong password")
 	ErrUserDisabled   = errors.New("FTP user is disabled")
 	ErrAccountOff     = errors.New("account is disabled")
+	// ErrHomeRefused: the account's home breaks the home rules (see
+	// AuditHomes); the administrator must move it.
+	ErrHomeRefused = errors.New("the account's home directory is not allowed")
 	// ErrBusy: too many password checks at once; the client may retry.
 	ErrBusy = auth.ErrBusy
 )
@@ -29,8 +32,10 @@ type Login struct {
 // Authenticate checks an FTP log-in. An unknown user costs the same
 // password hash as a wrong password, so timing does not reveal which
 // usernames exist. A success records the time and IP of the log-in.
-// With a LoginCache, a repeat of recently verified credentials skips the
-// hash; a wrong password always pays for it.
+// With a LoginCache, a repeat of recently verified credentials of an
+// enabled user skips the hash; a wrong password always pays for it, and
+// so does a disabled user or account, so that timing does not tell
+// whether a password was right.
 func (s *Service) Authenticate(ctx context.Context, username, password, ip string) (Login, error) {
 	u, err := s.store.GetFTPUser(ctx, domain.Lower(username))
 	if isNotFound(err) {
@@ -43,24 +48,30 @@ func (s *Service) Authenticate(ctx context.Context, username, password, ip strin
 	if err != nil {
 		return Login{}, err
 	}
-	if !s.cache.Hit(u.Username, u.PasswordHash, password) {
+	a, err := s.store.GetAccount(ctx, u.Account)
+	if err != nil {
+		return Login{}, err
+	}
+	enabled := u.Enabled && a.Enabled
+	if !enabled || !s.cache.Hit(u.Username, u.PasswordHash, password) {
 		if err := s.hasher.Verify(ctx, u.PasswordHash, password); err != nil {
 			if errors.Is(err, auth.ErrMismatch) {
 				return Login{}, ErrBadCredentials
 			}
 			return Login{}, err
 		}
-		s.cache.Add(u.Username, u.PasswordHash, password)
-	}
-	a, err := s.store.GetAccount(ctx, u.Account)
-	if err != nil {
-		return Login{}, err
+		if enabled {
+			s.cache.Add(u.Username, u.PasswordHash, password)
+		}
 	}
 	switch {
 	case !u.Enabled:
 		return Login{}, ErrUserDisabled
 	case !a.Enabled:
 		return Login{}, ErrAccountOff
+	}
+	if err := s.checkLoginHome(a); err != nil {
+		return Login{}, err
 	}
 	now := s.now().UTC()
 	if err := s.store.RecordLogin(ctx, u.Username, now, ip); err != nil {

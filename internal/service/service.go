@@ -27,11 +27,16 @@ type Options struct {
 	// Logger receives audit lines for every change (default slog.Default()).
 	Logger *slog.Logger
 	// ChownAllowed says whether folders created for an account may be
-	// given to its uid/gid; default: only when running as root.
+	// given to its uid/gid, and whether the server acts as root for the
+	// owner rule (see HomeOptions.AllowRootOwner); default: only when
+	// running as root.
 	ChownAllowed *bool
 	// LoginCache, when set, makes repeat FTP log-ins with the same
 	// credentials skip the argon2id check for a short time.
 	LoginCache *auth.VerifyCache
+	// Homes are the rules for account homes and the modes of what the
+	// service creates in them.
+	Homes HomeOptions
 }
 
 // Service is the use-case layer. It is safe for concurrent use.
@@ -42,11 +47,13 @@ type Service struct {
 	log    *slog.Logger
 	chown  bool
 	cache  *auth.VerifyCache
+	homes  HomeOptions
 }
 
 // New returns a Service on st that hashes with h.
 func New(st store.Store, h *auth.Hasher, opts Options) *Service {
-	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0, cache: opts.LoginCache}
+	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0, cache: opts.LoginCache,
+		homes: opts.Homes.withDefaults()}
 	if s.now == nil {
 		s.now = time.Now
 	}

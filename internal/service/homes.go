@@ -1,0 +1,212 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/panelftp/panelftp/internal/domain"
+)
+
+// Default modes of what the service creates for an account. The home is
+// 0711: other accounts may pass through it to a folder they are given,
+// but cannot list it. Sub-user folders are 0750: only the account (and
+// its group, e.g. a web server added to it) may enter them, so a file
+// uploaded with the usual 0644 cannot be read by another account. This is
+// cPanel's layout (home 0711, public_html 0750).
+const (
+	DefaultHomeMode   os.FileMode = 0o711
+	DefaultFolderMode os.FileMode = 0o750
+)
+
+// HomeOptions are the installation's rules for homes. The zero value of
+// each field is its default.
+type HomeOptions struct {
+	// Root, when set, is the folder every home must be inside
+	// (--homes-root).
+	Root string
+	// DataDir is panelftp's data directory: no home may be it or hold it.
+	DataDir string
+	// AllowRootOwner allows accounts owned by uid or gid 0, and, when the
+	// server runs as root, accounts without their own uid and gid (their
+	// FTP users would act as root).
+	AllowRootOwner bool
+	// HomeMode and FolderMode are the modes of created homes and sub-user
+	// folders (default DefaultHomeMode and DefaultFolderMode).
+	HomeMode, FolderMode os.FileMode
+}
+
+func (o HomeOptions) withDefaults() HomeOptions {
+	if o.HomeMode == 0 {
+		o.HomeMode = DefaultHomeMode
+	}
+	if o.FolderMode == 0 {
+		o.FolderMode = DefaultFolderMode
+	}
+	if o.Root != "" {
+		o.Root, _ = resolve(filepath.Clean(o.Root))
+	}
+	if o.DataDir != "" {
+		if abs, err := filepath.Abs(o.DataDir); err == nil {
+			o.DataDir, _ = resolve(abs)
+		}
+	}
+	return o
+}
+
+func (o HomeOptions) rules() domain.HomeRules {
+	return domain.HomeRules{Root: o.Root, DataDir: o.DataDir}
+}
+
+// resolve returns the clean absolute path p with the symbolic links of
+// its existing part resolved, so that neither "/home/x/../acme" nor a link
+// to another home can pass for a folder of its own. A dangling link in the
+// way is refused.
+func resolve(p string) (string, error) {
+	missing := ""
+	for q := p; ; q = filepath.Dir(q) {
+		r, err := filepath.EvalSymlinks(q)
+		if err == nil {
+			return filepath.Join(r, missing), nil
+		}
+		if _, lerr := os.Lstat(q); lerr == nil || !errors.Is(err, fs.ErrNotExist) || q == "/" {
+			return "", err // a dangling link, a loop, or unreadable
+		}
+		missing = filepath.Join(filepath.Base(q), missing)
+	}
+}
+
+// checkHome resolves home (clean and absolute) and applies the home rules
+// and the overlap rule against every other account. It returns the
+// resolved home, which is what is stored.
+func (s *Service) checkHome(ctx context.Context, home, account string) (string, error) {
+	real, err := resolve(home)
+	if err != nil {
+		return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home directory %s cannot be resolved (%v): give an existing folder or one that can be created", home, errors.Unwrap(err))}
+	}
+	if err := domain.CheckHome(real, s.homes.rules()); err != nil {
+		return "", err
+	}
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range accounts {
+		if a.Name == account {
+			continue
+		}
+		for _, other := range []string{a.Home, resolvedOr(a.Home)} {
+			if domain.Overlaps(real, other) {
+				return "", domain.OverlapError(real, a.Name, other)
+			}
+		}
+	}
+	return real, nil
+}
+
+// resolvedOr is p resolved, or p when it cannot be.
+func resolvedOr(p string) string {
+	if r, err := resolve(p); err == nil {
+		return r
+	}
+	return p
+}
+
+// checkOwner applies the owner rule: both ids or neither, and never root
+// unless the installation allows it.
+func (s *Service) checkOwner(uid, gid int) error {
+	switch {
+	case uid < domain.NoID || gid < domain.NoID:
+		return &domain.Error{Kind: domain.Invalid, Field: "uid", Msg: "uid and gid must be 0 or more (or left out to keep the server's own)"}
+	case (uid == domain.NoID) != (gid == domain.NoID):
+		return &domain.Error{Kind: domain.Invalid, Field: "uid", Msg: "give both a uid and a gid, or neither"}
+	case s.homes.AllowRootOwner:
+		return nil
+	case uid == 0 || gid == 0:
+		return &domain.Error{Kind: domain.Invalid, Field: "uid", Msg: fmt.Sprintf("uid %d / gid %d is root: the account's FTP users would act as root; give the account its own uid and gid (--allow-root-owner if root is really meant)", uid, gid)}
+	case uid == domain.NoID && s.chown:
+		return &domain.Error{Kind: domain.Invalid, Field: "uid", Msg: "give the account its own uid and gid: without them its FTP users would act as the server, which runs as root (--allow-root-owner if that is really meant)"}
+	}
+	return nil
+}
+
+// checkLoginHome refuses an FTP log-in into a home that breaks the home
+// rules (an account stored by an earlier version, or before --homes-root
+// was set). It is lexical, so it costs no system call.
+func (s *Service) checkLoginHome(a domain.Account) error {
+	if err := domain.CheckHome(filepath.Clean(a.Home), s.homes.rules()); err != nil {
+		return fmt.Errorf("%w: %v", ErrHomeRefused, err)
+	}
+	return nil
+}
+
+// ensureHome creates the account's home if it is missing: the folders
+// above it 0755 and root's, the home itself HomeMode and the account's.
+// An existing home is left as it is.
+func (s *Service) ensureHome(a domain.Account) error {
+	fi, err := os.Stat(a.Home)
+	switch {
+	case err == nil && fi.IsDir():
+		return nil
+	case err == nil:
+		return &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home %s exists but is not a directory: choose another path", a.Home)}
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("checking home %s: %w", a.Home, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(a.Home), 0o755); err != nil {
+		return fmt.Errorf("creating the folders above home %s: %w", a.Home, err)
+	}
+	if err := os.Mkdir(a.Home, s.homes.HomeMode); err != nil {
+		return fmt.Errorf("creating home %s: %w", a.Home, err)
+	}
+	if err := os.Chmod(a.Home, s.homes.HomeMode); err != nil { // whatever the umask
+		return fmt.Errorf("setting the mode of home %s: %w", a.Home, err)
+	}
+	s.chownNew(a, func(uid, gid int) error { return os.Lchown(a.Home, uid, gid) })
+	return nil
+}
+
+// AuditHomes checks the stored accounts against the rules new accounts
+// must follow, and describes each breach: accounts stored by an earlier
+// version, or before a rule was set. Homes in system folders are also
+// refused at FTP log-in; the rest is for the administrator to fix.
+func (s *Service) AuditHomes(ctx context.Context) ([]string, error) {
+	accounts, err := s.store.ListAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	type home struct{ account, path string }
+	homes := make([]home, 0, len(accounts))
+	var problems []string
+	for _, a := range accounts {
+		h := home{a.Name, resolvedOr(filepath.Clean(a.Home))}
+		homes = append(homes, h)
+		if err := domain.CheckHome(h.path, s.homes.rules()); err != nil {
+			problems = append(problems, fmt.Sprintf("account %s: %v; its FTP log-ins are refused", a.Name, err))
+		}
+		if err := s.checkOwner(a.UID, a.GID); err != nil {
+			problems = append(problems, fmt.Sprintf("account %s: %v", a.Name, err))
+		}
+	}
+	// Sorted with "/" first, a home comes right after the homes holding
+	// it, so one pass with a stack of enclosing homes finds every nesting.
+	key := func(p string) string { return strings.ReplaceAll(p, "/", "\x00") }
+	slices.SortFunc(homes, func(a, b home) int { return strings.Compare(key(a.path), key(b.path)) })
+	var enclosing []home
+	for _, h := range homes {
+		for len(enclosing) > 0 && !domain.Contains(enclosing[len(enclosing)-1].path, h.path) {
+			enclosing = enclosing[:len(enclosing)-1]
+		}
+		if len(enclosing) > 0 {
+			outer := enclosing[len(enclosing)-1]
+			problems = append(problems, fmt.Sprintf("account %s: %v", h.account, domain.OverlapError(h.path, outer.account, outer.path)))
+		}
+		enclosing = append(enclosing, h)
+	}
+	return problems, nil
+}
