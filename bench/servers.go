@@ -51,13 +51,21 @@ func (e *env) nextPassive() (lo, hi int) {
 	return lo, lo + 3999
 }
 
-// owner is who owns the homes: the peers' user, or the harness.
+// owner is who owns the homes: the peers' user; as root without peers,
+// an unused uid (panelftp acts as its accounts' uid, never as root);
+// otherwise the harness.
 func (e *env) owner() owner {
-	if e.sys != nil {
+	switch {
+	case e.sys != nil:
 		return owner{e.sys.uid, e.sys.gid}
+	case os.Geteuid() == 0:
+		return owner{benchUID, benchUID}
 	}
 	return owner{-1, -1}
 }
+
+// benchUID owns the homes when run as root without the peers' user.
+const benchUID = 42424
 
 // instance is a running server.
 type instance struct {
@@ -241,8 +249,8 @@ func (s *panelServer) start(ctx context.Context, e *env) (*instance, error) {
 		return nil, err
 	}
 	add := []string{s.bin, "account", "add", "bench", "--home", home, "--data", data}
-	if e.sys != nil {
-		add = append(add, "--uid", strconv.Itoa(e.sys.uid), "--gid", strconv.Itoa(e.sys.gid))
+	if o := e.owner(); o.uid >= 0 {
+		add = append(add, "--uid", strconv.Itoa(o.uid), "--gid", strconv.Itoa(o.gid))
 	}
 	if _, err := runCmd(ctx, dir, nil, "", add...); err != nil {
 		return nil, err

@@ -98,6 +98,10 @@ func childEnv() []string {
 	return env
 }
 
+// loadUID is the uid and gid of the first account when run as root; the
+// others follow.
+const loadUID = 42000
+
 // addUsers creates the accounts and their FTP sub-users with the CLI,
 // a few commands at a time (each hashes a password).
 func (s *server) addUsers(ctx context.Context, o options) ([]ftpUser, error) {
@@ -105,7 +109,12 @@ func (s *server) addUsers(ctx context.Context, o options) ([]ftpUser, error) {
 	for a := range o.accounts {
 		acct := fmt.Sprintf("load%02d", a+1)
 		home := filepath.Join(s.homes, acct)
-		if err := s.cli(ctx, "", "account", "add", acct, "--home", home); err != nil {
+		add := []string{"account", "add", acct, "--home", home}
+		if os.Geteuid() == 0 { // as root, accounts need ids of their own
+			id := strconv.Itoa(loadUID + a)
+			add = append(add, "--uid", id, "--gid", id)
+		}
+		if err := s.cli(ctx, "", add...); err != nil {
 			return nil, err
 		}
 		for u := range o.usersPer {

@@ -100,6 +100,15 @@ func (c *cli) users(args ...string) []ftpUser {
 
 const goodPassword = "Str0ng!Pass"
 
+// ownerFlags give a test account its own uid and gid when the tests run
+// as root, where an account may not act as root by default.
+func ownerFlags() []string {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return []string{"--uid", "4242", "--gid", "4242"}
+}
+
 func TestCLIManagesAccountsAndFTPUsers(t *testing.T) {
 	c := newCLI(t)
 	home := filepath.Join(t.TempDir(), "bob")
@@ -169,9 +178,10 @@ func TestCLIManagesAccountsAndFTPUsers(t *testing.T) {
 func TestCLIRefusalsChangeNothing(t *testing.T) {
 	c := newCLI(t)
 	home := filepath.Join(t.TempDir(), "bob")
-	c.ok("account", "add", "bob", "--home", home, "--ftp-limit", "1")
+	c.ok(append([]string{"account", "add", "bob", "--home", home, "--ftp-limit", "1"}, ownerFlags()...)...)
 	c.ok("ftp", "add", "web.bob", goodPassword, "/site", "bob")
 	before := c.ok("ftp", "list", "--json")
+	accountsBefore := c.ok("account", "list", "--json")
 
 	cases := []struct {
 		name string
@@ -189,13 +199,19 @@ func TestCLIRefusalsChangeNothing(t *testing.T) {
 		{"other account's user", []string{"ftp", "delete", "web.bob", "alice"}, "account alice does not exist"},
 		{"bad account name", []string{"account", "add", "Bo", "--home", "/tmp/x"}, "uppercase"},
 		{"relative home", []string{"account", "add", "carol", "--home", "carol"}, "not absolute"},
+		{"another account's home", []string{"account", "add", "bob2", "--home", home, "--uid", "5000", "--gid", "5000"}, "already the home of account bob"},
+		{"inside another home", []string{"account", "add", "bob2", "--home", home + "/blog", "--uid", "5000", "--gid", "5000"}, "inside the home of account bob"},
+		{"system home", []string{"account", "add", "carol", "--home", "/etc", "--uid", "5000", "--gid", "5000"}, "system folder"},
+		{"root owner", []string{"account", "add", "carol", "--home", filepath.Join(filepath.Dir(home), "carol"), "--uid", "0", "--gid", "0"}, "--allow-root-owner"},
+		{"host path outside the home", []string{"ftp", "path", "web.bob", filepath.Join(filepath.Dir(home), "zenith", "blog"), "bob"}, "outside the home directory"},
+		{"bad home mode", []string{"account", "add", "carol", "--home", filepath.Join(filepath.Dir(home), "carol"), "--home-mode", "0055"}, "--home-mode"},
 		{"quota not a number", []string{"ftp", "add", "dev.bob", goodPassword, "/x", "bob", "--quota", "lots"}, "invalid value"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.run(tc.args...)
 			wantCode := 1
-			if tc.name == "quota not a number" {
+			if tc.name == "quota not a number" || tc.name == "bad home mode" {
 				wantCode = 2
 			}
 			if r.code != wantCode || !strings.Contains(r.stderr, tc.want) {
@@ -205,6 +221,12 @@ func TestCLIRefusalsChangeNothing(t *testing.T) {
 	}
 	if after := c.ok("ftp", "list", "--json"); after != before {
 		t.Errorf("a refused command changed the store:\nbefore %s\nafter %s", before, after)
+	}
+	if after := c.ok("account", "list", "--json"); after != accountsBefore {
+		t.Errorf("a refused command changed the accounts:\nbefore %s\nafter %s", accountsBefore, after)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(home), "carol")); !os.IsNotExist(err) {
+		t.Errorf("a refused account add created its home: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(home, "x")); !os.IsNotExist(err) {
 		t.Errorf("a refused ftp add created its folder: %v", err)
@@ -242,7 +264,7 @@ func TestCLIEnvironmentSelectsStore(t *testing.T) {
 	other := t.TempDir()
 	home := filepath.Join(t.TempDir(), "bob")
 	// --data wins over PANELFTP_DATA.
-	c.ok("account", "add", "bob", "--home", home, "--data", other)
+	c.ok(append([]string{"account", "add", "bob", "--home", home, "--data", other}, ownerFlags()...)...)
 	if out := c.ok("account", "list"); strings.Contains(out, "bob") {
 		t.Errorf("account added with --data shows up in PANELFTP_DATA's store: %s", out)
 	}
@@ -260,7 +282,7 @@ func TestCLIPostgres(t *testing.T) {
 	c := newCLI(t)
 	c.env = append(c.env, "PANELFTP_DB="+dsn)
 	home := filepath.Join(t.TempDir(), "bob")
-	c.ok("account", "add", "bob", "--home", home)
+	c.ok(append([]string{"account", "add", "bob", "--home", home}, ownerFlags()...)...)
 	c.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")
 	if got := c.users(); len(got) != 1 || got[0].Username != "dev.bob" {
 		t.Fatalf("ftp list on PostgreSQL: %+v", got)

@@ -41,7 +41,7 @@ func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	c := newCLI(t)
 	s := &server{cli: c, home: filepath.Join(t.TempDir(), "bob"), logs: &bytes.Buffer{}}
-	c.ok("account", "add", "bob", "--home", s.home)
+	c.ok(append([]string{"account", "add", "bob", "--home", s.home}, ownerFlags()...)...)
 	c.ok("ftp", "add", "web.bob", goodPassword, "/site", "bob")
 
 	s.ftpPort, s.panelPort = freePort(t), freePort(t)

@@ -53,14 +53,20 @@ func newHasher() *auth.Hasher {
 	return auth.NewHasher(auth.Params{}, 2*runtime.NumCPU())
 }
 
-func openService(ctx context.Context, s config.Store) (*service.Service, func() error, error) {
+func openService(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error) {
 	st, err := openStore(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
 	// The CLI prints its own result; only warnings from the service show.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return service.New(st, newHasher(), service.Options{Logger: log}), st.Close, nil
+	return service.New(st, newHasher(), service.Options{Logger: log, Homes: homeOptions(s, h)}), st.Close, nil
+}
+
+// homeOptions are the service's home rules from the flags.
+func homeOptions(s config.Store, h config.Homes) service.HomeOptions {
+	return service.HomeOptions{Root: h.Root, DataDir: s.DataDir, AllowRootOwner: h.AllowRootOwner,
+		HomeMode: os.FileMode(h.Mode), FolderMode: os.FileMode(h.FolderMode)}
 }
 
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {

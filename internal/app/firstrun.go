@@ -33,6 +33,10 @@ func ensureFirstAdmin(ctx context.Context, svc *service.Service, out io.Writer) 
 	return nil
 }
 
+// nobody is the uid and gid of the demo account when run as root: the
+// kernel's overflow id, "nobody" and "nogroup" on Debian.
+const nobody = 65534
+
 // demo holds the credentials createDemo made, printed once the listeners
 // are bound.
 type demo struct {
@@ -49,7 +53,13 @@ func createDemo(ctx context.Context, svc *service.Service, c config.Serve) (demo
 	if err != nil {
 		return d, err
 	}
-	_, err = svc.AddAccount(ctx, service.NewAccount{Name: d.account, Home: home, UID: domain.NoID, GID: domain.NoID, PanelPassword: d.accountPassword})
+	// As root, the demo account is "nobody": its FTP user must not act as
+	// root, and nobody owns nothing else.
+	uid, gid := domain.NoID, domain.NoID
+	if os.Geteuid() == 0 {
+		uid, gid = nobody, nobody
+	}
+	_, err = svc.AddAccount(ctx, service.NewAccount{Name: d.account, Home: home, UID: uid, GID: gid, PanelPassword: d.accountPassword})
 	if errors.Is(err, domain.ErrConflict) {
 		err = svc.SetAccountPassword(ctx, d.account, d.accountPassword)
 	}

@@ -67,7 +67,11 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 	// FTP clients open several connections with the same credentials; a
 	// short cache makes the repeats cheap without weakening the stored hash.
 	cache := auth.NewVerifyCache(2*time.Minute, 10000, nil)
-	n.svc = service.New(n.st, newHasher(), service.Options{Logger: n.log, LoginCache: cache})
+	if err := c.Homes.Validate(); err != nil {
+		return nil, err
+	}
+	n.svc = service.New(n.st, newHasher(), service.Options{Logger: n.log, LoginCache: cache, Homes: homeOptions(c.Store, c.Homes)})
+	n.auditHomes(ctx)
 	if n.guard, err = newDefender(c.Bans, n.st, n.log); err != nil {
 		return nil, err
 	}
@@ -100,6 +104,18 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 		d.print(os.Stdout, portOf(n.ftp.Addr()), n.panelPort())
 	}
 	return n, nil
+}
+
+// auditHomes logs every stored account that breaks the home rules (see
+// service.AuditHomes); the service runs on.
+func (n *node) auditHomes(ctx context.Context) {
+	problems, err := n.svc.AuditHomes(ctx)
+	if err != nil {
+		n.log.Error("checking account homes", "err", err)
+	}
+	for _, p := range problems {
+		n.log.Warn("account home breaks the rules", "problem", p)
+	}
 }
 
 func (n *node) startFTP() error {

@@ -26,9 +26,9 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// Open opens the store s names and returns the service on it and a
-	// function that closes the store.
-	Open func(ctx context.Context, s config.Store) (*service.Service, func() error, error)
+	// Open opens the store s names and returns the service on it, with the
+	// home rules h, and a function that closes the store.
+	Open func(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error)
 	// Serve runs `panelftp serve` until ctx ends.
 	Serve func(ctx context.Context, c config.Serve) error
 }
@@ -51,6 +51,7 @@ type input struct {
 	env   Env
 	args  []string
 	store config.Store
+	homes config.Homes
 	svc   *service.Service
 	fs    *flag.FlagSet
 	// flag values commands may bind
@@ -79,7 +80,7 @@ func Run(ctx context.Context, env Env, args []string) int {
 	if cmd == nil {
 		return printGroupHelp(env, tree, path, rest)
 	}
-	in := &input{env: env}
+	in := &input{env: env, homes: config.DefaultHomes()}
 	fs := flag.NewFlagSet("panelftp "+strings.Join(path, " "), flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	in.fs = fs
@@ -115,7 +116,10 @@ func execute(ctx context.Context, cmd *command, in *input) error {
 	if cmd.noStore {
 		return cmd.run(ctx, in)
 	}
-	svc, closeStore, err := in.env.Open(ctx, in.store)
+	if err := in.homes.Validate(); err != nil {
+		return usageErr("%v", err)
+	}
+	svc, closeStore, err := in.env.Open(ctx, in.store, in.homes)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 
+	"github.com/panelftp/panelftp/internal/config"
 	"github.com/panelftp/panelftp/internal/domain"
 )
 
@@ -18,14 +19,15 @@ func commands() *group {
 			},
 			"account": &group{summary: "Manage hosting accounts.", sub: map[string]any{
 				"add": &command{
-					usage:   "NAME --home DIR [--uid N] [--gid N] [--ftp-limit N] [--password P | --password-stdin]",
-					summary: "Create a hosting account (its home directory is created if missing).",
+					usage:   "NAME --home DIR --uid N --gid N [--ftp-limit N] [--password P | --password-stdin] [--allow-root-owner]",
+					summary: "Create a hosting account (its home directory is created if missing, mode --home-mode, owned by the account). Homes may not overlap nor be system folders; uid and gid 0 need --allow-root-owner.",
 					flags: func(fs *flag.FlagSet, in *input) {
 						fs.StringVar(&in.home, "home", "", "home directory, an absolute path (required)")
-						fs.IntVar(&in.uid, "uid", domain.NoID, "uid that owns files FTP clients create (default: the server's own)")
-						fs.IntVar(&in.gid, "gid", domain.NoID, "gid that owns files FTP clients create (default: the server's own)")
+						fs.IntVar(&in.uid, "uid", domain.NoID, "uid the account's FTP users act as, owner of its files; required when run as root (-1: the server's own)")
+						fs.IntVar(&in.gid, "gid", domain.NoID, "gid the account's FTP users act as (-1: the server's own)")
 						fs.StringVar(&in.limit, "ftp-limit", "0", "maximum FTP sub-users, 0 = unlimited")
 						passwordFlags(fs, in)
+						config.BindHomes(fs, &in.homes)
 					},
 					minArgs: 1, maxArgs: 1, run: accountAdd,
 				},
@@ -68,6 +70,7 @@ func commands() *group {
 					summary: "Create an FTP sub-user USERNAME (<name>.<account>) locked into FOLDER of the account's home. PASSWORD \"-\" reads it from standard input.",
 					flags: func(fs *flag.FlagSet, in *input) {
 						fs.Int64Var(&in.quota, "quota", 0, "upload quota in MB, 0 = unlimited")
+						config.BindHomes(fs, &in.homes)
 					},
 					minArgs: 4, maxArgs: 4, run: ftpAdd,
 				},
@@ -83,6 +86,7 @@ func commands() *group {
 				"path": &command{
 					usage:   "USERNAME PATH ACCOUNT",
 					summary: "Change the folder an FTP sub-user is locked into (created if missing); its live sessions are disconnected.",
+					flags:   func(fs *flag.FlagSet, in *input) { config.BindHomes(fs, &in.homes) },
 					minArgs: 3, maxArgs: 3, run: ftpPath,
 				},
 				"quota": &command{

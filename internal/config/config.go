@@ -23,9 +23,25 @@ type Store struct {
 	DB string
 }
 
+// Homes are the installation's rules for account homes. `serve` applies
+// them to accounts made in the panel and the API, and the commands that
+// create homes and folders apply them too: give them the same values
+// (PANELFTP_HOMES_ROOT etc. in one environment file serves both).
+type Homes struct {
+	// Root, when set, confines every home to this folder.
+	Root string
+	// Mode and FolderMode are the modes of created homes and sub-user
+	// folders.
+	Mode, FolderMode Octal
+	// AllowRootOwner allows accounts owned by root (uid or gid 0, or no
+	// ids of their own while the server runs as root).
+	AllowRootOwner bool
+}
+
 // Serve is the configuration of `panelftp serve`.
 type Serve struct {
 	Store
+	Homes
 	FTPListen     string
 	FTPSListen    string
 	PassivePorts  string
@@ -77,9 +93,37 @@ func BindStore(fs *flag.FlagSet, s *Store) {
 	fs.StringVar(&s.DB, "db", "", "PostgreSQL URL, e.g. postgres://panelftp@db/panelftp (default: SQLite in the data directory)")
 }
 
+// DefaultHomes are the home rules when no flag is given.
+func DefaultHomes() Homes { return Homes{Mode: 0o711, FolderMode: 0o750} }
+
+// Validate refuses modes that would lock the account out of its own
+// folders.
+func (h Homes) Validate() error {
+	for _, m := range []struct {
+		flag string
+		mode Octal
+	}{{"--home-mode", h.Mode}, {"--folder-mode", h.FolderMode}} {
+		if m.mode&0o700 != 0o700 {
+			return fmt.Errorf("%s %s: the account needs rwx on its own folders; use a mode such as 0711 or 0750", m.flag, m.mode.String())
+		}
+	}
+	return nil
+}
+
+// BindHomes defines the home rules' flags on fs.
+func BindHomes(fs *flag.FlagSet, h *Homes) {
+	fs.StringVar(&h.Root, "homes-root", "", "folder every account home must be inside, e.g. /home (default: anywhere but system folders)")
+	d := DefaultHomes()
+	h.Mode, h.FolderMode = d.Mode, d.FolderMode
+	fs.Var(&h.Mode, "home-mode", "mode of the home directories panelftp creates (octal): other accounts may pass through, not list")
+	fs.Var(&h.FolderMode, "folder-mode", "mode of the sub-user folders panelftp creates (octal): only the account and its group may enter")
+	fs.BoolVar(&h.AllowRootOwner, "allow-root-owner", false, "allow accounts owned by uid or gid 0 (or, when run as root, without a uid and gid of their own): their FTP users act as root")
+}
+
 // BindServe defines every flag of `panelftp serve` on fs.
 func BindServe(fs *flag.FlagSet, c *Serve) {
 	BindStore(fs, &c.Store)
+	BindHomes(fs, &c.Homes)
 	fs.StringVar(&c.FTPListen, "ftp-listen", ":21", "FTP control address")
 	fs.StringVar(&c.FTPSListen, "ftps-listen", "", "implicit FTPS address, e.g. :990 (default off)")
 	fs.StringVar(&c.PassivePorts, "passive-ports", "21000-21100", "passive data port range to open in the firewall")
