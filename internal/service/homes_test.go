@@ -171,9 +171,9 @@ func TestHomeModes(t *testing.T) {
 				mode     os.FileMode
 				uid, gid int
 			}{
-				filepath.Dir(home):                        {tt.up, 0, 0},
-				home:                                      {tt.home, uid, gid},
-				filepath.Join(home, "example.com"):        {tt.folder, uid, gid},
+				filepath.Dir(home):                 {tt.up, 0, 0},
+				home:                               {tt.home, uid, gid},
+				filepath.Join(home, "example.com"): {tt.folder, uid, gid},
 				filepath.Join(home, "example.com", "dev"): {tt.folder, uid, gid},
 			} {
 				fi, err := os.Stat(p)
