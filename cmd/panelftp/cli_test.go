@@ -357,3 +357,58 @@ func TestServeRefusesToStart(t *testing.T) {
 		}
 	}
 }
+
+func TestCLIAPITokens(t *testing.T) {
+	c := newCLI(t)
+	c.ok(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
+	if out := c.ok("admin", "token", "billing"); !strings.Contains(out, "every account (administrator), never expires") || !strings.Contains(out, "Bearer pftp_") {
+		t.Errorf("admin token billing: %q", out)
+	}
+	out := c.ok("admin", "token", "deploy", "--account", "bob", "--expires", "90d")
+	if !strings.Contains(out, "account bob, expires "+time.Now().AddDate(0, 0, 90).UTC().Format("2006-01-02")) {
+		t.Errorf("admin token --account --expires: %q", out)
+	}
+	c.ok("admin", "token", "old", "--expires", "2099-01-31")
+	for _, tc := range []struct{ args []string }{
+		{[]string{"admin", "token", "x", "--account", "nobody"}},
+		{[]string{"admin", "token", "x", "--expires", "2001-01-01"}},
+		{[]string{"admin", "token", "x", "--expires", "soon"}},
+	} {
+		if r := c.run(tc.args...); r.code != 1 || r.stderr == "" {
+			t.Errorf("panelftp %v: exit %d %q, want 1 with a message", tc.args, r.code, r.stderr)
+		}
+	}
+	var tokens []struct {
+		ID        string  `json:"id"`
+		Label     string  `json:"label"`
+		Account   *string `json:"account"`
+		ExpiresAt *string `json:"expires_at"`
+		Expired   bool    `json:"expired"`
+	}
+	if err := json.Unmarshal([]byte(c.ok("admin", "tokens", "--json")), &tokens); err != nil || len(tokens) != 3 {
+		t.Fatalf("admin tokens --json: %+v, %v", tokens, err)
+	}
+	byLabel := map[string]int{}
+	for i, tk := range tokens {
+		byLabel[tk.Label] = i
+	}
+	if tk := tokens[byLabel["billing"]]; tk.Account != nil || tk.ExpiresAt != nil {
+		t.Errorf("billing: %+v, want an administrator's token that never expires", tk)
+	}
+	if tk := tokens[byLabel["deploy"]]; tk.Account == nil || *tk.Account != "bob" || tk.ExpiresAt == nil || tk.Expired {
+		t.Errorf("deploy: %+v", tk)
+	}
+	if tk := tokens[byLabel["old"]]; tk.ExpiresAt == nil || *tk.ExpiresAt != "2099-01-31T00:00:00Z" {
+		t.Errorf("old: %+v", tk)
+	}
+	table := c.ok("admin", "tokens")
+	for _, want := range []string{"SCOPE", "EXPIRES", "account bob", "admin"} {
+		if !strings.Contains(table, want) {
+			t.Errorf("admin tokens does not show %q:\n%s", want, table)
+		}
+	}
+	c.ok("admin", "revoke", tokens[byLabel["deploy"]].ID)
+	if strings.Contains(c.ok("admin", "tokens"), "account bob") {
+		t.Error("revoked token still listed")
+	}
+}

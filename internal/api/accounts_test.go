@@ -91,6 +91,14 @@ func TestCreateAccountRefusals(t *testing.T) {
 			422, "invalid", "panel_password", message(domain.ValidatePassword("password", "eve"))},
 		{"duplicate", map[string]any{"name": "bob", "home": e.home("bob2")},
 			409, "conflict", "name", "account bob already exists"},
+		{"another account's home", map[string]any{"name": "eve", "home": e.home("bob")},
+			409, "conflict", "home", message(domain.OverlapError(e.home("bob"), "bob", e.home("bob")))},
+		{"holding every home", map[string]any{"name": "eve", "home": e.homes, "uid": 1001, "gid": 1001},
+			409, "conflict", "home", message(domain.OverlapError(e.homes, "bob", e.home("bob")))},
+		{"system folder", map[string]any{"name": "eve", "home": "/etc", "uid": 1001, "gid": 1001},
+			422, "invalid", "home", message(domain.CheckHome("/etc", domain.HomeRules{}))},
+		{"root owner", map[string]any{"name": "eve", "home": e.home("eve"), "uid": 0, "gid": 0},
+			422, "invalid", "uid", "uid 0 / gid 0 is root: the account's FTP users would act as root; give the account its own uid and gid (--allow-root-owner if root is really meant)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

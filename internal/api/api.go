@@ -3,17 +3,20 @@
 // It calls the service layer only; every rule and every refusal message
 // comes from there, and this package translates them to HTTP.
 //
-// Authentication is an admin-level bearer token (RFC 6750) created with
-// "panelftp admin token"; a missing or unknown token gets 401 with a
-// WWW-Authenticate challenge. Only the OpenAPI 3.1 document
-// (GET /api/v1/openapi.json) is public: it describes routes, not data.
+// Authentication is a bearer token (RFC 6750) created with "panelftp admin
+// token": an administrator's token reaches every route; an account's
+// token (--account) only its own account's FTP users and connections, and
+// gets 403 elsewhere and 404 for another account. A missing, unknown,
+// revoked or expired token gets 401 with a WWW-Authenticate challenge.
+// Only the OpenAPI 3.1 document (GET /api/v1/openapi.json) is public: it
+// describes routes, not data.
 //
 // Refusals are JSON {"error", "code", "field", "hint"}. Status codes follow
 // RFC 9110: 400 for a body that is not the JSON the route takes (with what to
 // fix), 401 without a valid token, 404 for an unknown account, FTP user,
 // session or route, 405 (with Allow) for a wrong method, 409 for a duplicate
 // or a full FTP sub-user limit, 413 for a body over 1 MiB, 422 for input that
-// breaks a product rule. Passwords are never echoed or logged; every
+// breaks a product rule, 403 for a route an account token may not use. Passwords are never echoed or logged; every
 // mutating call is logged with its token ID, route and status.
 package api
 
@@ -105,15 +108,22 @@ func (s *server) wrap(rt route) http.Handler {
 
 // serve authenticates r, checks its query and runs the route's handler.
 func (s *server) serve(rt route, w http.ResponseWriter, r *http.Request, tokenID *string) error {
+	var account string // the token's scope; "" for an administrator's
 	if !rt.public {
-		id, err := s.authenticate(r)
+		tok, err := s.authenticate(r)
 		if err != nil {
 			return err
 		}
-		*tokenID = id
+		*tokenID, account = tok.ID, tok.Account
 	}
 	if err := rt.checkQuery(r); err != nil {
 		return err
+	}
+	if account != "" {
+		var err error
+		if r, err = rt.scope(r, account); err != nil {
+			return err
+		}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	return rt.handle(w, r)

@@ -51,7 +51,7 @@ func newEnv(t *testing.T) *env {
 	chown := false
 	svc := service.New(st, auth.NewHasher(auth.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4),
 		service.Options{Logger: log, ChownAllowed: &chown})
-	tok, secret, err := svc.CreateAPIToken(context.Background(), "test")
+	tok, secret, err := svc.CreateAPIToken(context.Background(), service.NewAPIToken{Label: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/panelftp/panelftp/internal/service"
 )
 
 func TestRequestsWithoutAValidTokenAreRefusedAndChangeNothing(t *testing.T) {
 	e := newEnv(t)
 	e.addAccount("bob", 0)
-	revoked, revokedSecret, err := e.svc.CreateAPIToken(context.Background(), "old")
+	revoked, revokedSecret, err := e.svc.CreateAPIToken(context.Background(), service.NewAPIToken{Label: "old"})
 	if err != nil {
 		t.Fatal(err)
 	}

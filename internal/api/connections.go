@@ -41,10 +41,11 @@ func (s *server) listConnections(w http.ResponseWriter, r *http.Request) error {
 }
 
 // kickConnection asks the node serving the session to end it. The answer
-// is 202: the node does so when it next reads the kick queue.
+// is 202: the node does so when it next reads the kick queue. With
+// ?account=, a session of another account is not found.
 func (s *server) kickConnection(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
-	if err := s.svc.Kick(r.Context(), "", id); err != nil {
+	if err := s.svc.Kick(r.Context(), r.URL.Query().Get("account"), id); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, kickJSON{ID: id,

@@ -18,6 +18,9 @@ type route struct {
 	query []string
 	// public routes need no token.
 	public bool
+	// account routes may be called with a token limited to an account,
+	// for that account only (see route.scope).
+	account bool
 	// fields renames the service's field names in refusals to the JSON
 	// names this route's body uses.
 	fields map[string]string
@@ -39,19 +42,19 @@ func (s *server) routes() []route {
 	return []route{
 		{method: get, path: "/accounts", handle: s.listAccounts},
 		{method: post, path: "/accounts", handle: s.createAccount, fields: accountFields},
-		{method: get, path: account, handle: s.getAccount},
+		{method: get, path: account, handle: s.getAccount, account: true},
 		{method: patch, path: account, handle: s.patchAccount, fields: accountFields},
 		{method: del, path: account, handle: s.deleteAccount, query: []string{"force"}},
 
-		{method: get, path: account + "/ftp-users", handle: s.listAccountFTPUsers},
-		{method: post, path: account + "/ftp-users", handle: s.createFTPUser, fields: ftpUserFields},
-		{method: get, path: ftpUser, handle: s.getFTPUser},
-		{method: patch, path: ftpUser, handle: s.patchFTPUser, fields: ftpUserFields},
-		{method: del, path: ftpUser, handle: s.deleteFTPUser},
-		{method: get, path: "/ftp-users", handle: s.listAllFTPUsers, query: []string{"account"}},
+		{method: get, path: account + "/ftp-users", handle: s.listAccountFTPUsers, account: true},
+		{method: post, path: account + "/ftp-users", handle: s.createFTPUser, fields: ftpUserFields, account: true},
+		{method: get, path: ftpUser, handle: s.getFTPUser, account: true},
+		{method: patch, path: ftpUser, handle: s.patchFTPUser, fields: ftpUserFields, account: true},
+		{method: del, path: ftpUser, handle: s.deleteFTPUser, account: true},
+		{method: get, path: "/ftp-users", handle: s.listAllFTPUsers, query: []string{"account"}, account: true},
 
-		{method: get, path: "/connections", handle: s.listConnections, query: []string{"account"}},
-		{method: del, path: "/connections/{id}", handle: s.kickConnection},
+		{method: get, path: "/connections", handle: s.listConnections, query: []string{"account"}, account: true},
+		{method: del, path: "/connections/{id}", handle: s.kickConnection, query: []string{"account"}, account: true},
 
 		{method: get, path: "/openapi.json", handle: serveOpenAPI, public: true},
 	}

@@ -3,9 +3,14 @@ package cli
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/store"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -65,12 +70,55 @@ func adminPassword(ctx context.Context, in *input) error {
 }
 
 func adminToken(ctx context.Context, in *input) error {
-	t, secret, err := in.svc.CreateAPIToken(ctx, in.args[0])
+	expires, err := parseExpiry(in.expires, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(in.env.Stdout, "API token %s (%s) created; use it as\n  Authorization: Bearer %s\n(the secret is shown once)\n", t.ID, t.Name, secret)
+	t, secret, err := in.svc.CreateAPIToken(ctx, service.NewAPIToken{Label: in.args[0], Account: in.account, ExpiresAt: expires})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(in.env.Stdout, "API token %s (%s) created for %s, %s; use it as\n  Authorization: Bearer %s\n(the secret is shown once)\n",
+		t.ID, t.Name, scopeText(t), expiryText(t.ExpiresAt), secret)
 	return nil
+}
+
+// parseExpiry reads --expires: a duration from now ("90d", "12h", "2w")
+// or an absolute time ("2027-01-31", meaning 00:00 UTC that day, or RFC
+// 3339). "" means never.
+func parseExpiry(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.DateOnly, time.RFC3339} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	days := map[byte]int{'d': 1, 'w': 7}
+	if n, err := strconv.Atoi(s[:len(s)-1]); err == nil && n > 0 && days[s[len(s)-1]] > 0 {
+		return now.AddDate(0, 0, n*days[s[len(s)-1]]).UTC(), nil
+	}
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(d).UTC(), nil
+	}
+	return time.Time{}, &domain.Error{Kind: domain.Invalid, Field: "expires",
+		Msg: fmt.Sprintf("--expires %q: give a duration such as 90d, 2w or 12h, or a date such as 2027-01-31", s)}
+}
+
+func scopeText(t store.APIToken) string {
+	if t.Account == "" {
+		return "every account (administrator)"
+	}
+	return "account " + t.Account
+}
+
+func expiryText(t time.Time) string {
+	if t.IsZero() {
+		return "never expires"
+	}
+	return "expires " + t.UTC().Format(time.RFC3339)
 }
 
 func adminTokens(ctx context.Context, in *input) error {
@@ -78,23 +126,40 @@ func adminTokens(ctx context.Context, in *input) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
+	expired := func(t store.APIToken) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
 	if in.json {
 		type tokenJSON struct {
 			ID        string  `json:"id"`
-			Name      string  `json:"name"`
+			Label     string  `json:"label"`
+			Account   *string `json:"account"` // null: an administrator's token
+			ExpiresAt *string `json:"expires_at"`
+			Expired   bool    `json:"expired"`
 			CreatedAt string  `json:"created_at"`
 			LastUsed  *string `json:"last_used_at"`
 		}
 		out := make([]tokenJSON, 0, len(tokens))
 		for _, t := range tokens {
-			out = append(out, tokenJSON{t.ID, t.Name, view.Time(t.CreatedAt), view.OptionalTime(t.LastUsed)})
+			var account *string
+			if t.Account != "" {
+				account = &t.Account
+			}
+			out = append(out, tokenJSON{t.ID, t.Name, account, view.OptionalTime(t.ExpiresAt), expired(t),
+				view.Time(t.CreatedAt), view.OptionalTime(t.LastUsed)})
 		}
 		return writeJSON(in.env.Stdout, out)
 	}
 	tw := tabwriter.NewWriter(in.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tCREATED\tLAST USED")
+	fmt.Fprintln(tw, "ID\tLABEL\tSCOPE\tEXPIRES\tCREATED\tLAST USED")
 	for _, t := range tokens {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.ID, t.Name, whenText(t.CreatedAt), whenText(t.LastUsed))
+		scope, expires := "admin", whenText(t.ExpiresAt)
+		if t.Account != "" {
+			scope = "account " + t.Account
+		}
+		if expired(t) {
+			expires += " (expired)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, scope, expires, whenText(t.CreatedAt), whenText(t.LastUsed))
 	}
 	return tw.Flush()
 }

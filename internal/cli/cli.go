@@ -62,6 +62,7 @@ type input struct {
 	settings                   settingsFlags
 	banFor                     time.Duration
 	reason                     string
+	account, expires           string // admin token
 	serve                      config.Serve
 }
 

@@ -132,11 +132,17 @@ func commands() *group {
 					minArgs: 1, maxArgs: 2, run: adminPassword,
 				},
 				"token": &command{
-					usage: "NAME", summary: "Create an API bearer token; its secret is printed once.",
+					usage: "LABEL [--account NAME] [--expires 90d|2027-01-31]",
+					summary: "Create an API bearer token; its secret is printed once. LABEL says what the token is for (e.g. billing); it names no administrator. " +
+						"Without --account the token administers everything; with it, it reaches only that account's FTP users and connections.",
+					flags: func(fs *flag.FlagSet, in *input) {
+						fs.StringVar(&in.account, "account", "", "limit the token to this account's routes (default: an administrator's token)")
+						fs.StringVar(&in.expires, "expires", "", "when the token stops working: a duration such as 90d, 2w or 12h, or a date such as 2027-01-31 (default: never)")
+					},
 					minArgs: 1, maxArgs: 1, run: adminToken,
 				},
 				"tokens": &command{
-					usage: "[--json]", summary: "List API tokens (not their secrets).", flags: jsonFlag, maxArgs: 0, run: adminTokens,
+					usage: "[--json]", summary: "List API tokens with their scope and expiry (not their secrets).", flags: jsonFlag, maxArgs: 0, run: adminTokens,
 				},
 				"revoke": &command{
 					usage: "TOKEN_ID", summary: "Revoke an API token.", minArgs: 1, maxArgs: 1, run: adminRevoke,

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/domain"
@@ -77,26 +79,71 @@ func (s *Service) CheckAdminLogin(ctx context.Context, name, password string) er
 	return nil
 }
 
+// ErrTokenExpired: the API token's expiry has passed.
+var ErrTokenExpired = errors.New("the API token has expired")
+
+// NewAPIToken is the input of CreateAPIToken.
+type NewAPIToken struct {
+	// Label says what the token is for ("billing"); it names no admin.
+	Label string
+	// Account limits the token to one account's routes; "" makes an
+	// administrator's token.
+	Account string
+	// ExpiresAt is when the token stops working; zero means never.
+	ExpiresAt time.Time
+}
+
+// tokenLabelMax bounds a token's label.
+const tokenLabelMax = 64
+
 // CreateAPIToken makes a new API bearer token and returns its secret, which
 // is shown once: only its SHA-256 is stored.
-func (s *Service) CreateAPIToken(ctx context.Context, name string) (store.APIToken, string, error) {
-	if name == "" {
-		return store.APIToken{}, "", &domain.Error{Kind: domain.Invalid, Field: "name", Msg: "token name is missing: say what the token is for, e.g. billing"}
+func (s *Service) CreateAPIToken(ctx context.Context, in NewAPIToken) (store.APIToken, string, error) {
+	if err := validateTokenLabel(in.Label); err != nil {
+		return store.APIToken{}, "", err
+	}
+	if in.Account != "" {
+		a, err := s.getAccount(ctx, in.Account)
+		if err != nil {
+			return store.APIToken{}, "", err
+		}
+		in.Account = a.Name
+	}
+	now := s.now().UTC()
+	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
+		return store.APIToken{}, "", &domain.Error{Kind: domain.Invalid, Field: "expires",
+			Msg: fmt.Sprintf("expiry %s has already passed: give a later date, or a duration such as 90d", in.ExpiresAt.UTC().Format(time.RFC3339))}
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return store.APIToken{}, "", err
 	}
 	secret := "pftp_" + hex.EncodeToString(raw)
-	t := store.APIToken{ID: hex.EncodeToString(raw[:6]), Name: name, Hash: tokenHash(secret), CreatedAt: s.now().UTC()}
+	t := store.APIToken{ID: hex.EncodeToString(raw[:6]), Name: in.Label, Hash: tokenHash(secret),
+		Account: in.Account, ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now}
 	if err := s.store.CreateAPIToken(ctx, t); err != nil {
 		return store.APIToken{}, "", err
 	}
-	s.log.Info("API token created", "token", t.ID, "name", name)
+	s.log.Info("API token created", "token", t.ID, "label", t.Name, "account", t.Account, "expires", t.ExpiresAt)
 	return t, secret, nil
 }
 
-// CheckAPIToken returns the token a bearer secret belongs to.
+func validateTokenLabel(label string) error {
+	const field = "label"
+	switch {
+	case strings.TrimSpace(label) == "":
+		return &domain.Error{Kind: domain.Invalid, Field: field, Msg: "token label is missing: say what the token is for, e.g. billing"}
+	case len(label) > tokenLabelMax:
+		return &domain.Error{Kind: domain.Invalid, Field: field, Msg: fmt.Sprintf("token label is %d characters long: use at most %d", len(label), tokenLabelMax)}
+	case strings.ContainsFunc(label, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return &domain.Error{Kind: domain.Invalid, Field: field, Msg: "token label contains a control character: remove it"}
+	}
+	return nil
+}
+
+// CheckAPIToken returns the token a bearer secret belongs to:
+// ErrBadCredentials for an unknown or revoked one, ErrTokenExpired once
+// its expiry has passed.
 func (s *Service) CheckAPIToken(ctx context.Context, secret string) (store.APIToken, error) {
 	t, err := s.store.GetAPITokenByHash(ctx, tokenHash(secret))
 	if isNotFound(err) {
@@ -105,7 +152,11 @@ func (s *Service) CheckAPIToken(ctx context.Context, secret string) (store.APITo
 	if err != nil {
 		return store.APIToken{}, err
 	}
-	if err := s.store.TouchAPIToken(ctx, t.ID, s.now().UTC()); err != nil {
+	now := s.now().UTC()
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+		return store.APIToken{}, fmt.Errorf("%w (%s)", ErrTokenExpired, t.ExpiresAt.Format(time.RFC3339))
+	}
+	if err := s.store.TouchAPIToken(ctx, t.ID, now); err != nil {
 		s.log.Warn("could not record API token use", "token", t.ID, "err", err)
 	}
 	return t, nil

@@ -3,6 +3,7 @@ package service_test
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +87,7 @@ func TestAdmins(t *testing.T) {
 
 func TestAPITokens(t *testing.T) {
 	e := newEnv(t)
-	tok, secret, err := e.svc.CreateAPIToken(e.ctx, "billing")
+	tok, secret, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "billing"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +98,7 @@ func TestAPITokens(t *testing.T) {
 	if tok.Hash != hex.EncodeToString(sum[:]) || tok.Name != "billing" || tok.ID == "" || !tok.CreatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("token %+v", tok)
 	}
-	_, secret2, err := e.svc.CreateAPIToken(e.ctx, "backup")
+	_, secret2, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "backup"})
 	if err != nil || secret2 == secret {
 		t.Fatalf("second token: %q, %v", secret2, err)
 	}
@@ -142,8 +143,10 @@ func TestAPITokens(t *testing.T) {
 		})
 	}
 
-	_, _, err = e.svc.CreateAPIToken(e.ctx, "")
-	wantErr(t, err, domain.Invalid, "name")
+	for _, label := range []string{"", "  ", strings.Repeat("x", 65), "a\nb"} {
+		_, _, err = e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: label})
+		wantErr(t, err, domain.Invalid, "label")
+	}
 
 	if err := e.svc.DeleteAPIToken(e.ctx, tok.ID); err != nil {
 		t.Fatal(err)
@@ -157,5 +160,43 @@ func TestAPITokens(t *testing.T) {
 	wantErr(t, e.svc.DeleteAPIToken(e.ctx, tok.ID), domain.NotFound, "")
 	if strings.Contains(e.logs.String(), strings.TrimPrefix(secret, "pftp_")) {
 		t.Fatal("a token secret reached the log")
+	}
+}
+
+// Account tokens name an existing account; expiries lie ahead and end
+// the token when they pass.
+func TestAPITokenScopeAndExpiry(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	_, _, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "deploy", Account: "carol"})
+	wantErr(t, err, domain.NotFound, "")
+	_, _, err = e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "deploy", ExpiresAt: e.clock.Now()})
+	wantErr(t, err, domain.Invalid, "expires")
+
+	tok, secret, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "deploy", Account: "BOB", ExpiresAt: e.clock.Now().Add(90 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Account != "bob" || !tok.ExpiresAt.Equal(e.clock.Now().Add(90*24*time.Hour)) {
+		t.Errorf("token %+v", tok)
+	}
+	e.clock.Add(90*24*time.Hour - time.Second)
+	if got, err := e.svc.CheckAPIToken(e.ctx, secret); err != nil || got.Account != "bob" {
+		t.Fatalf("a second before expiry: %+v, %v", got, err)
+	}
+	e.clock.Add(time.Second)
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret); !errors.Is(err, service.ErrTokenExpired) {
+		t.Fatalf("at expiry: %v, want ErrTokenExpired", err)
+	}
+	// Deleting the account deletes its tokens.
+	_, secret2, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "ci", Account: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.DeleteAccount(e.ctx, "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret2); err != service.ErrBadCredentials {
+		t.Errorf("token of a deleted account: %v", err)
 	}
 }

@@ -38,7 +38,7 @@ type Accounts interface {
 	// UpdateAccount replaces every field of the account named a.Name.
 	UpdateAccount(ctx context.Context, a domain.Account) error
 	// DeleteAccount removes the account and, in the same transaction, its
-	// FTP sub-users.
+	// FTP sub-users and the API tokens limited to it.
 	DeleteAccount(ctx context.Context, name string) error
 }
 
@@ -98,9 +98,15 @@ type Admin struct {
 
 // APIToken authenticates API calls; only a hash of the secret is kept.
 type APIToken struct {
-	ID        string
-	Name      string
-	Hash      string // hex SHA-256 of the secret
+	ID string
+	// Name is a label saying what the token is for ("billing").
+	Name string
+	Hash string // hex SHA-256 of the secret
+	// Account limits the token to that account's routes; "" is an
+	// administrator's token.
+	Account string
+	// ExpiresAt is when the token stops working; zero means never.
+	ExpiresAt time.Time
 	CreatedAt time.Time
 	LastUsed  time.Time
 }

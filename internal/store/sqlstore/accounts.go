@@ -60,7 +60,17 @@ func (s *Store) UpdateAccount(ctx context.Context, a domain.Account) error {
 // DeleteAccount implements store.Accounts. The sub-users go with it, by
 // ON DELETE CASCADE, in the same statement.
 func (s *Store) DeleteAccount(ctx context.Context, name string) error {
-	return wrap("delete account", s.exec(ctx, noAccount(name), "DELETE FROM accounts WHERE name = $1", name))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM api_tokens WHERE account = $1", name); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, "DELETE FROM accounts WHERE name = $1", name)
+		if err != nil {
+			return err
+		}
+		return mustChange(res, noAccount(name))
+	})
+	return wrap("delete account", err)
 }
 
 const ftpUserCols = `username, account, password_hash, path, quota_mb, enabled,

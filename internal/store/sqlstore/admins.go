@@ -57,7 +57,7 @@ func (s *Store) DeleteAdmin(ctx context.Context, name string) error {
 	return wrap("delete administrator", s.exec(ctx, noAdmin(name), "DELETE FROM admins WHERE name = $1", name))
 }
 
-const tokenCols = "id, name, hash, created_at, last_used"
+const tokenCols = "id, name, hash, account, expires_at, created_at, last_used"
 
 func noToken(id string) func() error {
 	return func() error { return domain.NotFoundf("API token %s does not exist", id) }
@@ -65,9 +65,9 @@ func noToken(id string) func() error {
 
 func scanToken(r rowScanner) (store.APIToken, error) {
 	var t store.APIToken
-	var created, used int64
-	err := r.Scan(&t.ID, &t.Name, &t.Hash, &created, &used)
-	t.CreatedAt, t.LastUsed = timeOf(created), timeOf(used)
+	var expires, created, used int64
+	err := r.Scan(&t.ID, &t.Name, &t.Hash, &t.Account, &expires, &created, &used)
+	t.ExpiresAt, t.CreatedAt, t.LastUsed = timeOf(expires), timeOf(created), timeOf(used)
 	return t, err
 }
 
@@ -75,8 +75,8 @@ func scanToken(r rowScanner) (store.APIToken, error) {
 // conflict (the message does not echo the hash).
 func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 	err := s.insert(ctx, func() error { return domain.Conflictf("id", "API token %s already exists", t.ID) },
-		"INSERT INTO api_tokens ("+tokenCols+") VALUES ($1, $2, $3, $4, $5)",
-		t.ID, t.Name, t.Hash, micros(t.CreatedAt), micros(t.LastUsed))
+		"INSERT INTO api_tokens ("+tokenCols+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		t.ID, t.Name, t.Hash, t.Account, micros(t.ExpiresAt), micros(t.CreatedAt), micros(t.LastUsed))
 	return wrap("create API token", err)
 }
 

@@ -29,7 +29,16 @@ var migrations = []migration{
 	{version: 1, about: "initial schema", sql: schemaV1},
 	{version: 2, about: "live FTP service settings", sql: schemaV2},
 	{version: 3, about: "web panel log-outs", sql: schemaV3},
+	{version: 4, about: "API tokens limited to an account, with an expiry", sql: schemaV4},
 }
+
+// schemaV4 gives API tokens a scope ('' = administrator) and an expiry
+// (0 = never). Tokens of an account are deleted with it (DeleteAccount).
+const schemaV4 = `
+ALTER TABLE api_tokens ADD COLUMN account {key} NOT NULL DEFAULT '';
+ALTER TABLE api_tokens ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX api_tokens_account ON api_tokens (account);
+`
 
 // schemaV3 keeps the nonces of logged-out panel sessions until they expire.
 const schemaV3 = `

@@ -65,7 +65,14 @@ func token(id, name string) store.APIToken {
 }
 
 func storedToken(k store.APIToken) store.APIToken {
-	k.CreatedAt, k.LastUsed = stored(k.CreatedAt), stored(k.LastUsed)
+	k.ExpiresAt, k.CreatedAt, k.LastUsed = stored(k.ExpiresAt), stored(k.CreatedAt), stored(k.LastUsed)
+	return k
+}
+
+// accountToken is a token limited to account, expiring after d.
+func accountToken(id, account string, d time.Duration) store.APIToken {
+	k := token(id, "deploy")
+	k.Account, k.ExpiresAt = account, at(d)
 	return k
 }
 
@@ -105,6 +112,28 @@ var tokenCases = []testCase{
 		check(t, err, "GetAPITokenByHash")
 		same(t, "LastUsed", got.LastUsed, stored(at(2*time.Hour)))
 		wantErr(t, s.TouchAPIToken(t.Context(), "zz", at(0)), domain.ErrNotFound, "TouchAPIToken unknown")
+	}},
+	{"scope and expiry are kept", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob"})
+		k := accountToken("a1", "bob", 90*24*time.Hour)
+		check(t, s.CreateAPIToken(t.Context(), k), "CreateAPIToken")
+		got, err := s.GetAPITokenByHash(t.Context(), k.Hash)
+		check(t, err, "GetAPITokenByHash")
+		same(t, "GetAPITokenByHash", got, storedToken(k))
+		list, err := s.ListAPITokens(t.Context())
+		check(t, err, "ListAPITokens")
+		same(t, "ListAPITokens", list, []store.APIToken{storedToken(k)})
+	}},
+	{"deleting an account deletes its tokens only", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob", "alice"})
+		for _, k := range []store.APIToken{token("admin", "x"), accountToken("bob1", "bob", time.Hour), accountToken("bob2", "bob", 0), accountToken("ali", "alice", time.Hour)} {
+			check(t, s.CreateAPIToken(t.Context(), k), "CreateAPIToken %s", k.ID)
+		}
+		check(t, s.DeleteAccount(t.Context(), "bob"), "DeleteAccount")
+		list, err := s.ListAPITokens(t.Context())
+		check(t, err, "ListAPITokens")
+		same(t, "tokens left", keys(list, tokenID), []string{"ali", "admin"})
+		wantErr(t, s.DeleteAccount(t.Context(), "bob"), domain.ErrNotFound, "second DeleteAccount")
 	}},
 	{"delete", func(t *testing.T, s store.Store) {
 		check(t, s.CreateAPIToken(t.Context(), token("a1", "x")), "CreateAPIToken")
