@@ -32,7 +32,7 @@ var migrations = []migration{
 	{version: 4, about: "API tokens limited to an account, with an expiry", sql: schemaV4},
 }
 
-// schemaV4 gives API tokens a scope (” = administrator) and an expiry
+// schemaV4 gives API tokens a scope (empty: an administrator's) and an expiry
 // (0 = never). Tokens of an account are deleted with it (DeleteAccount).
 const schemaV4 = `
 ALTER TABLE api_tokens ADD COLUMN account {key} NOT NULL DEFAULT '';
