@@ -18,6 +18,16 @@ import (
 	"github.com/panelftp/panelftp/internal/web"
 )
 
+// Deadlines of a panel request, so that a client trickling its headers or
+// body, or reading the answer slowly, cannot hold a connection for long.
+// Every request and answer of the panel and the API is small (bodies are
+// capped at 1 MiB).
+const (
+	panelHeaderTimeout = 10 * time.Second
+	panelReadTimeout   = 30 * time.Second // headers and body
+	panelWriteTimeout  = time.Minute
+)
+
 // panelServer is the running web panel and API.
 type panelServer struct {
 	*http.Server
@@ -59,13 +69,20 @@ func startPanel(c config.Serve, svc *service.Service, ftp *ftpd.Server, guard *d
 	if err != nil {
 		return nil, fmt.Errorf("web panel cannot listen on %s (--panel-listen): %w%s", c.PanelListen, err, privilegedHint(err))
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := newPanelHTTPServer(mux)
+	ln = web.LimitListener(ln, c.PanelMaxPerIP, proxies)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("web panel stopped", "err", err)
 		}
 	}()
 	return &panelServer{srv, portOf(ln.Addr())}, nil
+}
+
+// newPanelHTTPServer serves h with the panel's deadlines.
+func newPanelHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: panelHeaderTimeout, ReadTimeout: panelReadTimeout,
+		WriteTimeout: panelWriteTimeout, IdleTimeout: 2 * time.Minute}
 }
 
 func portOf(a net.Addr) int {

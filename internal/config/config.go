@@ -64,6 +64,9 @@ type Serve struct {
 	// PanelProxies lists the reverse proxies whose X-Forwarded-For the
 	// panel believes (addresses and networks, comma-separated).
 	PanelProxies string
+	// PanelMaxPerIP caps the panel connections open at once from one
+	// client (IPv6: one /64), trusted proxies excepted; 0 = no cap.
+	PanelMaxPerIP int
 	Bans         Bans
 	LogFormat    string
 	LogLevel     string
@@ -142,6 +145,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 30*time.Second, "on SIGTERM, how long running transfers may finish")
 	fs.StringVar(&c.PanelListen, "panel-listen", ":2083", "web panel and API address (empty: off)")
 	fs.BoolVar(&c.PanelSecure, "panel-secure-cookies", false, "mark panel cookies Secure: set it when the panel is reached over HTTPS (e.g. behind a reverse proxy)")
+	fs.IntVar(&c.PanelMaxPerIP, "panel-max-per-ip", 64, "panel connections open at once from one client IP (IPv6: per /64), the trusted proxies excepted; 0 = no limit")
 	fs.StringVar(&c.PanelProxies, "panel-trusted-proxies", "", "addresses of the reverse proxies in front of the panel, e.g. 127.0.0.1: from them, X-Forwarded-For names the client (default: none)")
 	fs.IntVar(&c.Bans.Threshold, "ban-threshold", 10, "failed FTP or panel log-ins from one IP that ban it (0: off)")
 	fs.DurationVar(&c.Bans.Window, "ban-window", 10*time.Minute, "window in which failed log-ins are counted")

@@ -31,7 +31,8 @@ import (
 type Limits struct {
 	// MaxConnections caps all connections of this process (default 500).
 	MaxConnections int
-	// MaxPerIP caps connections from one client IP address (default 20).
+	// MaxPerIP caps connections from one client: an IPv4 address or an
+	// IPv6 /64, as bans count them (default 20).
 	MaxPerIP int
 	// MaxPerUser caps logged-in sessions of one FTP user (default 10).
 	MaxPerUser int
@@ -89,7 +90,7 @@ type Registry struct {
 
 	mu      sync.Mutex
 	byID    map[string]*Session
-	perIP   map[netip.Addr]int
+	perIP   map[netip.Prefix]int // by domain.ClientKey
 	perUser map[string]int
 	// userKicks remembers when a kick of a username arrived, so that a
 	// log-in in flight at that moment is refused (see Session.Login).
@@ -104,7 +105,7 @@ func NewRegistry(limits Limits) *Registry {
 		publishEvery: time.Second,
 		kickEvery:    250 * time.Millisecond,
 		byID:         map[string]*Session{},
-		perIP:        map[netip.Addr]int{},
+		perIP:        map[netip.Prefix]int{},
 		perUser:      map[string]int{},
 		userKicks:    map[string]time.Time{},
 	}
@@ -137,7 +138,8 @@ func (r *Registry) Open(remote netip.AddrPort, kick func()) (*Session, error) {
 	if max := r.limits.MaxConnections; max > 0 && len(r.byID) >= max {
 		return nil, &LimitError{Err: ErrTooManyConnections, Max: max}
 	}
-	if max := r.limits.MaxPerIP; max > 0 && r.perIP[ip] >= max {
+	client := domain.ClientKey(ip)
+	if max := r.limits.MaxPerIP; max > 0 && r.perIP[client] >= max {
 		return nil, &LimitError{Err: ErrTooManyFromIP, Max: max}
 	}
 	now := r.now()
@@ -148,7 +150,7 @@ func (r *Registry) Open(remote netip.AddrPort, kick func()) (*Session, error) {
 	}
 	s.lastActivity.Store(now.UnixNano())
 	r.byID[s.id] = s
-	r.perIP[ip]++
+	r.perIP[client]++
 	return s, nil
 }
 
@@ -285,8 +287,9 @@ func (r *Registry) remove(s *Session) {
 		return
 	}
 	delete(r.byID, s.id)
-	if r.perIP[s.ip]--; r.perIP[s.ip] <= 0 {
-		delete(r.perIP, s.ip)
+	client := domain.ClientKey(s.ip)
+	if r.perIP[client]--; r.perIP[client] <= 0 {
+		delete(r.perIP, client)
 	}
 	if u := s.Username(); u != "" {
 		if r.perUser[u]--; r.perUser[u] <= 0 {

@@ -94,6 +94,20 @@ func TestOpenLimits(t *testing.T) {
 	}
 }
 
+// An IPv6 client is its /64, as for bans: rotating addresses inside it
+// does not buy more connections.
+func TestOpenLimitPerIPv6Prefix(t *testing.T) {
+	r, _ := newTestRegistry(Limits{MaxPerIP: 2})
+	s1 := mustOpen(t, r, "[2001:db8:1:2::1]:1000")
+	mustOpen(t, r, "[2001:db8:1:2::abcd]:1000")
+	if _, err := r.Open(addr("[2001:db8:1:2:ffff:ffff:ffff:ffff]:1000"), nil); !errors.Is(err, ErrTooManyFromIP) {
+		t.Fatalf("third connection from one /64: err = %v, want ErrTooManyFromIP", err)
+	}
+	mustOpen(t, r, "[2001:db8:1:3::1]:1000") // the next /64 is another client
+	s1.Close()
+	mustOpen(t, r, "[2001:db8:1:2::99]:1000")
+}
+
 func TestUnlimited(t *testing.T) {
 	r, _ := newTestRegistry(Limits{-1, -1, -1})
 	for i := range 50 {

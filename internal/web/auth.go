@@ -228,8 +228,8 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 		s.showLogin(w, r, who, http.StatusForbidden, p)
 		return
 	}
-	keys := []string{"ip:" + ipKey(ip), string(who) + ":" + name}
-	if wait := s.limiter.wait(keys...); wait > 0 {
+	keys := newLoginKeys(who, name, ip)
+	if wait := s.limiter.wait(keys); wait > 0 {
 		w.Header().Set("Retry-After", secondsText(wait))
 		p.Error = "Too many log-in attempts, try again in " + secondsText(wait) + " seconds."
 		s.showLogin(w, r, who, http.StatusTooManyRequests, p)
@@ -238,7 +238,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 	hash, err := s.checkLogin(r, who, name, r.PostFormValue("password"))
 	switch {
 	case err == nil:
-		s.limiter.success(keys[1])
+		s.limiter.success(keys)
 		s.startSession(w, who, name, hash)
 		s.log.Info("web: log-in", "role", who, "name", name, "ip", ip)
 		if who == roleAdmin {
@@ -248,7 +248,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 		}
 		return
 	case errors.Is(err, service.ErrBadCredentials):
-		s.limiter.fail(keys...)
+		s.limiter.fail(keys)
 		s.log.Warn("web: failed log-in", "role", who, "name", name, "ip", ip)
 		s.reportFailure(r, ip, "panel "+string(who)+" "+name+": wrong name or password")
 		p.Error = "Wrong name or password."

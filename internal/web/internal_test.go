@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -11,44 +12,81 @@ import (
 func TestLimiterBlocksAndGrows(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
 	l := newLimiter(func() time.Time { return now })
-	for range maxNameFails - 1 {
-		l.fail("owner:bob")
+	bob := newLoginKeys(roleOwner, "bob", "192.0.2.1")
+	for range maxPairFails - 1 {
+		l.fail(bob)
 	}
-	if w := l.wait("owner:bob"); w != 0 {
-		t.Fatalf("blocked after %d failures: %v", maxNameFails-1, w)
+	if w := l.wait(bob); w != 0 {
+		t.Fatalf("blocked after %d failures: %v", maxPairFails-1, w)
 	}
-	l.fail("owner:bob")
-	if w := l.wait("owner:bob"); w != time.Minute {
+	l.fail(bob)
+	if w := l.wait(bob); w != time.Minute {
 		t.Fatalf("first block %v, want 1m", w)
 	}
+	if w := l.wait(newLoginKeys(roleOwner, "bob", "198.51.100.1")); w != 0 {
+		t.Fatalf("the name is blocked from another IP: %v", w)
+	}
 	now = now.Add(time.Minute)
-	if w := l.wait("owner:bob"); w != 0 {
+	if w := l.wait(bob); w != 0 {
 		t.Fatalf("still blocked after the block: %v", w)
 	}
 	want := []time.Duration{2 * time.Minute, 4 * time.Minute, 8 * time.Minute, 15 * time.Minute, 15 * time.Minute}
 	for i, d := range want {
-		for range maxNameFails {
-			l.fail("owner:bob")
+		for range maxPairFails {
+			l.fail(bob)
 		}
-		if w := l.wait("owner:bob"); w != d {
+		if w := l.wait(bob); w != d {
 			t.Fatalf("block %d: %v, want %v", i+2, w, d)
 		}
 		now = now.Add(d)
 	}
 	// Failures spread out wider than the window never block.
 	l2 := newLimiter(func() time.Time { return now })
+	alice := newLoginKeys(roleOwner, "alice", "192.0.2.1")
 	for range 20 {
-		l2.fail("owner:alice")
+		l2.fail(alice)
 		now = now.Add(15 * time.Second)
 	}
-	if w := l2.wait("owner:alice"); w != 0 {
+	if w := l2.wait(alice); w != 0 {
 		t.Errorf("4 failures a minute blocked: %v", w)
 	}
-	// Success forgets the name's failures, and a quiet hour forgets strikes.
-	l2.fail("owner:carol")
-	l2.success("owner:carol")
-	if _, ok := l2.m["owner:carol"]; ok {
+	// Success forgets the name's failures from that IP.
+	carol := newLoginKeys(roleOwner, "carol", "192.0.2.1")
+	l2.fail(carol)
+	l2.success(carol)
+	if _, ok := l2.m[carol.pair]; ok {
 		t.Error("success kept the failures")
+	}
+}
+
+// A name guessed at from many addresses is under attack: each address then
+// gets one wrong guess per block, and no address is blocked that did not
+// guess.
+func TestLimiterNameUnderAttack(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	l := newLimiter(func() time.Time { return now })
+	ip := func(i int) string { return "198.51.100." + strconv.Itoa(i) }
+	for i := range maxNameFails {
+		k := newLoginKeys(roleAdmin, "admin", ip(i))
+		if w := l.wait(k); w != 0 {
+			t.Fatalf("address %d blocked before its first guess: %v", i, w)
+		}
+		l.fail(k)
+	}
+	// The last guess put the name under attack and blocked its address.
+	if w := l.wait(newLoginKeys(roleAdmin, "admin", ip(maxNameFails-1))); w != time.Minute {
+		t.Errorf("the guess that reached the limit: blocked %v, want 1m", w)
+	}
+	next := newLoginKeys(roleAdmin, "admin", ip(200))
+	if w := l.wait(next); w != 0 {
+		t.Errorf("a new address is blocked before guessing: %v", w)
+	}
+	l.fail(next)
+	if w := l.wait(next); w != time.Minute {
+		t.Errorf("one wrong guess under attack: blocked %v, want 1m", w)
+	}
+	if w := l.wait(newLoginKeys(roleAdmin, "admin", "203.0.113.9")); w != 0 {
+		t.Errorf("the owner's address is blocked: %v", w)
 	}
 }
 

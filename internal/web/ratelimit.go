@@ -2,21 +2,32 @@ package web
 
 import (
 	"math"
-	"net"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
 )
 
-// Log-in throttling. Each key (a client IP, a name) may fail a few times
-// per window; one failure more blocks the key, for longer each time it
-// happens again ("growing delay"), until it stays quiet for forgetAfter.
-// A name is throttled on its own so that an attacker spreading guesses over
-// many IPs still gets few per account; an IP has a higher allowance
-// because several people may share one behind NAT.
+// Log-in throttling. Three counts are kept, each per window:
+//
+//   - an IP (IPv6: its /64) that fails maxIPFails times is blocked,
+//     whatever names it tries: several people may share one behind NAT;
+//   - a name failing maxPairFails times from one IP is blocked for that
+//     IP only: the right password still works from anywhere else, so
+//     nobody can lock an owner or an admin out by guessing wrong;
+//   - a name failing maxNameFails times from any IPs is under attack:
+//     then every wrong guess at it blocks its IP for that name at once,
+//     so an attacker spreading guesses over many addresses gets one per
+//     address per block, while the right password still gets in.
+//
+// A block lasts firstBlock, doubling each time the key is blocked again,
+// up to maxBlock, until the key stays quiet for forgetAfter.
 const (
 	failWindow   = time.Minute
-	maxNameFails = 5
+	maxPairFails = 5
+	maxNameFails = 20
 	maxIPFails   = 10
 	firstBlock   = time.Minute
 	maxBlock     = 15 * time.Minute
@@ -42,61 +53,93 @@ func newLimiter(now func() time.Time) *limiter {
 	return &limiter{now: now, m: make(map[string]*attempts)}
 }
 
-// wait returns how long the longest-blocked of keys must still wait; 0
-// means the attempt may go ahead.
-func (l *limiter) wait(keys ...string) time.Duration {
+// loginKeys are the keys of one log-in attempt.
+type loginKeys struct {
+	ip   string // the client's address
+	pair string // the name from that address
+	name string // the name from anywhere
+}
+
+func newLoginKeys(who role, name, ip string) loginKeys {
+	k := loginKeys{ip: "ip:" + ipKey(ip), name: string(who) + ":" + name}
+	k.pair = k.name + "@" + ipKey(ip)
+	return k
+}
+
+// wait returns how long the attempt must still wait; 0 means it may go
+// ahead. Only the IP and the name from this IP ever block.
+func (l *limiter) wait(k loginKeys) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	var longest time.Duration
-	for _, k := range keys {
-		if a := l.m[k]; a != nil && a.until.After(now) {
+	for _, key := range []string{k.ip, k.pair} {
+		if a := l.m[key]; a != nil && a.until.After(now) {
 			longest = max(longest, a.until.Sub(now))
 		}
 	}
 	return longest
 }
 
-// fail records a failed attempt against every key.
-func (l *limiter) fail(keys ...string) {
+// fail records a failed attempt.
+func (l *limiter) fail(k loginKeys) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	if len(l.m) >= maxKeys {
 		l.prune(now)
 	}
-	for _, k := range keys {
-		a := l.m[k]
-		if a == nil || now.Sub(a.last) > forgetAfter {
-			a = &attempts{}
-			l.m[k] = a
-		}
-		a.last = now
-		kept := a.fails[:0]
-		for _, t := range a.fails {
-			if now.Sub(t) < failWindow {
-				kept = append(kept, t)
-			}
-		}
-		a.fails = append(kept, now)
-		limit := maxNameFails
-		if len(k) > 3 && k[:3] == "ip:" {
-			limit = maxIPFails
-		}
-		if len(a.fails) >= limit {
-			block := firstBlock * time.Duration(math.Pow(2, float64(min(a.strikes, 10))))
-			a.until, a.fails = now.Add(min(block, maxBlock)), nil
-			a.strikes++
-		}
+	l.count(k.ip, maxIPFails, now)
+	if underAttack := l.count(k.name, maxNameFails, now); underAttack {
+		l.block(l.entry(k.pair, now), now)
+		return
 	}
+	l.count(k.pair, maxPairFails, now)
 }
 
-// success forgets the failures of key (the name that just logged in). The
-// IP's count is kept: one good account must not buy guesses at others.
-func (l *limiter) success(key string) {
+// entry returns key's attempts, fresh when it was quiet for forgetAfter.
+func (l *limiter) entry(key string, now time.Time) *attempts {
+	a := l.m[key]
+	if a == nil || now.Sub(a.last) > forgetAfter {
+		a = &attempts{}
+		l.m[key] = a
+	}
+	a.last = now
+	return a
+}
+
+// count records a failure against key, blocks it when it reaches limit
+// within the window, and reports whether key is blocked.
+func (l *limiter) count(key string, limit int, now time.Time) (blocked bool) {
+	a := l.entry(key, now)
+	kept := a.fails[:0]
+	for _, t := range a.fails {
+		if now.Sub(t) < failWindow {
+			kept = append(kept, t)
+		}
+	}
+	a.fails = append(kept, now)
+	if len(a.fails) >= limit {
+		l.block(a, now)
+	}
+	return a.until.After(now)
+}
+
+// block blocks a for a growing time and starts a new window.
+func (l *limiter) block(a *attempts, now time.Time) {
+	d := firstBlock * time.Duration(math.Pow(2, float64(min(a.strikes, 10))))
+	a.until, a.fails = now.Add(min(d, maxBlock)), nil
+	a.strikes++
+}
+
+// success forgets the failures of the name from this IP, the one that
+// just logged in. The IP's count is kept, so one good account does not
+// buy guesses at others, and so is the name's: it may be under attack
+// from elsewhere.
+func (l *limiter) success(k loginKeys) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	delete(l.m, key)
+	delete(l.m, k.pair)
 }
 
 func (l *limiter) prune(now time.Time) {
@@ -107,14 +150,17 @@ func (l *limiter) prune(now time.Time) {
 	}
 }
 
-// ipKey groups IPv6 clients by /64, the block one subscriber usually has,
-// so rotating addresses inside it does not buy more attempts.
+// ipKey is the client key of ip (see domain.ClientKey) as text.
 func ipKey(ip string) string {
-	p := net.ParseIP(ip)
-	if p == nil || p.To4() != nil {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
 		return ip
 	}
-	return p.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	k := domain.ClientKey(a)
+	if k.IsSingleIP() {
+		return k.Addr().String()
+	}
+	return k.String()
 }
 
 // secondsText rounds d up to whole seconds.
