@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"internal/store":           {"internal/domain"},
 	"internal/store/sqlstore":  {"internal/domain", "internal/store"},
 	"internal/store/storetest": {"internal/domain", "internal/store"},
-	"internal/service":         {"internal/domain", "internal/store", "internal/auth"},
+	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
 	"internal/sessions":        {"internal/domain", "internal/store"},
 	"internal/ftpd":            {"internal/domain", "internal/service", "internal/auth", "internal/jail", "internal/sessions", "internal/store", "internal/defender"},
 	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},

@@ -270,3 +270,26 @@ func TestDisabledUserPaysTheHash(t *testing.T) {
 		})
 	}
 }
+
+// FolderUsage measures through the jail: the files under the folder, no
+// link followed.
+func TestFolderUsage(t *testing.T) {
+	e := newEnv(t)
+	a := e.addAccount("bob", 0)
+	e.addUser("bob", "dev.bob", "/site")
+	writeFile(t, filepath.Join(a.Home, "site", "a.txt"), "12345")
+	writeFile(t, filepath.Join(a.Home, "outside-site.txt"), "not counted")
+	if err := os.Symlink(e.outside, filepath.Join(a.Home, "site", "out")); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.svc.FolderUsage(e.ctx, a.Home, "/site")
+	if err != nil || u.Bytes != 5 || u.Files != 2 || u.Partial {
+		t.Errorf("FolderUsage = %+v, %v; want 5 bytes in a file and a link", u, err)
+	}
+	if err := os.Symlink(e.outside, filepath.Join(a.Home, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	if u, err := e.svc.FolderUsage(e.ctx, a.Home, "/escape"); err == nil {
+		t.Errorf("measured a folder outside the home: %+v", u)
+	}
+}

@@ -1,8 +1,7 @@
 package web
 
 import (
-	"errors"
-	"io/fs"
+	"context"
 	"os"
 	"path"
 	"sort"
@@ -11,13 +10,8 @@ import (
 	"time"
 )
 
-// Bounds of the walk that measures a sub-user's folder for the quota
-// column: a home with millions of files must not stall the page.
-const (
-	walkMaxEntries = 200_000
-	walkMaxTime    = 2 * time.Second
-	maxSuggestions = 300
-)
+// maxSuggestions bounds the folders offered for the path field.
+const maxSuggestions = 300
 
 // usage is the size of a folder. Partial means a bound was hit, so Bytes
 // is a lower limit.
@@ -35,14 +29,15 @@ type usageEntry struct {
 // usageCache remembers folder sizes for a few seconds, so reloading the
 // page or many people looking at once does not walk the disk each time.
 type usageCache struct {
-	mu  sync.Mutex
-	now func() time.Time
-	ttl time.Duration
-	m   map[string]usageEntry
+	mu      sync.Mutex
+	now     func() time.Time
+	ttl     time.Duration
+	measure func(home, p string) usage
+	m       map[string]usageEntry
 }
 
-func newUsageCache(now func() time.Time, ttl time.Duration) *usageCache {
-	return &usageCache{now: now, ttl: ttl, m: make(map[string]usageEntry)}
+func newUsageCache(now func() time.Time, ttl time.Duration, measure func(home, p string) usage) *usageCache {
+	return &usageCache{now: now, ttl: ttl, measure: measure, m: make(map[string]usageEntry)}
 }
 
 // get returns the size of folder p (clean, starting with "/") inside home.
@@ -54,7 +49,7 @@ func (c *usageCache) get(home, p string) usage {
 	if ok && c.now().Sub(e.at) < c.ttl {
 		return e.u
 	}
-	u := dirSize(home, p)
+	u := c.measure(home, p)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -67,47 +62,11 @@ func (c *usageCache) get(home, p string) usage {
 	return u
 }
 
-var errWalkBound = errors.New("walk bound reached")
-
-// dirSize adds up the regular files under p. It walks through an os.Root
-// of the home and never follows a symbolic link, so a link planted in the
-// home can neither lead the walk outside nor count a file twice.
-func dirSize(home, p string) usage {
-	root, err := os.OpenRoot(home)
-	if err != nil {
-		return usage{Err: err}
-	}
-	defer root.Close()
-	rel := strings.Trim(p, "/")
-	if rel == "" {
-		rel = "."
-	}
-	sub, err := root.OpenRoot(rel)
-	if err != nil {
-		return usage{Err: err}
-	}
-	defer sub.Close()
-
-	var u usage
-	n, deadline := 0, time.Now().Add(walkMaxTime)
-	err = fs.WalkDir(sub.FS(), ".", func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // an unreadable folder is skipped, not fatal
-		}
-		if n++; n > walkMaxEntries || (n%1024 == 0 && time.Now().After(deadline)) {
-			return errWalkBound
-		}
-		if d.Type().IsRegular() {
-			if fi, err := d.Info(); err == nil {
-				u.Bytes += fi.Size()
-			}
-		}
-		return nil
-	})
-	if errors.Is(err, errWalkBound) {
-		u.Partial = true
-	}
-	return u
+// dirSize is what the quota counts of folder p: the sizes of its regular
+// files, measured by the service (bounded, never following a link).
+func (s *server) dirSize(home, p string) usage {
+	u, err := s.svc.FolderUsage(context.Background(), home, p)
+	return usage{Bytes: u.Bytes, Partial: u.Partial, Err: err}
 }
 
 // dirSuggestions lists the home's top-level and second-level folders, as

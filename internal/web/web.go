@@ -139,8 +139,8 @@ func New(cfg Config, svc *service.Service, log *slog.Logger) (http.Handler, erro
 		keys:    deriveKeys(cfg.SecretKey),
 		cookies: newCookieNames(cfg.SecureCookies),
 		limiter: newLimiter(cfg.Now),
-		usage:   newUsageCache(cfg.Now, usageTTL),
 	}
+	s.usage = newUsageCache(cfg.Now, usageTTL, s.dirSize)
 	var err error
 	if s.assets, err = loadAssets(); err != nil {
 		return nil, err

@@ -1,0 +1,25 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/jail"
+)
+
+// Bounds of measuring a folder, so that a home with millions of files
+// does not stall a page.
+const (
+	usageMaxEntries = 200_000
+	usageMaxTime    = 2 * time.Second
+)
+
+// FolderUsage measures what the folder p (clean, starting with "/") of
+// home holds, through the jail: symbolic links are never followed, and a
+// sub-user folder that leads outside the home is an error. Past its
+// bounds the count stops with Partial set.
+func (s *Service) FolderUsage(ctx context.Context, home, p string) (jail.Usage, error) {
+	ctx, cancel := context.WithTimeout(ctx, usageMaxTime)
+	defer cancel()
+	return jail.MeasureUsage(ctx, home, p, usageMaxEntries)
+}
