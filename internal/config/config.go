@@ -67,9 +67,9 @@ type Serve struct {
 	// PanelMaxPerIP caps the panel connections open at once from one
 	// client (IPv6: one /64), trusted proxies excepted; 0 = no cap.
 	PanelMaxPerIP int
-	Bans         Bans
-	LogFormat    string
-	LogLevel     string
+	Bans          Bans
+	LogFormat     string
+	LogLevel      string
 	// DebugListen serves Go's profiler (net/http/pprof) for measuring;
 	// keep it on loopback.
 	DebugListen string
