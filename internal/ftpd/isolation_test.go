@@ -1,10 +1,15 @@
 package ftpd
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -157,5 +162,62 @@ func TestNamesWithLineBreaks(t *testing.T) {
 		if strings.ContainsAny(d.Name(), "\r\n") {
 			t.Errorf("created %q", d.Name())
 		}
+	}
+}
+
+// runAs runs a command as uid:gid with no other groups (util-linux
+// setpriv): the kernel's answer to that account's own shell.
+func runAs(t *testing.T, uid int, args ...string) error {
+	t.Helper()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil {
+		t.Skip("needs setpriv (util-linux) to act as another account")
+	}
+	id := strconv.Itoa(uid)
+	cmd := exec.Command(setpriv, append([]string{"--reuid=" + id, "--regid=" + id, "--clear-groups", "--"}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%v: %s", err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// TestIsolationBetweenAccounts: what a sub-user uploads into a folder the
+// service created cannot be read by another account's uid, though it can
+// by its own.
+func TestIsolationBetweenAccounts(t *testing.T) {
+	requireRoot(t)
+	tmp := t.TempDir()
+	// The test's temporary root is 0700: let other uids pass through, as
+	// they can through /home.
+	if err := os.Chmod(filepath.Dir(tmp), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{home: filepath.Join(tmp, "bob")}) // created by the service
+	c := e.dial("")
+	const config = "<?php define('DB_PASSWORD', 'hunter2');"
+	if err := c.Stor("/wp-config.php", strings.NewReader(config)); err != nil {
+		t.Fatal(err)
+	}
+	p := e.file("wp-config.php")
+	for path, want := range map[string]os.FileMode{e.Home: 0o711 | os.ModeDir, e.Root: 0o750 | os.ModeDir, p: 0o644} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode() != want || st.Uid != testUID || st.Gid != testUID {
+			t.Errorf("%s: %v %d:%d, want %v %d:%d", path, fi.Mode(), st.Uid, st.Gid, want, testUID, testUID)
+		}
+	}
+	if err := runAs(t, testUID, "cat", p); err != nil {
+		t.Fatalf("the account itself cannot read its upload: %v", err)
+	}
+	const alice = testUID + 1
+	if err := runAs(t, alice, "cat", p); err == nil || !strings.Contains(err.Error(), "Permission denied") {
+		t.Errorf("another account's uid read the upload (%v)", err)
+	}
+	if err := runAs(t, alice, "ls", e.Home); err == nil {
+		t.Error("another account's uid listed the home")
 	}
 }
