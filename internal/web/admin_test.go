@@ -264,3 +264,29 @@ func TestAdminBans(t *testing.T) {
 	}
 	wantStatus(t, c.post("/admin/bans/lift", url.Values{"ip": {"203.0.113.7"}}), http.StatusNotFound)
 }
+
+// The admin form refuses the homes and owners the service refuses, each
+// message next to its field.
+func TestAdminAccountHomeRules(t *testing.T) {
+	e := newEnv(t)
+	c := e.admin()
+	for _, tc := range []struct {
+		form        url.Values
+		field, want string
+	}{
+		{url.Values{"account": {"carol"}, "home": {e.home("bob")}}, "acc-home", "already the home of account bob"},
+		{url.Values{"account": {"carol"}, "home": {e.home("bob") + "/blog"}}, "acc-home", "inside the home of account bob"},
+		{url.Values{"account": {"carol"}, "home": {e.homes}}, "acc-home", "contains the home of account"},
+		{url.Values{"account": {"carol"}, "home": {"/etc"}}, "acc-home", "system folder"},
+		{url.Values{"account": {"carol"}, "home": {e.home("carol")}, "uid": {"1000"}}, "acc-uid", "both a uid and a gid"},
+	} {
+		r := c.post("/admin/accounts", tc.form)
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		if got := fieldError(r.body, tc.field); !strings.Contains(got, tc.want) {
+			t.Errorf("home %s: %s error %q, want %q", tc.form.Get("home"), tc.field, got, tc.want)
+		}
+	}
+	if _, err := e.svc.GetAccount(context.Background(), "carol"); err == nil {
+		t.Error("a refused account was created")
+	}
+}
