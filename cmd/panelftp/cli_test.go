@@ -380,7 +380,7 @@ func TestCLIAPITokens(t *testing.T) {
 	}
 	var tokens []struct {
 		ID        string  `json:"id"`
-		Label     string  `json:"label"`
+		Label     string  `json:"name"`
 		Account   *string `json:"account"`
 		ExpiresAt *string `json:"expires_at"`
 		Expired   bool    `json:"expired"`

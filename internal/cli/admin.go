@@ -131,7 +131,7 @@ func adminTokens(ctx context.Context, in *input) error {
 	if in.json {
 		type tokenJSON struct {
 			ID        string  `json:"id"`
-			Label     string  `json:"label"`
+			Label     string  `json:"name"`    // the label
 			Account   *string `json:"account"` // null: an administrator's token
 			ExpiresAt *string `json:"expires_at"`
 			Expired   bool    `json:"expired"`
