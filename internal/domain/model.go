@@ -33,7 +33,9 @@ type FTPUser struct {
 	// Path is the folder inside the owner's home, clean, starting with "/".
 	Path string
 	// QuotaMB limits the bytes stored under Path; 0 means unlimited.
-	QuotaMB   int64
+	QuotaMB int64
+	// Controls are the user's other limits and access rules.
+	Controls
 	Enabled   bool
 	CreatedAt time.Time
 	UpdatedAt time.Time

@@ -201,9 +201,4 @@ func (s *Service) updateFTPUser(ctx context.Context, u domain.FTPUser, what stri
 	return nil
 }
 
-func validateQuota(mb int64) error {
-	if mb < 0 {
-		return &domain.Error{Kind: domain.Invalid, Field: "quota", Msg: fmt.Sprintf("quota %d MB is negative: use 0 for unlimited or a size in MB", mb)}
-	}
-	return nil
-}
+func validateQuota(mb int64) error { return domain.ValidateQuotaMB(mb) }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -31,7 +32,7 @@ func TestAddFTPUser(t *testing.T) {
 	if !strings.HasPrefix(u.PasswordHash, "$argon2id$") || strings.Contains(u.PasswordHash, pw1) {
 		t.Fatalf("password stored as %q, want an argon2id hash", u.PasswordHash)
 	}
-	if got := e.storedUser("dev.bob"); got != u {
+	if got := e.storedUser("dev.bob"); !reflect.DeepEqual(got, u) {
 		t.Fatalf("stored %+v\nreturned %+v", got, u)
 	}
 	if fi, err := os.Stat(filepath.Join(a.Home, "example.com", "dev")); err != nil || !fi.IsDir() {
@@ -121,7 +122,7 @@ func TestAddFTPUserRuleErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.snapshot()
 			u, err := e.svc.AddFTPUser(e.ctx, tc.in)
-			if u != (domain.FTPUser{}) {
+			if !reflect.DeepEqual(u, domain.FTPUser{}) {
 				t.Errorf("returned %+v with the refusal", u)
 			}
 			kind := domain.Invalid

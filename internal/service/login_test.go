@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -73,7 +74,7 @@ func TestAuthenticate(t *testing.T) {
 			if err != tc.want {
 				t.Fatalf("Authenticate = %v, want %v", err, tc.want)
 			}
-			if login != (service.Login{}) {
+			if !reflect.DeepEqual(login, service.Login{}) {
 				t.Fatalf("refused log-in returned %+v", login)
 			}
 			e.unchanged(before) // in particular, no last login recorded

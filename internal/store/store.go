@@ -53,7 +53,8 @@ type FTPUsers interface {
 	// ordered by username.
 	ListFTPUsers(ctx context.Context, account string) ([]domain.FTPUser, error)
 	CountFTPUsers(ctx context.Context, account string) (int, error)
-	// UpdateFTPUser replaces the password hash, path, quota and enabled flag.
+	// UpdateFTPUser replaces the password hash, path, quota, controls,
+	// enabled flag and updated time.
 	UpdateFTPUser(ctx context.Context, u domain.FTPUser) error
 	DeleteFTPUser(ctx context.Context, username string) error
 	RecordLogin(ctx context.Context, username string, at time.Time, ip string) error

@@ -74,14 +74,22 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 }
 
 const ftpUserCols = `username, account, password_hash, path, quota_mb, enabled,
-	created_at, updated_at, last_login_at, last_login_ip`
+	created_at, updated_at, last_login_at, last_login_ip, ` + controlCols
 
 func scanFTPUser(r rowScanner) (domain.FTPUser, error) {
 	var u domain.FTPUser
 	var created, updated, login int64
-	err := r.Scan(&u.Username, &u.Account, &u.PasswordHash, &u.Path, &u.QuotaMB, &u.Enabled,
-		&created, &updated, &login, &u.LastLoginIP)
+	var c controlRow
+	err := r.Scan(append([]any{&u.Username, &u.Account, &u.PasswordHash, &u.Path, &u.QuotaMB, &u.Enabled,
+		&created, &updated, &login, &u.LastLoginIP}, c.dest()...)...)
+	if err != nil {
+		return u, err
+	}
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = timeOf(created), timeOf(updated), timeOf(login)
+	u.Controls, err = c.controls()
+	if err != nil {
+		err = fmt.Errorf("FTP user %s: %w", u.Username, err)
+	}
 	return u, err
 }
 
@@ -100,9 +108,10 @@ func (s *Store) CreateFTPUser(ctx context.Context, u domain.FTPUser, limit int) 
 		if err := checkLimit(ctx, tx, u.Account, limit); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO ftp_users ("+ftpUserCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-			u.Username, u.Account, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled,
-			micros(u.CreatedAt), micros(u.UpdatedAt), micros(u.LastLoginAt), u.LastLoginIP)
+		_, err := tx.ExecContext(ctx, "INSERT INTO ftp_users ("+ftpUserCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+			append([]any{u.Username, u.Account, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled,
+				micros(u.CreatedAt), micros(u.UpdatedAt), micros(u.LastLoginAt), u.LastLoginIP}, controlValues(u.Controls)...)...)
 		switch {
 		case s.d.isDuplicate(err):
 			return domain.Conflictf("username", "FTP username %s already exists", u.Username)
@@ -173,9 +182,11 @@ func (s *Store) CountFTPUsers(ctx context.Context, account string) (int, error) 
 // the caller sets; the account, creation time and last log-in stay.
 func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser) error {
 	err := s.exec(ctx, noFTPUser(u.Username),
-		`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6
+		`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6,
+			max_files = $7, upload_kbps = $8, download_kbps = $9, allow_ips = $10, deny_ips = $11,
+			read_only = $12, tls_required = $13, expires = $14, max_sessions = $15
 			WHERE username = $1`,
-		u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt))
+		append([]any{u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt)}, controlValues(u.Controls)...)...)
 	return wrap("update FTP user", err)
 }
 

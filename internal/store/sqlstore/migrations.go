@@ -30,7 +30,31 @@ var migrations = []migration{
 	{version: 2, about: "live FTP service settings", sql: schemaV2},
 	{version: 3, about: "web panel log-outs", sql: schemaV3},
 	{version: 4, about: "API tokens limited to an account, with an expiry", sql: schemaV4},
+	{version: 5, about: "per-user controls of FTP sub-users", sql: schemaV5},
+	{version: 6, about: "welcome banner", sql: schemaV6},
 }
+
+// schemaV6 adds the greeting to the live settings.
+const schemaV6 = `
+ALTER TABLE settings ADD COLUMN banner TEXT NOT NULL DEFAULT '';
+ALTER TABLE settings ADD COLUMN hide_server_name BOOLEAN NOT NULL DEFAULT FALSE;
+`
+
+// schemaV5 adds the per-user controls; their defaults mean "no limit, no
+// restriction", so existing sub-users keep working as before. IP lists are
+// comma-separated CIDR networks; expires is the last day of access as
+// YYYY-MM-DD, empty for never.
+const schemaV5 = `
+ALTER TABLE ftp_users ADD COLUMN max_files BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ftp_users ADD COLUMN upload_kbps BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ftp_users ADD COLUMN download_kbps BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ftp_users ADD COLUMN allow_ips TEXT NOT NULL DEFAULT '';
+ALTER TABLE ftp_users ADD COLUMN deny_ips TEXT NOT NULL DEFAULT '';
+ALTER TABLE ftp_users ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE ftp_users ADD COLUMN tls_required BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE ftp_users ADD COLUMN expires TEXT NOT NULL DEFAULT '';
+ALTER TABLE ftp_users ADD COLUMN max_sessions INTEGER NOT NULL DEFAULT 0;
+`
 
 // schemaV4 gives API tokens a scope (empty: an administrator's) and an expiry
 // (0 = never). Tokens of an account are deleted with it (DeleteAccount).

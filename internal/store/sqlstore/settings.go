@@ -13,8 +13,9 @@ import (
 func (s *Store) GetSettings(ctx context.Context) (domain.Settings, time.Time, error) {
 	var set domain.Settings
 	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT public_host, tls_required, max_connections, max_per_ip, max_per_user, updated_at
-		FROM settings WHERE id = 1`).Scan(&set.PublicHost, &set.TLSRequired, &set.MaxConnections, &set.MaxPerIP, &set.MaxPerUser, &at)
+	err := s.db.QueryRowContext(ctx, `SELECT public_host, tls_required, max_connections, max_per_ip, max_per_user,
+		banner, hide_server_name, updated_at FROM settings WHERE id = 1`).Scan(&set.PublicHost, &set.TLSRequired,
+		&set.MaxConnections, &set.MaxPerIP, &set.MaxPerUser, &set.Banner, &set.HideServerName, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return set, time.Time{}, domain.NotFoundf("no FTP service settings are saved")
 	}
@@ -24,12 +25,14 @@ func (s *Store) GetSettings(ctx context.Context) (domain.Settings, time.Time, er
 // PutSettings implements store.Settings.
 func (s *Store) PutSettings(ctx context.Context, set domain.Settings, at time.Time) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO settings (id, public_host, tls_required, max_connections, max_per_ip, max_per_user, updated_at)
-			VALUES (1, $1, $2, $3, $4, $5, $6)
+		_, err := tx.ExecContext(ctx, `INSERT INTO settings (id, public_host, tls_required, max_connections, max_per_ip, max_per_user,
+				banner, hide_server_name, updated_at)
+			VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (id) DO UPDATE SET public_host = excluded.public_host, tls_required = excluded.tls_required,
 			max_connections = excluded.max_connections, max_per_ip = excluded.max_per_ip,
-			max_per_user = excluded.max_per_user, updated_at = excluded.updated_at`,
-			set.PublicHost, set.TLSRequired, set.MaxConnections, set.MaxPerIP, set.MaxPerUser, micros(at))
+			max_per_user = excluded.max_per_user, banner = excluded.banner,
+			hide_server_name = excluded.hide_server_name, updated_at = excluded.updated_at`,
+			set.PublicHost, set.TLSRequired, set.MaxConnections, set.MaxPerIP, set.MaxPerUser, set.Banner, set.HideServerName, micros(at))
 		return err
 	})
 	return wrap("put settings", err)

@@ -1,9 +1,11 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -97,5 +99,48 @@ func benchPublish(b *testing.B, open func() (*Store, error)) {
 		if err := s.PublishSessions(b.Context(), "n1", time.Now(), all, nil); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestUpgradeLeavesUsersUnrestricted: sub-users and settings saved before
+// the per-user controls and the banner existed come back with no limit, no
+// restriction and the default greeting.
+func TestUpgradeLeavesUsersUnrestricted(t *testing.T) {
+	dir := t.TempDir()
+	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dir, SQLiteFile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Store{db: db, d: sqliteDialect}
+	for range 3 { // the schema before per-user controls
+		if _, err := old.migrateOne(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		"INSERT INTO accounts (name, home, uid, gid, enabled, created_at, updated_at) VALUES ('bob', '/home/bob', -1, -1, TRUE, 1, 1)",
+		`INSERT INTO ftp_users (username, account, password_hash, path, quota_mb, enabled, created_at, updated_at)
+			VALUES ('dev.bob', 'bob', 'h', '/site', 7, TRUE, 1, 1)`,
+		`INSERT INTO settings (id, public_host, tls_required, max_connections, max_per_ip, max_per_user, updated_at)
+			VALUES (1, '', TRUE, 0, 0, 3, 1)`,
+	} {
+		if _, err := db.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s := mustOpen(t, func() (*Store, error) { return OpenSQLite(dir) })
+	wantVersions(t, s)
+	u, err := s.GetFTPUser(t.Context(), "dev.bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(u.Controls, domain.Controls{}) || u.QuotaMB != 7 || u.Path != "/site" {
+		t.Fatalf("upgraded user = %+v; want its fields kept and no controls", u)
+	}
+	set, _, err := s.GetSettings(t.Context())
+	if err != nil || set != (domain.Settings{TLSRequired: true, MaxPerUser: 3}) {
+		t.Fatalf("upgraded settings = %+v, %v; want kept, no banner", set, err)
 	}
 }

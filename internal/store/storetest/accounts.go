@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +33,19 @@ func ftpUser(username string) domain.FTPUser {
 	return domain.FTPUser{
 		Username: username, Account: acct, PasswordHash: "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$" + username,
 		Path: "/example.com/dev", QuotaMB: 512, Enabled: true, CreatedAt: at(time.Minute), UpdatedAt: at(2 * time.Minute),
+	}
+}
+
+// controls sets every control to a value other than its zero, IPv4 and
+// IPv6 networks and single addresses in both lists.
+func controls() domain.Controls {
+	return domain.Controls{
+		MaxFiles: 25000, UploadKBps: 200, DownloadKBps: 1 << 20,
+		AllowIPs: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("198.51.100.7/32")},
+		DenyIPs:  []netip.Prefix{netip.MustParsePrefix("192.0.2.66/32"), netip.MustParsePrefix("2001:db8::bad/128")},
+		ReadOnly: true, TLSRequired: true,
+		Expires:     time.Date(2027, 2, 28, 0, 0, 0, 0, time.UTC),
+		MaxSessions: 3,
 	}
 }
 
@@ -199,13 +213,31 @@ var ftpUserCases = []testCase{
 			same(t, fmt.Sprintf("CountFTPUsers(%q)", tt.account), n, len(tt.want))
 		}
 	}},
-	{"update replaces hash, path, quota, enabled and updated time", func(t *testing.T, s store.Store) {
+	{"create and get round-trip every control", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob"})
+		u := ftpUser("dev.bob")
+		u.Controls = controls()
+		check(t, s.CreateFTPUser(t.Context(), u, 0), "CreateFTPUser")
+		got, err := s.GetFTPUser(t.Context(), "dev.bob")
+		check(t, err, "GetFTPUser")
+		same(t, "GetFTPUser", got, storedUser(u))
+		list, err := s.ListFTPUsers(t.Context(), "bob")
+		check(t, err, "ListFTPUsers")
+		same(t, "ListFTPUsers", list, []domain.FTPUser{storedUser(u)})
+	}},
+	{"update replaces hash, path, quota, controls, enabled and updated time", func(t *testing.T, s store.Store) {
 		withAccounts(t, s, []string{"bob"}, "dev.bob")
 		check(t, s.RecordLogin(t.Context(), "dev.bob", at(time.Hour), "192.0.2.7"), "RecordLogin")
 		u := ftpUser("dev.bob")
 		u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, u.UpdatedAt = "new-hash", "/other", 0, false, at(2*time.Hour)
-		check(t, s.UpdateFTPUser(t.Context(), u), "UpdateFTPUser")
+		u.Controls = controls()
+		check(t, s.UpdateFTPUser(t.Context(), u), "UpdateFTPUser with controls")
 		got, err := s.GetFTPUser(t.Context(), "dev.bob")
+		check(t, err, "GetFTPUser")
+		same(t, "controls after UpdateFTPUser", got.Controls, u.Controls)
+		u.Controls = domain.Controls{} // and back to no limits
+		check(t, s.UpdateFTPUser(t.Context(), u), "UpdateFTPUser")
+		got, err = s.GetFTPUser(t.Context(), "dev.bob")
 		check(t, err, "GetFTPUser")
 		u.LastLoginAt, u.LastLoginIP = at(time.Hour), "192.0.2.7" // kept
 		same(t, "after UpdateFTPUser", got, storedUser(u))

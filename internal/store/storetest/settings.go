@@ -22,7 +22,14 @@ var settingsCases = []testCase{
 	{"put, replace, get, delete", func(t *testing.T, s store.Store) {
 		ctx := context.Background()
 		at := time.Date(2026, 5, 6, 7, 8, 9, 123456000, time.UTC)
-		first := domain.Settings{PublicHost: "203.0.113.10", TLSRequired: true, MaxConnections: 900, MaxPerIP: 30, MaxPerUser: 5}
+		first := domain.Settings{PublicHost: "203.0.113.10", TLSRequired: true, MaxConnections: 900, MaxPerIP: 30, MaxPerUser: 5,
+			Banner: "Welcome to Example Hosting — FTP für alle", HideServerName: true}
+		if err := s.PutSettings(ctx, first, at); err != nil {
+			t.Fatal(err)
+		}
+		if got, _, err := s.GetSettings(ctx); err != nil || got != first {
+			t.Fatalf("GetSettings = %+v, %v; want every field back: %+v", got, err, first)
+		}
 		if err := s.PutSettings(ctx, first, at); err != nil {
 			t.Fatal(err)
 		}
