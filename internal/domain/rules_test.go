@@ -323,3 +323,32 @@ func TestLower(t *testing.T) {
 		t.Fatalf("Lower = %q, want dev.bob", got)
 	}
 }
+
+func TestGreeting(t *testing.T) {
+	tests := []struct {
+		set  domain.Settings
+		want string
+	}{
+		{domain.Settings{}, "panelftp ready."},
+		{domain.Settings{HideServerName: true}, "FTP server ready."},
+		{domain.Settings{Banner: "Welcome to Example Hosting"}, "Welcome to Example Hosting"},
+		{domain.Settings{Banner: "Welcome", HideServerName: true}, "Welcome"},
+	}
+	for _, tc := range tests {
+		if got := tc.set.Greeting(); got != tc.want {
+			t.Errorf("%+v.Greeting() = %q, want %q", tc.set, got, tc.want)
+		}
+	}
+	if got, err := domain.NormalizeBanner("  Willkommen bei Example — FTP  "); err != nil || got != "Willkommen bei Example — FTP" {
+		t.Errorf("NormalizeBanner = %q, %v", got, err)
+	}
+	for in, hint := range map[string]string{
+		"a\nb": "one line", "a\x00b": "control", "a\u200bb": "invisible", strings.Repeat("x", domain.BannerMax+1): "at most 200",
+	} {
+		_, err := domain.NormalizeBanner(in)
+		checkRefusal(t, err, refusal{"banner", []string{hint}})
+	}
+	if err := (domain.Settings{Banner: " padded"}).Validate(); domain.FieldOf(err) != "banner" {
+		t.Errorf("Validate accepted a banner that was not normalized: %v", err)
+	}
+}

@@ -151,17 +151,11 @@ func (s *Service) ChangeFTPPath(ctx context.Context, account, username, newPath 
 	return nil
 }
 
-// SetFTPQuota changes the user's upload quota (0 = unlimited).
+// SetFTPQuota changes the user's upload quota (0 = unlimited); it is
+// SetFTPControls with the quota alone.
 func (s *Service) SetFTPQuota(ctx context.Context, account, username string, quotaMB int64) error {
-	if err := validateQuota(quotaMB); err != nil {
-		return err
-	}
-	u, err := s.GetFTPUser(ctx, account, username)
-	if err != nil {
-		return err
-	}
-	u.QuotaMB = quotaMB
-	return s.updateFTPUser(ctx, u, "FTP user quota changed")
+	_, err := s.SetFTPControls(ctx, account, username, domain.ControlsChange{QuotaMB: &quotaMB})
+	return err
 }
 
 // SetFTPUserEnabled enables or disables log-in for the user.

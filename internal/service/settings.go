@@ -19,7 +19,12 @@ func (s *Service) Settings(ctx context.Context) (set domain.Settings, saved bool
 
 // SaveSettings stores settings that every node applies within seconds,
 // overriding the command-line values until ResetSettings.
+// The banner is saved without surrounding blanks.
 func (s *Service) SaveSettings(ctx context.Context, set domain.Settings) error {
+	var err error
+	if set.Banner, err = domain.NormalizeBanner(set.Banner); err != nil {
+		return err
+	}
 	if err := set.Validate(); err != nil {
 		return err
 	}
@@ -27,7 +32,8 @@ func (s *Service) SaveSettings(ctx context.Context, set domain.Settings) error {
 		return err
 	}
 	s.log.Info("FTP service settings saved", "public_host", set.PublicHost, "tls_required", set.TLSRequired,
-		"max_connections", set.MaxConnections, "max_per_ip", set.MaxPerIP, "max_per_user", set.MaxPerUser)
+		"max_connections", set.MaxConnections, "max_per_ip", set.MaxPerIP, "max_per_user", set.MaxPerUser,
+		"banner", set.Banner, "hide_server_name", set.HideServerName)
 	return nil
 }
 

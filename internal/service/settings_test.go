@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -21,6 +22,10 @@ func TestSettings(t *testing.T) {
 		{"IPv6", domain.Settings{PublicHost: "2001:db8::1"}, "public_host"},
 		{"negative", domain.Settings{MaxPerUser: -1}, "max_per_user"},
 		{"per IP above total", domain.Settings{MaxConnections: 10, MaxPerIP: 20}, "max_per_ip"},
+		{"two-line banner", domain.Settings{Banner: "Welcome\r\n230 Logged in"}, "banner"},
+		{"banner with a tab", domain.Settings{Banner: "Welcome\tfriends"}, "banner"},
+		{"long banner", domain.Settings{Banner: strings.Repeat("é", domain.BannerMax+1)}, "banner"},
+		{"banner not UTF-8", domain.Settings{Banner: "caf\xe9"}, "banner"},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -33,8 +38,11 @@ func TestSettings(t *testing.T) {
 			}
 		})
 	}
-	want := domain.Settings{PublicHost: "203.0.113.10", TLSRequired: true, MaxConnections: 100, MaxPerIP: 5, MaxPerUser: 3}
-	if err := e.svc.SaveSettings(e.ctx, want); err != nil {
+	want := domain.Settings{PublicHost: "203.0.113.10", TLSRequired: true, MaxConnections: 100, MaxPerIP: 5, MaxPerUser: 3,
+		Banner: strings.Repeat("é", domain.BannerMax), HideServerName: true}
+	typed := want
+	typed.Banner = "  " + want.Banner + " "
+	if err := e.svc.SaveSettings(e.ctx, typed); err != nil {
 		t.Fatal(err)
 	}
 	if got, saved, at, err := e.svc.Settings(e.ctx); err != nil || !saved || got != want || !at.Equal(e.clock.Now()) {
