@@ -1,8 +1,9 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
+	"reflect"
+	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -25,10 +26,28 @@ type ftpUserCreate struct {
 // ftpUserPatch is the body of PATCH .../ftp-users/{username}; a missing or
 // null field is left as it is.
 type ftpUserPatch struct {
-	Password *string `json:"password"`
-	Path     *string `json:"path"`
-	QuotaMB  *int64  `json:"quota_mb"`
-	Enabled  *bool   `json:"enabled"`
+	Password     *string   `json:"password"`
+	Path         *string   `json:"path"`
+	QuotaMB      *int64    `json:"quota_mb"`
+	Enabled      *bool     `json:"enabled"`
+	MaxFiles     *int64    `json:"max_files"`
+	UploadKBps   *int64    `json:"upload_kbps"`
+	DownloadKBps *int64    `json:"download_kbps"`
+	AllowIPs     *[]string `json:"allow_ips"`
+	DenyIPs      *[]string `json:"deny_ips"`
+	ReadOnly     *bool     `json:"read_only"`
+	TLSRequired  *bool     `json:"tls_required"`
+	Expires      *string   `json:"expires"`
+	MaxSessions  *int      `json:"max_sessions"`
+}
+
+// controls is the part of the patch that SetFTPControls applies.
+func (p ftpUserPatch) controls() domain.ControlsChange {
+	return domain.ControlsChange{
+		QuotaMB: p.QuotaMB, MaxFiles: p.MaxFiles, UploadKBps: p.UploadKBps, DownloadKBps: p.DownloadKBps,
+		AllowIPs: p.AllowIPs, DenyIPs: p.DenyIPs, ReadOnly: p.ReadOnly, TLSRequired: p.TLSRequired,
+		Expires: p.Expires, MaxSessions: p.MaxSessions,
+	}
 }
 
 func (s *server) listAccountFTPUsers(w http.ResponseWriter, r *http.Request) error {
@@ -65,7 +84,7 @@ func (s *server) writeFTPUsers(w http.ResponseWriter, r *http.Request, account s
 	}
 	out := make([]ftpUserJSON, 0, len(users))
 	for _, u := range users {
-		out = append(out, ftpUserView(u, byName[u.Account]))
+		out = append(out, ftpUserView(u, byName[u.Account], s.svc.Now()))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ftp_users": out})
 	return nil
@@ -89,7 +108,7 @@ func (s *server) createFTPUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", Prefix+"/accounts/"+u.Account+"/ftp-users/"+u.Username)
-	writeJSON(w, http.StatusCreated, ftpUserView(u, a))
+	writeJSON(w, http.StatusCreated, ftpUserView(u, a, s.svc.Now()))
 	return nil
 }
 
@@ -100,7 +119,8 @@ func (s *server) getFTPUser(w http.ResponseWriter, r *http.Request) error {
 // patchFTPUser applies each given field. Every rule is checked before the
 // first change; the path goes first because creating its folder can still
 // refuse (a file or a symbolic link in the way), so only a storage failure
-// can leave part of a PATCH applied. Each change ends the user's sessions.
+// can leave part of a PATCH applied. A change of password, path or enabled
+// flag ends the user's sessions, and so does a control made stricter.
 func (s *server) patchFTPUser(w http.ResponseWriter, r *http.Request) error {
 	var in ftpUserPatch
 	if err := decode(r, &in); err != nil {
@@ -108,7 +128,7 @@ func (s *server) patchFTPUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	if in == (ftpUserPatch{}) {
 		return &apiError{status: http.StatusUnprocessableEntity, code: "invalid",
-			msg: "nothing to change: give at least one of password, path, quota_mb, enabled"}
+			msg: "nothing to change: give at least one of " + strings.Join(jsonFields(reflect.TypeOf(in)), ", ")}
 	}
 	ctx, account := r.Context(), r.PathValue("account")
 	u, err := s.svc.GetFTPUser(ctx, account, r.PathValue("username"))
@@ -123,8 +143,8 @@ func (s *server) patchFTPUser(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	if in.QuotaMB != nil {
-		if err := s.svc.SetFTPQuota(ctx, u.Account, u.Username, *in.QuotaMB); err != nil {
+	if ch := in.controls(); !ch.Empty() {
+		if _, _, err := s.svc.SetFTPControls(ctx, u.Account, u.Username, ch); err != nil {
 			return err
 		}
 	}
@@ -157,10 +177,10 @@ func (s *server) checkFTPUserPatch(r *http.Request, u domain.FTPUser, in ftpUser
 			return err
 		}
 	}
-	if in.QuotaMB != nil && *in.QuotaMB < 0 {
-		// The service's rule and wording; domain exports no quota check.
-		return &domain.Error{Kind: domain.Invalid, Field: "quota",
-			Msg: fmt.Sprintf("quota %d MB is negative: use 0 for unlimited or a size in MB", *in.QuotaMB)}
+	if ch := in.controls(); !ch.Empty() {
+		if _, err := ch.Apply(u); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -184,6 +204,6 @@ func (s *server) writeFTPUser(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ftpUserView(u, a))
+	writeJSON(w, http.StatusOK, ftpUserView(u, a, s.svc.Now()))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -43,7 +44,7 @@ func TestCreateFTPUserThenReadIt(t *testing.T) {
 	for _, path := range []string{"/api/v1/accounts/bob/ftp-users/dev.bob", "/api/v1/accounts/BOB/ftp-users/DEV.bob"} {
 		got := e.do(http.MethodGet, path, nil).want(t, http.StatusOK).json(t)
 		for k, v := range created {
-			if got[k] != v {
+			if !reflect.DeepEqual(got[k], v) {
 				t.Errorf("GET %s: %s = %v, POST said %v", path, k, got[k], v)
 			}
 		}
@@ -239,7 +240,7 @@ func TestPatchFTPUserRefusalsChangeNothing(t *testing.T) {
 		{"path blocked by a file", map[string]any{"path": "/taken/dir", "quota_mb": 7, "enabled": false},
 			"path", "path /taken/dir: /taken is a file, not a folder: choose another path"},
 		{"nothing to change", map[string]any{"path": nil},
-			"", "nothing to change: give at least one of password, path, quota_mb, enabled"},
+			"", "nothing to change: give at least one of password, path, quota_mb, enabled, max_files, upload_kbps, download_kbps, allow_ips, deny_ips, read_only, tls_required, expires, max_sessions"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -280,5 +281,88 @@ func TestDeleteFTPUserKeepsFiles(t *testing.T) {
 	_, err = e.svc.AddFTPUser(context.Background(), service.NewFTPUser{Account: "bob", Username: "new.bob", Password: testPassword, Path: "/"})
 	if err != nil {
 		t.Errorf("slot not freed: %v", err)
+	}
+}
+
+func TestPatchFTPUserControls(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	e.addFTPUser("bob", "dev.bob", "/")
+	path := "/api/v1/accounts/bob/ftp-users/dev.bob"
+	fresh := e.do(http.MethodGet, path, nil).want(t, 200).json(t)
+	none := map[string]any{"max_files": 0.0, "upload_kbps": 0.0, "download_kbps": 0.0, "allow_ips": []any{}, "deny_ips": []any{},
+		"read_only": false, "tls_required": false, "expires": nil, "expires_at": nil, "expired": false, "max_sessions": 0.0}
+	for k, v := range none {
+		if !reflect.DeepEqual(fresh[k], v) {
+			t.Errorf("new user: %s = %#v, want %#v", k, fresh[k], v)
+		}
+	}
+
+	m := e.do(http.MethodPatch, path, map[string]any{
+		"max_files": 5000, "upload_kbps": 200, "download_kbps": 400, "allow_ips": []string{"192.0.2.0/24", "2001:db8::1"},
+		"deny_ips": []string{"192.0.2.66"}, "read_only": true, "tls_required": true, "expires": "2001-02-03", "max_sessions": 2,
+	}).want(t, http.StatusOK).json(t)
+	want := map[string]any{"max_files": 5000.0, "upload_kbps": 200.0, "download_kbps": 400.0,
+		"allow_ips": []any{"192.0.2.0/24", "2001:db8::1"}, "deny_ips": []any{"192.0.2.66"}, "read_only": true, "tls_required": true,
+		"expires": "2001-02-03", "expires_at": "2001-02-04T00:00:00Z", "expired": true, "max_sessions": 2.0, "quota_mb": 0.0}
+	for k, v := range want {
+		if !reflect.DeepEqual(m[k], v) {
+			t.Errorf("after PATCH: %s = %#v, want %#v", k, m[k], v)
+		}
+	}
+	kicks, err := e.svc.Store().KicksAfter(context.Background(), 0, time.Now().Add(-time.Hour))
+	if err != nil || len(kicks) != 1 || kicks[0].Username != "dev.bob" {
+		t.Fatalf("kicks %+v, %v: stricter rules must disconnect the user", kicks, err)
+	}
+	// Relaxing keeps the sessions; "never" and [] clear.
+	m = e.do(http.MethodPatch, path, map[string]any{"expires": "never", "allow_ips": nil, "read_only": false}).want(t, 200).json(t)
+	if m["expires"] != nil || m["expired"] != false || m["read_only"] != false || len(m["allow_ips"].([]any)) != 2 {
+		t.Errorf("after relaxing: %v", m)
+	}
+	if kicks, _ := e.svc.Store().KicksAfter(context.Background(), kicks[0].Seq, time.Now().Add(-time.Hour)); len(kicks) != 0 {
+		t.Errorf("relaxing kicked: %+v", kicks)
+	}
+	m = e.do(http.MethodPatch, path, map[string]any{"allow_ips": []string{}}).want(t, 200).json(t)
+	if !reflect.DeepEqual(m["allow_ips"], []any{}) {
+		t.Errorf("allow_ips after clearing = %#v", m["allow_ips"])
+	}
+}
+
+func TestPatchFTPUserControlRefusals(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	e.addFTPUser("bob", "dev.bob", "/")
+	before, err := e.svc.GetFTPUser(context.Background(), "bob", "dev.bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/accounts/bob/ftp-users/dev.bob"
+	cases := []struct {
+		name   string
+		body   map[string]any
+		status int
+		code   string
+		field  string
+		msg    string
+	}{
+		{"bad CIDR entry", map[string]any{"read_only": true, "allow_ips": []string{"192.0.2.0/24", "192.0.2.1/24"}}, 422, "invalid", "allow_ips",
+			`IP allow list entry "192.0.2.1/24" has bits set after the prefix length: did you mean 192.0.2.0/24?`},
+		{"bad date", map[string]any{"expires": "12/31/2026", "password": "N3w-secret!"}, 422, "invalid", "expires",
+			`expiry date "12/31/2026" is not a date: write it as YYYY-MM-DD, e.g. 2026-12-31 (the last day of access, in UTC), or never`},
+		{"negative sessions", map[string]any{"max_sessions": -1}, 422, "invalid", "max_sessions",
+			"sessions at once -1 is out of range: use 0 for no limit, or at most 1000000"},
+		{"too fast", map[string]any{"upload_kbps": 10_000_001}, 422, "invalid", "upload_kbps",
+			"upload bandwidth (KiB/s) 10000001 is out of range: use 0 for no limit, or at most 10000000"},
+		{"list as a string", map[string]any{"deny_ips": "192.0.2.1"}, 400, "bad_request", "deny_ips",
+			"field deny_ips must be an array of strings, not a string"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.do(http.MethodPatch, path, c.body).wantError(t, c.status, c.code, c.field, c.msg)
+			u, err := e.svc.GetFTPUser(context.Background(), "bob", "dev.bob")
+			if err != nil || !reflect.DeepEqual(u, before) {
+				t.Errorf("half applied:\n%+v\nwant %+v", u, before)
+			}
+		})
 	}
 }

@@ -169,6 +169,11 @@ func jsonKind(t reflect.Type) string {
 		return "a whole number"
 	case reflect.String:
 		return "a string"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.String {
+			return "an array of strings"
+		}
+		return "an array"
 	}
 	return "a " + t.Kind().String()
 }

@@ -38,7 +38,7 @@ func TestMalformedBodiesAreRefusedWithWhatToFix(t *testing.T) {
 		{"two objects", "PATCH", "/api/v1/accounts/bob", `{"enabled": false} {"enabled": true}`, 400, "bad_request", "",
 			"request body has more after the JSON object: send exactly one object"},
 		{"unknown patch field", "PATCH", "/api/v1/accounts/bob/ftp-users/dev.bob", `{"passwd": "x"}`, 400, "bad_request", "passwd",
-			`unknown field "passwd": this request accepts password, path, quota_mb, enabled`},
+			`unknown field "passwd": this request accepts password, path, quota_mb, enabled, max_files, upload_kbps, download_kbps, allow_ips, deny_ips, read_only, tls_required, expires, max_sessions`},
 		{"object for string", "POST", "/api/v1/accounts/bob/ftp-users", `{"username": {"a": 1}}`, 400, "bad_request", "username",
 			"field username must be a string, not an object"},
 		{"too large", "POST", "/api/v1/accounts/bob/ftp-users",

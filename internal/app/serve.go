@@ -221,7 +221,8 @@ func ftpConfig(c config.Serve) (ftpd.Config, error) {
 // liveDefaults are the live settings as the flags give them.
 func liveDefaults(c config.Serve) domain.Settings {
 	return domain.Settings{PublicHost: c.PublicHost, TLSRequired: c.TLSRequired,
-		MaxConnections: c.MaxConns, MaxPerIP: c.MaxPerIP, MaxPerUser: c.MaxPerUser}
+		MaxConnections: c.MaxConns, MaxPerIP: c.MaxPerIP, MaxPerUser: c.MaxPerUser,
+		Banner: c.Banner, HideServerName: c.HideServerName}
 }
 
 func dbKind(s config.Store) string {

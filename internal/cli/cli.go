@@ -44,6 +44,11 @@ type command struct {
 	run              func(ctx context.Context, in *input) error
 	// noStore: the command does not open the store (serve opens its own).
 	noStore bool
+	// typedOnly: the command's own flags come from the command line only,
+	// never from PANELFTP_* variables, so that a variable exported for
+	// serve (PANELFTP_TLS_REQUIRED, say) cannot change a user or a live
+	// setting by accident. --data and --db still do.
+	typedOnly bool
 }
 
 // input is a parsed invocation handed to a command.
@@ -60,6 +65,7 @@ type input struct {
 	uid, gid                   int
 	quota                      int64
 	settings                   settingsFlags
+	controls                   controlFlags
 	banFor                     time.Duration
 	reason                     string
 	account, expires           string // admin token
@@ -99,7 +105,11 @@ func Run(ctx context.Context, env Env, args []string) int {
 		return 0
 	}
 	if err == nil {
-		err = config.ApplyEnv(fs, env.Getenv)
+		getenv := env.Getenv
+		if cmd.typedOnly {
+			getenv = storeEnvOnly(getenv)
+		}
+		err = config.ApplyEnv(fs, getenv)
 	}
 	if err == nil && (len(pos) < cmd.minArgs || (cmd.maxArgs >= 0 && len(pos) > cmd.maxArgs)) {
 		err = usageErr("wrong number of arguments")
@@ -111,6 +121,16 @@ func Run(ctx context.Context, env Env, args []string) int {
 	}
 	in.args = pos
 	return finish(env, path, execute(ctx, cmd, in))
+}
+
+// storeEnvOnly passes on the variables of --data and --db only.
+func storeEnvOnly(getenv func(string) string) func(string) string {
+	return func(name string) string {
+		if name == config.EnvName("data") || name == config.EnvName("db") {
+			return getenv(name)
+		}
+		return ""
+	}
 }
 
 func execute(ctx context.Context, cmd *command, in *input) error {

@@ -90,8 +90,16 @@ func commands() *group {
 					minArgs: 3, maxArgs: 3, run: ftpPath,
 				},
 				"quota": &command{
-					usage: "USERNAME MB ACCOUNT", summary: "Set an FTP sub-user's upload quota in MB (0 = unlimited).",
+					usage: "USERNAME MB ACCOUNT", summary: "Set an FTP sub-user's upload quota in MB (0 = unlimited); the same as ftp set --quota.",
 					minArgs: 3, maxArgs: 3, run: ftpQuota,
+				},
+				"set": &command{
+					usage: "USERNAME ACCOUNT [--quota MB] [--max-files N] [--upload-kbps N] [--download-kbps N] [--allow-ip CIDR,...] " +
+						"[--deny-ip CIDR,...] [--read-only=BOOL] [--tls-required=BOOL] [--expires YYYY-MM-DD|never] [--max-sessions N]",
+					summary: "Change an FTP sub-user's limits and access rules; only the flags given change (0 or empty: no limit). " +
+						"A stricter rule disconnects its live sessions so it applies at once.",
+					flags:   func(fs *flag.FlagSet, in *input) { in.controls.bind(fs) },
+					minArgs: 2, maxArgs: 2, run: ftpSet, typedOnly: true,
 				},
 				"enable": &command{
 					usage: "USERNAME ACCOUNT", summary: "Allow an FTP sub-user to log in again.",

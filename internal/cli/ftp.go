@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -40,15 +41,16 @@ func ftpList(ctx context.Context, in *input) error {
 	if err != nil {
 		return err
 	}
+	now := in.svc.Now()
 	if in.json {
 		out := make([]view.FTPUser, 0, len(users))
 		for _, u := range users {
-			out = append(out, view.NewFTPUser(u, accounts[u.Account]))
+			out = append(out, view.NewFTPUser(u, accounts[u.Account], now))
 		}
 		return writeJSON(in.env.Stdout, out)
 	}
 	tw := tabwriter.NewWriter(in.env.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "USERNAME\tACCOUNT\tPATH\tDIRECTORY\tQUOTA\tENABLED\tLAST LOGIN")
+	fmt.Fprintln(tw, "USERNAME\tACCOUNT\tPATH\tDIRECTORY\tQUOTA\tSTATUS\tLAST LOGIN\tCONTROLS")
 	for _, u := range users {
 		quota := "unlimited"
 		if u.QuotaMB > 0 {
@@ -58,9 +60,21 @@ func ftpList(ctx context.Context, in *input) error {
 		if u.LastLoginIP != "" {
 			last += " from " + u.LastLoginIP
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Account, u.Path, u.Directory(accounts[u.Account].Home), quota, yesNo(u.Enabled), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Username, u.Account, u.Path, u.Directory(accounts[u.Account].Home),
+			quota, statusText(u, now), last, orText(strings.Join(controlsText(u, now, true), "; "), "-"))
 	}
 	return tw.Flush()
+}
+
+// statusText is whether u may log in: enabled, disabled or expired.
+func statusText(u domain.FTPUser, now time.Time) string {
+	switch {
+	case !u.Enabled:
+		return "disabled"
+	case u.Expired(now):
+		return "expired"
+	}
+	return "enabled"
 }
 
 func (in *input) accountsByName(ctx context.Context) (map[string]domain.Account, error) {

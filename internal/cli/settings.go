@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
 // settingsFlags are `settings set`'s flags; only those given change.
 type settingsFlags struct {
-	publicHost               string
-	tlsRequired              bool
+	publicHost, banner       string
+	tlsRequired, hideName    bool
 	maxConns, maxIP, maxUser int
 }
 
@@ -23,7 +24,7 @@ func settingsCommands() *group {
 			flags: jsonFlag, maxArgs: 0, run: settingsShow,
 		},
 		"set": &command{
-			usage:   "[--public-host IP] [--tls-required=true|false] [--max-connections N] [--max-per-ip N] [--max-per-user N]",
+			usage:   "[--public-host IP] [--tls-required=true|false] [--max-connections N] [--max-per-ip N] [--max-per-user N] [--banner TEXT] [--hide-server-name=true|false]",
 			summary: "Save live settings; every node applies them within seconds. Flags not given keep their saved value.",
 			flags: func(fs *flag.FlagSet, in *input) {
 				s := &in.settings
@@ -32,8 +33,10 @@ func settingsCommands() *group {
 				fs.IntVar(&s.maxConns, "max-connections", 0, "connections in all (0: the default)")
 				fs.IntVar(&s.maxIP, "max-per-ip", 0, "connections per IP (0: the default)")
 				fs.IntVar(&s.maxUser, "max-per-user", 0, "sessions per FTP user (0: the default)")
+				fs.StringVar(&s.banner, "banner", "", fmt.Sprintf("greeting FTP clients see on connecting: one line, at most %d characters (empty: the default)", domain.BannerMax))
+				fs.BoolVar(&s.hideName, "hide-server-name", false, "keep the name panelftp out of the greeting and the replies")
 			},
-			maxArgs: 0, run: settingsSet,
+			maxArgs: 0, run: settingsSet, typedOnly: true,
 		},
 		"reset": &command{
 			usage: "", summary: "Forget the saved live settings: every server goes back to its flags.", maxArgs: 0, run: settingsReset,
@@ -55,9 +58,12 @@ func settingsShow(ctx context.Context, in *input) error {
 			MaxConnections int     `json:"max_connections"`
 			MaxPerIP       int     `json:"max_per_ip"`
 			MaxPerUser     int     `json:"max_per_user"`
+			Banner         string  `json:"banner"`
+			HideServerName bool    `json:"hide_server_name"`
+			Greeting       string  `json:"greeting"`
 		}
 		return writeJSON(in.env.Stdout, settingsJSON{saved, view.OptionalTime(at), set.PublicHost, set.TLSRequired,
-			set.MaxConnections, set.MaxPerIP, set.MaxPerUser})
+			set.MaxConnections, set.MaxPerIP, set.MaxPerUser, set.Banner, set.HideServerName, set.Greeting()})
 	}
 	if !saved {
 		fmt.Fprintln(in.env.Stdout, "no live settings saved: each server uses its command-line flags")
@@ -70,6 +76,8 @@ func settingsShow(ctx context.Context, in *input) error {
 	fmt.Fprintf(tw, "max connections\t%s\n", defaultText(set.MaxConnections))
 	fmt.Fprintf(tw, "max per IP\t%s\n", defaultText(set.MaxPerIP))
 	fmt.Fprintf(tw, "max per user\t%s\n", defaultText(set.MaxPerUser))
+	fmt.Fprintf(tw, "greeting\t220 %s\n", set.Greeting())
+	fmt.Fprintf(tw, "hide server name\t%s\n", yesNo(set.HideServerName))
 	return tw.Flush()
 }
 
@@ -92,13 +100,17 @@ func settingsSet(ctx context.Context, in *input) error {
 			set.MaxPerIP = s.maxIP
 		case "max-per-user":
 			set.MaxPerUser = s.maxUser
+		case "banner":
+			set.Banner = s.banner
+		case "hide-server-name":
+			set.HideServerName = s.hideName
 		default:
 			return
 		}
 		changed = true
 	})
 	if !changed {
-		return usageErr("nothing to change: give at least one of --public-host, --tls-required, --max-connections, --max-per-ip, --max-per-user")
+		return usageErr("nothing to change: give at least one of --public-host, --tls-required, --max-connections, --max-per-ip, --max-per-user, --banner, --hide-server-name")
 	}
 	if err := in.svc.SaveSettings(ctx, set); err != nil {
 		return err

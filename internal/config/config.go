@@ -73,6 +73,16 @@ type Serve struct {
 	// DebugListen serves Go's profiler (net/http/pprof) for measuring;
 	// keep it on loopback.
 	DebugListen string
+	// Banner and HideServerName are the greeting's defaults until an
+	// administrator saves live settings (domain.Settings).
+	Banner         string
+	HideServerName bool
+	// TransferLog is the file every finished or aborted transfer is
+	// logged to ("" = none), in TransferLogFormat: xferlog or json.
+	TransferLog       string
+	TransferLogFormat string
+	// MetricsListen serves Prometheus metrics at /metrics ("" = off).
+	MetricsListen string
 	// Demo creates a demo account and FTP sub-user and prints their
 	// credentials; when not root and no --ftp-listen is given, it listens
 	// on :2121 so no privilege is needed.
@@ -154,6 +164,11 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.StringVar(&c.Bans.SafeList, "ban-safe-list", "", "IPs and networks never banned, e.g. 192.0.2.0/24,198.51.100.7")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.Banner, "banner", "", "greeting FTP clients see on connecting, one line (default: \"panelftp ready.\"); panelftp settings set --banner changes it live")
+	fs.BoolVar(&c.HideServerName, "hide-server-name", false, "keep the name panelftp out of the greeting and the replies")
+	fs.StringVar(&c.TransferLog, "transfer-log", "", "log every finished or aborted transfer to this file, reopened on SIGHUP (default: none)")
+	fs.StringVar(&c.TransferLogFormat, "transfer-log-format", "xferlog", "transfer log format: xferlog (wu-ftpd's, one line per transfer) or json (one object per line)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9121 (default off)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve the Go profiler (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (default off)")
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo account and FTP user and print their credentials")
 }

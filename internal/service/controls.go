@@ -10,33 +10,31 @@ import (
 // fields stay as they are) and returns the user as saved. Every field is
 // checked before anything is saved. A change that makes the rules
 // stricter (see domain.SessionsMustEnd) ends the user's live sessions so
-// that it applies at once; one that only relaxes them applies from the
-// next log-in, without cutting a running transfer.
-func (s *Service) SetFTPControls(ctx context.Context, account, username string, ch domain.ControlsChange) (domain.FTPUser, error) {
+// that it applies at once, and ended says so; one that only relaxes them
+// applies from the next log-in, without cutting a running transfer.
+func (s *Service) SetFTPControls(ctx context.Context, account, username string, ch domain.ControlsChange) (u domain.FTPUser, ended bool, err error) {
 	if ch.Empty() {
-		return domain.FTPUser{}, &domain.Error{Kind: domain.Invalid,
+		return domain.FTPUser{}, false, &domain.Error{Kind: domain.Invalid,
 			Msg: "nothing to change: give at least one control (quota, file limit, bandwidth, IP lists, read-only, TLS, expiry, sessions)"}
 	}
 	before, err := s.GetFTPUser(ctx, account, username)
 	if err != nil {
-		return domain.FTPUser{}, err
+		return domain.FTPUser{}, false, err
 	}
-	u, err := ch.Apply(before)
-	if err != nil {
-		return domain.FTPUser{}, err
+	if u, err = ch.Apply(before); err != nil {
+		return domain.FTPUser{}, false, err
 	}
 	u.UpdatedAt = s.now().UTC()
 	if err := s.store.UpdateFTPUser(ctx, u); err != nil {
-		return domain.FTPUser{}, err
+		return domain.FTPUser{}, false, err
 	}
-	kicked := domain.SessionsMustEnd(before, u)
-	if kicked {
+	if ended = domain.SessionsMustEnd(before, u); ended {
 		s.kickUser(ctx, u.Username)
 	}
 	s.log.Info("FTP user controls changed", "account", u.Account, "user", u.Username, "quota_mb", u.QuotaMB,
 		"max_files", u.MaxFiles, "upload_kbps", u.UploadKBps, "download_kbps", u.DownloadKBps,
 		"allow_ips", domain.IPListText(u.AllowIPs), "deny_ips", domain.IPListText(u.DenyIPs),
 		"read_only", u.ReadOnly, "tls_required", u.TLSRequired, "expires", domain.ExpiryText(u.Expires),
-		"max_sessions", u.MaxSessions, "sessions_ended", kicked)
-	return u, nil
+		"max_sessions", u.MaxSessions, "sessions_ended", ended)
+	return u, ended, nil
 }

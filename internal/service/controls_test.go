@@ -23,7 +23,7 @@ func TestSetFTPControls(t *testing.T) {
 
 	e.clock.Add(time.Minute)
 	seq := e.lastKick()
-	u, err := e.svc.SetFTPControls(e.ctx, "bob", "Dev.Bob", domain.ControlsChange{
+	u, ended, err := e.svc.SetFTPControls(e.ctx, "bob", "Dev.Bob", domain.ControlsChange{
 		QuotaMB: ptr(int64(300)), MaxFiles: ptr(int64(5000)), UploadKBps: ptr(int64(200)), DownloadKBps: ptr(int64(400)),
 		AllowIPs: ptr([]string{"192.0.2.0/24", "2001:db8::/32"}), DenyIPs: ptr([]string{"192.0.2.66"}),
 		ReadOnly: ptr(true), TLSRequired: ptr(true), Expires: ptr("2026-12-31"), MaxSessions: ptr(2),
@@ -44,8 +44,8 @@ func TestSetFTPControls(t *testing.T) {
 	if !reflect.DeepEqual(u, stored) {
 		t.Fatalf("returned %+v\nstored %+v", u, stored)
 	}
-	if got := e.kickedUsers(seq); len(got) != 1 || got[0] != "dev.bob" {
-		t.Fatalf("kicked %q, want dev.bob", got)
+	if got := e.kickedUsers(seq); len(got) != 1 || got[0] != "dev.bob" || !ended {
+		t.Fatalf("kicked %q (ended %v), want dev.bob", got, ended)
 	}
 	if other := e.storedUser("other.bob"); !reflect.DeepEqual(other.Controls, domain.Controls{}) {
 		t.Fatalf("another user changed: %+v", other.Controls)
@@ -56,8 +56,8 @@ func TestSetFTPControls(t *testing.T) {
 
 	// Only the given fields change; relaxing a rule keeps the sessions.
 	seq = e.lastKick()
-	if _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{ReadOnly: ptr(false), UploadKBps: ptr(int64(0))}); err != nil {
-		t.Fatal(err)
+	if _, ended, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{ReadOnly: ptr(false), UploadKBps: ptr(int64(0))}); err != nil || ended {
+		t.Fatal(ended, err)
 	}
 	want.ReadOnly, want.UploadKBps = false, 0
 	if got := e.storedUser("dev.bob").Controls; !reflect.DeepEqual(got, want) {
@@ -75,7 +75,7 @@ func TestSetFTPControls(t *testing.T) {
 		"TLS required set": {TLSRequired: ptr(false)}, // off first, then on below
 	} {
 		seq := e.lastKick()
-		if _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", ch); err != nil {
+		if _, _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", ch); err != nil {
 			t.Fatal(name, err)
 		}
 		if got, want := len(e.kickedUsers(seq)), map[bool]int{true: 0, false: 1}[name == "TLS required set"]; got != want {
@@ -83,7 +83,7 @@ func TestSetFTPControls(t *testing.T) {
 		}
 	}
 	seq = e.lastKick()
-	if _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{TLSRequired: ptr(true)}); err != nil {
+	if _, _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{TLSRequired: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.kickedUsers(seq)) != 1 {
@@ -117,7 +117,7 @@ func TestSetFTPControlsRefusals(t *testing.T) {
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
 			before := e.snapshot()
-			_, err := e.svc.SetFTPControls(e.ctx, tc.account, tc.user, tc.ch)
+			_, _, err := e.svc.SetFTPControls(e.ctx, tc.account, tc.user, tc.ch)
 			wantErr(t, err, tc.kind, tc.field)
 			if !strings.Contains(err.Error(), tc.hint) {
 				t.Errorf("message %q does not say %q", err, tc.hint)
@@ -133,7 +133,7 @@ func controlled(t *testing.T, ch domain.ControlsChange, opts ...envOption) *env 
 	e := newEnv(t, opts...)
 	e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/")
-	if _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", ch); err != nil {
+	if _, _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", ch); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -201,7 +201,7 @@ func TestLoginAfterExpiry(t *testing.T) {
 	}
 
 	// A later date lets the user in again.
-	if _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{Expires: ptr("never")}); err != nil {
+	if _, _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{Expires: ptr("never")}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "192.0.2.7"); err != nil {

@@ -154,7 +154,7 @@ func (s *Service) ChangeFTPPath(ctx context.Context, account, username, newPath 
 // SetFTPQuota changes the user's upload quota (0 = unlimited); it is
 // SetFTPControls with the quota alone.
 func (s *Service) SetFTPQuota(ctx context.Context, account, username string, quotaMB int64) error {
-	_, err := s.SetFTPControls(ctx, account, username, domain.ControlsChange{QuotaMB: &quotaMB})
+	_, _, err := s.SetFTPControls(ctx, account, username, domain.ControlsChange{QuotaMB: &quotaMB})
 	return err
 }
 

@@ -66,6 +66,10 @@ func New(st store.Store, h *auth.Hasher, opts Options) *Service {
 	return s
 }
 
+// Now is the service's clock, for the edges that show time-dependent
+// state (whether a sub-user has expired) the way the service decides it.
+func (s *Service) Now() time.Time { return s.now() }
+
 // Store returns the underlying store, for the parts of the composition root
 // that publish sessions and read kicks.
 func (s *Service) Store() store.Store { return s.store }

@@ -4,6 +4,7 @@
 package view
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -51,16 +52,51 @@ type FTPUser struct {
 	UpdatedAt   string  `json:"updated_at"`
 	LastLoginAt *string `json:"last_login_at"`
 	LastLoginIP string  `json:"last_login_ip"`
+
+	// The per-user controls; 0 is no limit.
+	MaxFiles     int64 `json:"max_files"`
+	UploadKBps   int64 `json:"upload_kbps"`
+	DownloadKBps int64 `json:"download_kbps"`
+	// AllowIPs and DenyIPs are networks; a single address shows without
+	// /32 or /128. Empty: no list.
+	AllowIPs    []string `json:"allow_ips"`
+	DenyIPs     []string `json:"deny_ips"`
+	ReadOnly    bool     `json:"read_only"`
+	TLSRequired bool     `json:"tls_required"`
+	// Expires is the last day of access (YYYY-MM-DD, UTC), ExpiresAt the
+	// instant access ends; both null when the user never expires.
+	Expires   *string `json:"expires"`
+	ExpiresAt *string `json:"expires_at"`
+	// Expired says whether that instant has passed at now.
+	Expired     bool `json:"expired"`
+	MaxSessions int  `json:"max_sessions"`
 }
 
-// NewFTPUser shows u of account a.
-func NewFTPUser(u domain.FTPUser, a domain.Account) FTPUser {
-	return FTPUser{
+// NewFTPUser shows u of account a as it stands at now.
+func NewFTPUser(u domain.FTPUser, a domain.Account, now time.Time) FTPUser {
+	v := FTPUser{
 		Account: u.Account, Username: u.Username, Path: u.Path, Directory: u.Directory(a.Home),
 		UID: optionalID(a.UID), GID: optionalID(a.GID), QuotaMB: u.QuotaMB, Enabled: u.Enabled,
 		CreatedAt: Time(u.CreatedAt), UpdatedAt: Time(u.UpdatedAt),
 		LastLoginAt: OptionalTime(u.LastLoginAt), LastLoginIP: u.LastLoginIP,
+		MaxFiles: u.MaxFiles, UploadKBps: u.UploadKBps, DownloadKBps: u.DownloadKBps,
+		AllowIPs: prefixes(u.AllowIPs), DenyIPs: prefixes(u.DenyIPs), ReadOnly: u.ReadOnly, TLSRequired: u.TLSRequired,
+		ExpiresAt: OptionalTime(u.ExpiresAt()), Expired: u.Expired(now), MaxSessions: u.MaxSessions,
 	}
+	if !u.Expires.IsZero() {
+		day := domain.ExpiryText(u.Expires)
+		v.Expires = &day
+	}
+	return v
+}
+
+// prefixes shows an IP list, never as null.
+func prefixes(list []netip.Prefix) []string {
+	out := make([]string, len(list))
+	for i, p := range list {
+		out[i] = domain.PrefixText(p)
+	}
+	return out
 }
 
 // Session is a live FTP session: every field of domain.Session.
