@@ -191,8 +191,18 @@ func TestAdminSettings(t *testing.T) {
 		t.Fatalf("saved settings = %+v (saved %v, %v), want %+v", set, saved, err, want)
 	}
 	wantContains(t, c.get("/admin/settings").body, "Saved in the database", `value="203.0.113.9"`, "Reset to the command-line values")
+
 	// The owner's connection details follow the saved TLS requirement.
 	wantContains(t, e.bob().get("/files/ftp").body, "explicit TLS is required")
+	// The greeting: a refused one is kept in the form beside its error.
+	r = c.post("/admin/settings", url.Values{"banner": {strings.Repeat("x", domain.BannerMax+1)}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	wantContains(t, r.body, `id="set-banner-err"`, "at most 200")
+	wantRedirect(t, c.post("/admin/settings", url.Values{"banner": {" Welcome to <Example> "}, "hide_server_name": {"1"}}), "/admin/settings")
+	if set, _, _, _ := e.svc.Settings(context.Background()); set.Banner != "Welcome to <Example>" || !set.HideServerName || set.Greeting() != "Welcome to <Example>" {
+		t.Fatalf("saved greeting = %+v", set)
+	}
+	wantContains(t, c.get("/admin/settings").body, `value="Welcome to &lt;Example&gt;"`, `id="set-hide" name="hide_server_name" value="1" checked`)
 
 	wantRedirect(t, c.post("/admin/settings/reset", nil), "/admin/settings")
 	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {

@@ -15,6 +15,8 @@ type settingsForm struct {
 	PublicHost                  string
 	TLSRequired                 bool
 	MaxConns, MaxPerIP, MaxUser string
+	Banner                      string
+	HideServerName              bool
 }
 
 type settingsPage struct {
@@ -23,6 +25,8 @@ type settingsPage struct {
 	Saved    bool // the values come from the database, not the flags
 	SavedAt  time.Time
 	Defaults domain.Settings
+	// BannerMax is the longest greeting the form takes.
+	BannerMax int
 
 	Connect       connectInfo
 	HostFromURL   bool
@@ -38,7 +42,8 @@ func formOf(s domain.Settings) settingsForm {
 		return strconv.Itoa(n)
 	}
 	return settingsForm{PublicHost: s.PublicHost, TLSRequired: s.TLSRequired,
-		MaxConns: num(s.MaxConnections), MaxPerIP: num(s.MaxPerIP), MaxUser: num(s.MaxPerUser)}
+		MaxConns: num(s.MaxConnections), MaxPerIP: num(s.MaxPerIP), MaxUser: num(s.MaxPerUser),
+		Banner: s.Banner, HideServerName: s.HideServerName}
 }
 
 // settingsPage shows the live FTP service settings with a form to change
@@ -61,6 +66,7 @@ func (s *server) showSettings(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		u.Scheme = "https"
 	}
 	p.Defaults, p.Connect, p.HostFromURL = s.cfg.Defaults, s.connectInfo(r), s.cfg.FTPHost == ""
+	p.BannerMax = domain.BannerMax
 	p.SecureCookies, p.PanelURL = s.cfg.SecureCookies, u.String()
 	s.render(w, r, rc, status, "settings", view{
 		Title: "FTP service settings", Nav: "settings",
@@ -73,14 +79,16 @@ func (s *server) showSettings(w http.ResponseWriter, r *http.Request, rc *reqCtx
 // seconds.
 func (s *server) settingsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	f := settingsForm{
-		PublicHost:  strings.TrimSpace(r.PostFormValue("public_host")),
-		TLSRequired: r.PostFormValue("tls_required") == "1",
-		MaxConns:    strings.TrimSpace(r.PostFormValue("max_connections")),
-		MaxPerIP:    strings.TrimSpace(r.PostFormValue("max_per_ip")),
-		MaxUser:     strings.TrimSpace(r.PostFormValue("max_per_user")),
+		PublicHost:     strings.TrimSpace(r.PostFormValue("public_host")),
+		TLSRequired:    r.PostFormValue("tls_required") == "1",
+		MaxConns:       strings.TrimSpace(r.PostFormValue("max_connections")),
+		MaxPerIP:       strings.TrimSpace(r.PostFormValue("max_per_ip")),
+		MaxUser:        strings.TrimSpace(r.PostFormValue("max_per_user")),
+		Banner:         r.PostFormValue("banner"),
+		HideServerName: r.PostFormValue("hide_server_name") == "1",
 	}
 	errs := formErrors{}
-	set := domain.Settings{PublicHost: f.PublicHost, TLSRequired: f.TLSRequired}
+	set := domain.Settings{PublicHost: f.PublicHost, TLSRequired: f.TLSRequired, Banner: f.Banner, HideServerName: f.HideServerName}
 	for _, n := range []struct {
 		field, value string
 		dst          *int
@@ -98,7 +106,7 @@ func (s *server) settingsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx
 			http.Redirect(w, r, "/admin/settings", http.StatusSeeOther)
 			return
 		}
-		if !isFormError(err, errs, "public_host", "max_connections", "max_per_ip", "max_per_user") {
+		if !isFormError(err, errs, "public_host", "max_connections", "max_per_ip", "max_per_user", "banner") {
 			s.fail(w, r, rc, err)
 			return
 		}
