@@ -15,23 +15,28 @@ import (
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftpd"
+	"github.com/panelftp/panelftp/internal/metrics"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 	"github.com/panelftp/panelftp/internal/store"
+	"github.com/panelftp/panelftp/internal/store/measured"
+	"github.com/panelftp/panelftp/internal/xferlog"
 )
 
 // node is one running `panelftp serve`: everything it started, so that
 // shutdown can stop it in the right order.
 type node struct {
-	cfg    config.Serve
-	log    *slog.Logger
-	st     store.Store
-	svc    *service.Service
-	reg    *sessions.Registry
-	ftp    *ftpd.Server
-	guard  *defender.Defender // nil when bans are off
-	panel  *panelServer       // nil when the panel is off
-	closer []func()           // run in reverse at the end
+	cfg     config.Serve
+	log     *slog.Logger
+	st      store.Store
+	svc     *service.Service
+	reg     *sessions.Registry
+	ftp     *ftpd.Server
+	guard   *defender.Defender // nil when bans are off
+	panel   *panelServer       // nil when the panel is off
+	metrics *metrics.Metrics   // nil when --metrics-listen is not set
+	xfer    *xferlog.Writer    // nil when --transfer-log is not set
+	closer  []func()           // run in reverse at the end
 }
 
 // serve runs the FTP service, the session registry, the defender and the
@@ -60,22 +65,44 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory %s: %w", c.DataDir, err)
 	}
+	if c.Banner, err = domain.NormalizeBanner(c.Banner); err != nil {
+		return nil, fmt.Errorf("--banner: %w", err)
+	}
+	n.cfg = c
 	if n.st, err = openStore(ctx, c.Store); err != nil {
 		return nil, err
 	}
 	n.closer = append(n.closer, func() { n.st.Close() })
+	if c.TransferLog != "" {
+		if n.xfer, err = openTransferLog(c, n.log); err != nil {
+			return nil, err
+		}
+		n.closer = append(n.closer, func() { n.xfer.Close() })
+	}
+	hasher := newHasher()
+	opts := service.Options{Logger: n.log}
+	if c.MetricsListen != "" {
+		n.metrics = metrics.New()
+		n.st = measured.New(n.st, n.metrics)
+		hasher.ObserveWait(n.metrics.HashWait)
+		opts.OnLogin = n.metrics.Login
+	}
 	// FTP clients open several connections with the same credentials; a
 	// short cache makes the repeats cheap without weakening the stored hash.
-	cache := auth.NewVerifyCache(2*time.Minute, 10000, nil)
+	opts.LoginCache = auth.NewVerifyCache(2*time.Minute, 10000, nil)
 	if err := c.Homes.Validate(); err != nil {
 		return nil, err
 	}
-	n.svc = service.New(n.st, newHasher(), service.Options{Logger: n.log, LoginCache: cache, Homes: homeOptions(c.Store, c.Homes)})
+	opts.Homes = homeOptions(c.Store, c.Homes)
+	n.svc = service.New(n.st, hasher, opts)
 	n.auditHomes(ctx)
 	if n.guard, err = newDefender(c.Bans, n.st, n.log); err != nil {
 		return nil, err
 	}
 	if err := n.startFTP(); err != nil {
+		return nil, err
+	}
+	if err := n.startMetrics(); err != nil {
 		return nil, err
 	}
 	if n.panel, err = startPanel(c, n.svc, n.ftp, n.guard, n.log); err != nil {
@@ -157,6 +184,7 @@ func (n *node) run(ctx context.Context) error {
 		select {
 		case <-hup:
 			n.reloadTLS()
+			n.reopenTransferLog()
 		case <-ctx.Done():
 			n.log.Info("shutting down", "grace", n.cfg.ShutdownGrace)
 			running = false

@@ -61,3 +61,31 @@ func TestBusyWhenSlotsHeld(t *testing.T) {
 		}
 	}
 }
+
+// ObserveWait reports every wait for a slot: none when one is free, the
+// whole wait when the pool stays full.
+func TestObserveWait(t *testing.T) {
+	h := NewHasher(cheapParams, 1)
+	waits := make(chan time.Duration, 4)
+	h.ObserveWait(func(d time.Duration) { waits <- d })
+	enc, err := h.Hash(context.Background(), "Abcdef1!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := <-waits; d != 0 {
+		t.Errorf("wait with a free slot = %v, want 0", d)
+	}
+	if err := h.acquire(context.Background()); err != nil { // hold the only slot
+		t.Fatal(err)
+	}
+	<-waits
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	if err := h.Verify(ctx, enc, "Abcdef1!"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("Verify with the pool full = %v, want ErrBusy", err)
+	}
+	if d := <-waits; d < 25*time.Millisecond {
+		t.Errorf("observed wait %v, want the ~30ms the check waited", d)
+	}
+	h.release()
+}

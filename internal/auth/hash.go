@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -48,7 +49,14 @@ type Hasher struct {
 	dummy string
 	// checks counts Verify calls that ran argon2id, for metrics and tests.
 	checks atomic.Int64
+	// onWait, when set, receives how long each hash waited for a slot.
+	onWait atomic.Pointer[func(time.Duration)]
 }
+
+// ObserveWait makes f receive, for every hash and check, how long it
+// waited for a free slot of the pool (0 when one was free at once). f
+// must be quick: it runs on the log-in path.
+func (h *Hasher) ObserveWait(f func(time.Duration)) { h.onWait.Store(&f) }
 
 // NewHasher returns a Hasher with params (each zero field: its value in
 // DefaultParams; others kept within what Verify accepts) that runs at most
@@ -99,10 +107,26 @@ func (h *Hasher) Verify(ctx context.Context, encoded, password string) error {
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
+	observe := h.onWait.Load()
+	select {
+	case h.slots <- struct{}{}: // a slot is free: no clock reading
+		if observe != nil {
+			(*observe)(0)
+		}
+		return nil
+	default:
+	}
+	start := time.Now()
 	select {
 	case h.slots <- struct{}{}:
+		if observe != nil {
+			(*observe)(time.Since(start))
+		}
 		return nil
 	case <-ctx.Done():
+		if observe != nil {
+			(*observe)(time.Since(start))
+		}
 		return ErrBusy
 	}
 }

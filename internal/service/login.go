@@ -88,7 +88,39 @@ func newLogin(u domain.FTPUser, a domain.Account) Login {
 // enabled user skips the hash; a wrong password always pays for it, and
 // so does a disabled user or account, so that timing does not tell
 // whether a password was right.
-func (s *Service) Authenticate(ctx context.Context, username, password, ip string) (Login, error) {
+func (s *Service) Authenticate(ctx context.Context, username, password, ip string) (login Login, err error) {
+	if s.onLogin != nil {
+		defer func() { s.onLogin(LoginResult(err)) }()
+	}
+	return s.authenticate(ctx, username, password, ip)
+}
+
+// LoginResult names the outcome of an FTP log-in for the metrics: success,
+// bad_credentials, user_disabled, account_disabled, home_refused,
+// ip_refused, expired, busy or error.
+func LoginResult(err error) string {
+	switch {
+	case err == nil:
+		return "success"
+	case errors.Is(err, ErrBadCredentials):
+		return "bad_credentials"
+	case errors.Is(err, ErrUserDisabled):
+		return "user_disabled"
+	case errors.Is(err, ErrAccountOff):
+		return "account_disabled"
+	case errors.Is(err, ErrHomeRefused):
+		return "home_refused"
+	case errors.Is(err, ErrIPNotAllowed):
+		return "ip_refused"
+	case errors.Is(err, ErrExpired):
+		return "expired"
+	case errors.Is(err, ErrBusy), errors.Is(err, context.DeadlineExceeded):
+		return "busy"
+	}
+	return "error"
+}
+
+func (s *Service) authenticate(ctx context.Context, username, password, ip string) (Login, error) {
 	u, err := s.store.GetFTPUser(ctx, domain.Lower(username))
 	if isNotFound(err) {
 		// Busy must look the same for unknown and real users.

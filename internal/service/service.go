@@ -37,23 +37,27 @@ type Options struct {
 	// Homes are the rules for account homes and the modes of what the
 	// service creates in them.
 	Homes HomeOptions
+	// OnLogin, when set, receives the result of every FTP log-in attempt
+	// (LoginResult), for the metrics.
+	OnLogin func(result string)
 }
 
 // Service is the use-case layer. It is safe for concurrent use.
 type Service struct {
-	store  store.Store
-	hasher *auth.Hasher
-	now    func() time.Time
-	log    *slog.Logger
-	chown  bool
-	cache  *auth.VerifyCache
-	homes  HomeOptions
+	store   store.Store
+	hasher  *auth.Hasher
+	now     func() time.Time
+	log     *slog.Logger
+	chown   bool
+	cache   *auth.VerifyCache
+	homes   HomeOptions
+	onLogin func(result string)
 }
 
 // New returns a Service on st that hashes with h.
 func New(st store.Store, h *auth.Hasher, opts Options) *Service {
 	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0, cache: opts.LoginCache,
-		homes: opts.Homes.withDefaults()}
+		homes: opts.Homes.withDefaults(), onLogin: opts.OnLogin}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jlaffaye/ftp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// scrapeMetrics reads the server's /metrics and parses it with the
+// Prometheus client library's own parser.
+func scrapeMetrics(t *testing.T, url string) map[string]*dto.MetricFamily {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d, %v", url, resp.StatusCode, err)
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("metrics do not parse: %v\n%s", err, body)
+	}
+	return families
+}
+
+// sample is the value of the counter or gauge name with label=value.
+func sample(families map[string]*dto.MetricFamily, name, label, value string) float64 {
+	for _, m := range families[name].GetMetric() {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label && l.GetValue() == value {
+				if m.GetCounter() != nil {
+					return m.GetCounter().GetValue()
+				}
+				return m.GetGauge().GetValue()
+			}
+		}
+	}
+	return -1
+}
+
+// TestMetricsAndTransferLogOfARunningServer: log-ins of every kind are
+// counted by result, a running upload shows in the sessions gauge, the
+// store's operations are timed, an IP refused by a user's allow list
+// leaves the fail2ban line, and SIGHUP reopens the transfer log.
+func TestMetricsAndTransferLogOfARunningServer(t *testing.T) {
+	metricsPort := freePort(t)
+	xferlog := filepath.Join(t.TempDir(), "xferlog")
+	s := startServer(t, "--metrics-listen", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--transfer-log", xferlog)
+	url := fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	s.cli.ok("ftp", "add", "office.bob", goodPassword, "/", "bob")
+	s.cli.ok("ftp", "set", "office.bob", "bob", "--allow-ip", "192.0.2.0/24")
+
+	login := func(user, password string) error {
+		conn, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
+		if err != nil {
+			return err
+		}
+		defer conn.Quit()
+		return conn.Login(user, password)
+	}
+	if err := login("web.bob", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	if err := login("web.bob", "Wr0ng!Password"); err == nil {
+		t.Fatal("a wrong password logged in")
+	}
+	if err := login("office.bob", goodPassword); err == nil {
+		t.Fatal("a log-in from outside the allow list was accepted")
+	}
+
+	// A running upload, scraped while it runs.
+	conn, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Quit()
+	if err := conn.Login("web.bob", goodPassword); err != nil {
+		t.Fatal(err)
+	}
+	pr, pw := io.Pipe()
+	stored := make(chan error, 1)
+	go func() { stored <- conn.Stor("big.bin", pr) }()
+	go pw.Write(make([]byte, 256<<10))
+	var f map[string]*dto.MetricFamily
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		f = scrapeMetrics(t, url)
+		if sample(f, "panelftp_sessions", "state", "upload") >= 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no upload in panelftp_sessions while one runs: %v", f["panelftp_sessions"])
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pw.Close()
+	if err := <-stored; err != nil {
+		t.Fatal(err)
+	}
+
+	for _, c := range []struct {
+		result string
+		min    float64
+	}{{"success", 2}, {"bad_credentials", 1}, {"ip_refused", 1}} {
+		if got := sample(f, "panelftp_logins_total", "result", c.result); got < c.min {
+			t.Errorf("panelftp_logins_total{result=%q} = %v, want at least %v", c.result, got, c.min)
+		}
+	}
+	if len(f["panelftp_store_operation_duration_seconds"].GetMetric()) == 0 {
+		t.Error("no store operation was timed")
+	}
+	if _, ok := f["panelftp_bans"]; !ok {
+		t.Error("no panelftp_bans gauge")
+	}
+	if h := f["panelftp_password_hash_wait_seconds"].GetMetric(); len(h) != 1 || h[0].GetHistogram().GetSampleCount() < 3 {
+		t.Errorf("password_hash_wait_seconds: %v", h)
+	}
+	if !strings.Contains(s.logs.String(), `msg="FTP login refused" ip=127.0.0.1 user=office.bob reason="IP not allowed for this user"`) {
+		t.Errorf("no fail2ban line for the refused IP in:\n%s", s.logs.String())
+	}
+
+	// logrotate: move the file away, SIGHUP, and the server opens a new one.
+	if err := os.Rename(xferlog, xferlog+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(xferlog); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no new transfer log after SIGHUP:\n%s", s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

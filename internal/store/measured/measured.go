@@ -1,0 +1,229 @@
+// Package measured wraps a store.Store and reports the duration and the
+// error of every call to an Observer, for the metrics. It adds no
+// behaviour of its own. Every method of store.Store is written out here:
+// a method added to the interface breaks the build until it is measured
+// too.
+package measured
+
+import (
+	"context"
+	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
+)
+
+// Observer receives one report per store call: the operation (the
+// method's name, e.g. "GetFTPUser"), how long it took and the error it
+// returned, refusals such as domain.ErrNotFound included.
+type Observer interface {
+	StoreCall(op string, d time.Duration, err error)
+}
+
+// Store is a store.Store that reports its calls.
+type Store struct {
+	next store.Store
+	obs  Observer
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New wraps next; every call is reported to obs.
+func New(next store.Store, obs Observer) *Store { return &Store{next: next, obs: obs} }
+
+func (s *Store) observe(op string, start time.Time, err *error) {
+	s.obs.StoreCall(op, time.Since(start), *err)
+}
+
+// Close closes the wrapped store; it is not measured.
+func (s *Store) Close() error { return s.next.Close() }
+
+func (s *Store) CreateAccount(ctx context.Context, a domain.Account) (err error) {
+	defer s.observe("CreateAccount", time.Now(), &err)
+	return s.next.CreateAccount(ctx, a)
+}
+
+func (s *Store) GetAccount(ctx context.Context, name string) (_ domain.Account, err error) {
+	defer s.observe("GetAccount", time.Now(), &err)
+	return s.next.GetAccount(ctx, name)
+}
+
+func (s *Store) ListAccounts(ctx context.Context) (_ []domain.Account, err error) {
+	defer s.observe("ListAccounts", time.Now(), &err)
+	return s.next.ListAccounts(ctx)
+}
+
+func (s *Store) UpdateAccount(ctx context.Context, a domain.Account) (err error) {
+	defer s.observe("UpdateAccount", time.Now(), &err)
+	return s.next.UpdateAccount(ctx, a)
+}
+
+func (s *Store) DeleteAccount(ctx context.Context, name string) (err error) {
+	defer s.observe("DeleteAccount", time.Now(), &err)
+	return s.next.DeleteAccount(ctx, name)
+}
+
+func (s *Store) CreateFTPUser(ctx context.Context, u domain.FTPUser, limit int) (err error) {
+	defer s.observe("CreateFTPUser", time.Now(), &err)
+	return s.next.CreateFTPUser(ctx, u, limit)
+}
+
+func (s *Store) GetFTPUser(ctx context.Context, username string) (_ domain.FTPUser, err error) {
+	defer s.observe("GetFTPUser", time.Now(), &err)
+	return s.next.GetFTPUser(ctx, username)
+}
+
+func (s *Store) ListFTPUsers(ctx context.Context, account string) (_ []domain.FTPUser, err error) {
+	defer s.observe("ListFTPUsers", time.Now(), &err)
+	return s.next.ListFTPUsers(ctx, account)
+}
+
+func (s *Store) CountFTPUsers(ctx context.Context, account string) (_ int, err error) {
+	defer s.observe("CountFTPUsers", time.Now(), &err)
+	return s.next.CountFTPUsers(ctx, account)
+}
+
+func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser) (err error) {
+	defer s.observe("UpdateFTPUser", time.Now(), &err)
+	return s.next.UpdateFTPUser(ctx, u)
+}
+
+func (s *Store) DeleteFTPUser(ctx context.Context, username string) (err error) {
+	defer s.observe("DeleteFTPUser", time.Now(), &err)
+	return s.next.DeleteFTPUser(ctx, username)
+}
+
+func (s *Store) RecordLogin(ctx context.Context, username string, at time.Time, ip string) (err error) {
+	defer s.observe("RecordLogin", time.Now(), &err)
+	return s.next.RecordLogin(ctx, username, at, ip)
+}
+
+func (s *Store) PublishSessions(ctx context.Context, node string, at time.Time, changed []domain.Session, gone []string) (err error) {
+	defer s.observe("PublishSessions", time.Now(), &err)
+	return s.next.PublishSessions(ctx, node, at, changed, gone)
+}
+
+func (s *Store) ClearNode(ctx context.Context, node string) (err error) {
+	defer s.observe("ClearNode", time.Now(), &err)
+	return s.next.ClearNode(ctx, node)
+}
+
+func (s *Store) ListSessions(ctx context.Context, account string, aliveAfter time.Time) (_ []domain.Session, err error) {
+	defer s.observe("ListSessions", time.Now(), &err)
+	return s.next.ListSessions(ctx, account, aliveAfter)
+}
+
+func (s *Store) GetSession(ctx context.Context, id string, aliveAfter time.Time) (_ domain.Session, err error) {
+	defer s.observe("GetSession", time.Now(), &err)
+	return s.next.GetSession(ctx, id, aliveAfter)
+}
+
+func (s *Store) RequestKick(ctx context.Context, k store.Kick) (err error) {
+	defer s.observe("RequestKick", time.Now(), &err)
+	return s.next.RequestKick(ctx, k)
+}
+
+func (s *Store) KicksAfter(ctx context.Context, seq int64, olderThan time.Time) (_ []store.Kick, err error) {
+	defer s.observe("KicksAfter", time.Now(), &err)
+	return s.next.KicksAfter(ctx, seq, olderThan)
+}
+
+func (s *Store) LastKickSeq(ctx context.Context) (_ int64, err error) {
+	defer s.observe("LastKickSeq", time.Now(), &err)
+	return s.next.LastKickSeq(ctx)
+}
+
+func (s *Store) CreateAdmin(ctx context.Context, a store.Admin) (err error) {
+	defer s.observe("CreateAdmin", time.Now(), &err)
+	return s.next.CreateAdmin(ctx, a)
+}
+
+func (s *Store) GetAdmin(ctx context.Context, name string) (_ store.Admin, err error) {
+	defer s.observe("GetAdmin", time.Now(), &err)
+	return s.next.GetAdmin(ctx, name)
+}
+
+func (s *Store) ListAdmins(ctx context.Context) (_ []store.Admin, err error) {
+	defer s.observe("ListAdmins", time.Now(), &err)
+	return s.next.ListAdmins(ctx)
+}
+
+func (s *Store) UpdateAdminPassword(ctx context.Context, name, hash string) (err error) {
+	defer s.observe("UpdateAdminPassword", time.Now(), &err)
+	return s.next.UpdateAdminPassword(ctx, name, hash)
+}
+
+func (s *Store) DeleteAdmin(ctx context.Context, name string) (err error) {
+	defer s.observe("DeleteAdmin", time.Now(), &err)
+	return s.next.DeleteAdmin(ctx, name)
+}
+
+func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (err error) {
+	defer s.observe("CreateAPIToken", time.Now(), &err)
+	return s.next.CreateAPIToken(ctx, t)
+}
+
+func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (_ store.APIToken, err error) {
+	defer s.observe("GetAPITokenByHash", time.Now(), &err)
+	return s.next.GetAPITokenByHash(ctx, hash)
+}
+
+func (s *Store) ListAPITokens(ctx context.Context) (_ []store.APIToken, err error) {
+	defer s.observe("ListAPITokens", time.Now(), &err)
+	return s.next.ListAPITokens(ctx)
+}
+
+func (s *Store) DeleteAPIToken(ctx context.Context, id string) (err error) {
+	defer s.observe("DeleteAPIToken", time.Now(), &err)
+	return s.next.DeleteAPIToken(ctx, id)
+}
+
+func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) (err error) {
+	defer s.observe("TouchAPIToken", time.Now(), &err)
+	return s.next.TouchAPIToken(ctx, id, at)
+}
+
+func (s *Store) PutBan(ctx context.Context, b store.Ban) (err error) {
+	defer s.observe("PutBan", time.Now(), &err)
+	return s.next.PutBan(ctx, b)
+}
+
+func (s *Store) GetBan(ctx context.Context, ip string) (_ store.Ban, err error) {
+	defer s.observe("GetBan", time.Now(), &err)
+	return s.next.GetBan(ctx, ip)
+}
+
+func (s *Store) ListBans(ctx context.Context) (_ []store.Ban, err error) {
+	defer s.observe("ListBans", time.Now(), &err)
+	return s.next.ListBans(ctx)
+}
+
+func (s *Store) DeleteBan(ctx context.Context, ip string) (err error) {
+	defer s.observe("DeleteBan", time.Now(), &err)
+	return s.next.DeleteBan(ctx, ip)
+}
+
+func (s *Store) GetSettings(ctx context.Context) (_ domain.Settings, _ time.Time, err error) {
+	defer s.observe("GetSettings", time.Now(), &err)
+	return s.next.GetSettings(ctx)
+}
+
+func (s *Store) PutSettings(ctx context.Context, set domain.Settings, at time.Time) (err error) {
+	defer s.observe("PutSettings", time.Now(), &err)
+	return s.next.PutSettings(ctx, set, at)
+}
+
+func (s *Store) DeleteSettings(ctx context.Context) (err error) {
+	defer s.observe("DeleteSettings", time.Now(), &err)
+	return s.next.DeleteSettings(ctx)
+}
+
+func (s *Store) AddPanelLogout(ctx context.Context, nonce string, expires, now time.Time) (err error) {
+	defer s.observe("AddPanelLogout", time.Now(), &err)
+	return s.next.AddPanelLogout(ctx, nonce, expires, now)
+}
+
+func (s *Store) PanelLoggedOut(ctx context.Context, nonce string) (_ bool, err error) {
+	defer s.observe("PanelLoggedOut", time.Now(), &err)
+	return s.next.PanelLoggedOut(ctx, nonce)
+}
