@@ -20,6 +20,8 @@ type userRow struct {
 	HasQuota                bool
 	LastLogin               string
 	Enabled                 bool
+	Expired                 bool // its last day of access has passed
+	ReadOnly                bool
 	Search                  string // what the client-side filter matches
 	URL                     string // base of this user's pages
 }
@@ -108,12 +110,13 @@ func filterUsers(users []domain.FTPUser, q string) []domain.FTPUser {
 // homes maps each account to its home directory.
 func (s *server) userRows(users []domain.FTPUser, homes map[string]string, rc *reqCtx) []userRow {
 	rows := make([]userRow, len(users))
+	now := s.svc.Now()
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
 	for i, u := range users {
 		rows[i] = userRow{
 			Username: u.Username, Account: u.Account, Path: u.Path, Quota: "—",
-			LastLogin: lastLogin(u), Enabled: u.Enabled,
+			LastLogin: lastLogin(u), Enabled: u.Enabled, Expired: u.Expired(now), ReadOnly: u.ReadOnly,
 			Search: strings.ToLower(u.Username + " " + u.Path),
 			URL:    rc.usersBase() + "/" + url.PathEscape(u.Username),
 		}
