@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,8 +21,27 @@ type server struct {
 	cmd       *exec.Cmd
 	ftpPort   int
 	panelPort int
-	logs      *bytes.Buffer
+	logs      *syncBuffer
 	home      string // bob's home
+}
+
+// syncBuffer collects the server's output; a test may read it while the
+// process still writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -40,7 +60,7 @@ func freePort(t *testing.T) int {
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	c := newCLI(t)
-	s := &server{cli: c, home: filepath.Join(t.TempDir(), "bob"), logs: &bytes.Buffer{}}
+	s := &server{cli: c, home: filepath.Join(t.TempDir(), "bob"), logs: &syncBuffer{}}
 	c.ok(append([]string{"account", "add", "bob", "--home", s.home}, ownerFlags()...)...)
 	c.ok("ftp", "add", "web.bob", goodPassword, "/site", "bob")
 
