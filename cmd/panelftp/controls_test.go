@@ -45,7 +45,7 @@ func (c *cli) controls(username string) controls {
 
 func TestCLISetsControls(t *testing.T) {
 	c := newCLI(t)
-	c.ok("account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
+	c.ok(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
 	c.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")
 	c.ok("ftp", "add", "web.bob", goodPassword, "/", "bob")
 	if got, want := c.controls("dev.bob"), (controls{AllowIPs: []string{}, DenyIPs: []string{}}); !reflect.DeepEqual(got, want) {
@@ -97,8 +97,8 @@ func TestCLISetsControls(t *testing.T) {
 
 func TestCLISetRefusalsChangeNothing(t *testing.T) {
 	c := newCLI(t)
-	c.ok("account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
-	c.ok("account", "add", "alice", "--home", filepath.Join(t.TempDir(), "alice"))
+	c.ok(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
+	c.ok(append([]string{"account", "add", "alice", "--home", filepath.Join(t.TempDir(), "alice")}, ownerFlags()...)...)
 	c.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")
 	c.ok("ftp", "add", "dev.alice", goodPassword, "/", "alice")
 	c.ok("ftp", "set", "dev.bob", "bob", "--max-files", "10", "--allow-ip", "198.51.100.0/24")
@@ -141,7 +141,7 @@ func TestCLISetRefusalsChangeNothing(t *testing.T) {
 // serve must not turn TLS on for a user changed with ftp set.
 func TestCLISetIgnoresServeVariables(t *testing.T) {
 	c := newCLI(t)
-	c.ok("account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
+	c.ok(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
 	c.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")
 	c.env = append(c.env, "PANELFTP_TLS_REQUIRED=true", "PANELFTP_QUOTA=1")
 	c.ok("ftp", "set", "dev.bob", "bob", "--max-files", "9")
