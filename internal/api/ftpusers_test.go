@@ -119,6 +119,30 @@ func TestCreateFTPUserRefusals(t *testing.T) {
 	}
 }
 
+// A request wrong in several fields names each of them at once.
+func TestCreateFTPUserReportsEveryField(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	body := map[string]any{"username": "my site!", "password": "password", "path": "../other", "quota_mb": -1}
+	m := e.do(http.MethodPost, "/api/v1/accounts/bob/ftp-users", body).wantError(t, 422, "invalid", "username", "")
+	list, _ := m["errors"].([]any)
+	var fields []string
+	for _, x := range list {
+		f, _ := x.(map[string]any)
+		if msg, _ := f["error"].(string); msg == "" || !strings.Contains(m["error"].(string), msg) {
+			t.Errorf("entry %v: its message is empty or missing from error %q", f, m["error"])
+		}
+		name, _ := f["field"].(string)
+		fields = append(fields, name)
+	}
+	if want := []string{"username", "password", "path", "quota_mb"}; !slices.Equal(fields, want) {
+		t.Errorf("errors name the fields %q, want %q; body %v", fields, want, m)
+	}
+	if got := e.ftpUsernames(""); len(got) != 0 {
+		t.Errorf("FTP users %v after a refusal", got)
+	}
+}
+
 func TestFTPUserNotFound(t *testing.T) {
 	e := newEnv(t)
 	e.addAccount("bob", 0)

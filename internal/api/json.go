@@ -51,6 +51,15 @@ type errorBody struct {
 	Code  string `json:"code"`
 	Field string `json:"field,omitempty"`
 	Hint  string `json:"hint,omitempty"`
+	// Errors lists each field at fault when there are several; Error and
+	// Field then describe them all and the first.
+	Errors []fieldError `json:"errors,omitempty"`
+}
+
+// fieldError is one of several refusals of a request.
+type fieldError struct {
+	Field string `json:"field,omitempty"`
+	Error string `json:"error"`
 }
 
 // statusOf translates a domain refusal into an HTTP status and code.
@@ -95,7 +104,20 @@ func errorResponse(err error, fields map[string]string) (status int, body errorB
 	}
 	var h hinted
 	errors.As(err, &h)
-	return status, errorBody{Error: err.Error(), Code: code, Field: field, Hint: h.hint}, true
+	body = errorBody{Error: err.Error(), Code: code, Field: field, Hint: h.hint}
+	if all := domain.Refusals(err); len(all) > 1 {
+		msgs := make([]string, len(all))
+		for i, r := range all {
+			f := r.Field
+			if renamed, ok := fields[f]; ok {
+				f = renamed
+			}
+			body.Errors = append(body.Errors, fieldError{Field: f, Error: r.Msg})
+			msgs[i] = r.Msg
+		}
+		body.Error = strings.Join(msgs, "; ")
+	}
+	return status, body, true
 }
 
 // writeJSON sends v with status. Responses are never cached: they describe

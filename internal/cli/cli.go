@@ -158,8 +158,10 @@ func finish(env Env, path []string, err error) int {
 		fmt.Fprintf(env.Stderr, "panelftp %s: %v\n", strings.Join(path, " "), err)
 		return 2
 	}
-	if domain.KindOf(err) != 0 {
-		fmt.Fprintf(env.Stderr, "error: %v\n", err)
+	if refusals := domain.Refusals(err); len(refusals) > 0 {
+		for _, r := range refusals { // every field at fault, one a line
+			fmt.Fprintf(env.Stderr, "error: %s\n", r.Msg)
+		}
 	} else {
 		fmt.Fprintf(env.Stderr, "panelftp %s failed: %v\n", strings.Join(path, " "), err)
 	}

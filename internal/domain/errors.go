@@ -82,3 +82,26 @@ func FieldOf(err error) string {
 	}
 	return ""
 }
+
+// Refusals lists every *Error in err, in order, looking inside errors
+// joined with errors.Join: a form shows each beside its own field. A
+// refusal's Kind and Field are those of the first (KindOf, FieldOf).
+func Refusals(err error) []*Error {
+	var out []*Error
+	var walk func(error)
+	walk = func(err error) {
+		switch x := err.(type) {
+		case nil:
+		case *Error:
+			out = append(out, x)
+		case interface{ Unwrap() []error }:
+			for _, e := range x.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		}
+	}
+	walk(err)
+	return out
+}

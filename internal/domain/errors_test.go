@@ -108,3 +108,24 @@ func TestSpecificErrorsAreNotSentinels(t *testing.T) {
 		t.Error("a target with a Field matched another field")
 	}
 }
+
+func TestRefusalsListsJoinedErrorsInOrder(t *testing.T) {
+	user := &domain.Error{Kind: domain.Invalid, Field: "username", Msg: "bad name"}
+	pass := &domain.Error{Kind: domain.Invalid, Field: "password", Msg: "bad password"}
+	path := &domain.Error{Kind: domain.Conflict, Field: "path", Msg: "taken"}
+	err := fmt.Errorf("adding: %w", errors.Join(user, nil, errors.Join(pass, path)))
+
+	got := domain.Refusals(err)
+	if len(got) != 3 || got[0] != user || got[1] != pass || got[2] != path {
+		t.Fatalf("Refusals = %v, want username, password, path in that order", got)
+	}
+	if domain.KindOf(err) != domain.Invalid || domain.FieldOf(err) != "username" {
+		t.Errorf("KindOf/FieldOf of a joined error = %v/%q, want those of the first", domain.KindOf(err), domain.FieldOf(err))
+	}
+	if n := len(domain.Refusals(errors.New("disk full"))); n != 0 {
+		t.Errorf("a plain error has %d refusals, want none", n)
+	}
+	if n := len(domain.Refusals(nil)); n != 0 {
+		t.Errorf("nil has %d refusals", n)
+	}
+}

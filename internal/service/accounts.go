@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -22,27 +23,11 @@ type NewAccount struct {
 }
 
 // AddAccount creates a hosting account, creating its home directory if it
-// does not exist yet.
+// does not exist yet. A refusal names every field at fault at once (see
+// CheckNewAccount).
 func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account, error) {
-	if err := domain.ValidateAccountName(in.Name); err != nil {
-		return domain.Account{}, err
-	}
-	home, err := validateHome(in.Home)
+	home, err := s.checkNewAccount(ctx, in)
 	if err != nil {
-		return domain.Account{}, err
-	}
-	if err := s.checkOwner(in.UID, in.GID); err != nil {
-		return domain.Account{}, err
-	}
-	if err := validateLimit(in.FTPLimit); err != nil {
-		return domain.Account{}, err
-	}
-	if _, err := s.store.GetAccount(ctx, in.Name); err == nil {
-		return domain.Account{}, domain.Conflictf("account", "account %s already exists", in.Name)
-	} else if !isNotFound(err) {
-		return domain.Account{}, err
-	}
-	if home, err = s.checkHome(ctx, home, in.Name); err != nil {
 		return domain.Account{}, err
 	}
 	now := s.now().UTC()
@@ -51,7 +36,7 @@ func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account
 		Enabled: true, CreatedAt: now, UpdatedAt: now,
 	}
 	if in.PanelPassword != "" {
-		if a.PanelPasswordHash, err = s.hashPanelPassword(ctx, in.PanelPassword, in.Name); err != nil {
+		if a.PanelPasswordHash, err = s.hasher.Hash(ctx, in.PanelPassword); err != nil {
 			return domain.Account{}, err
 		}
 	}
@@ -63,6 +48,38 @@ func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account
 	}
 	s.log.Info("account added", "account", a.Name, "home", a.Home)
 	return a, nil
+}
+
+// CheckNewAccount reports what AddAccount would refuse in in, without
+// changing anything: one refusal per field at fault, joined (see
+// domain.Refusals), so a form can show them all at once.
+func (s *Service) CheckNewAccount(ctx context.Context, in NewAccount) error {
+	_, err := s.checkNewAccount(ctx, in)
+	return err
+}
+
+// checkNewAccount applies every rule to in and returns the clean home.
+func (s *Service) checkNewAccount(ctx context.Context, in NewAccount) (home string, err error) {
+	nameErr := domain.ValidateAccountName(in.Name)
+	if nameErr == nil {
+		if _, err := s.store.GetAccount(ctx, in.Name); err == nil {
+			nameErr = domain.Conflictf("account", "account %s already exists", in.Name)
+		} else if !isNotFound(err) {
+			return "", err
+		}
+	}
+	home, homeErr := validateHome(in.Home)
+	if homeErr == nil {
+		home, homeErr = s.checkHome(ctx, home, in.Name)
+		if homeErr != nil && domain.KindOf(homeErr) == 0 {
+			return "", homeErr // the store failed, not a rule
+		}
+	}
+	var pwErr error
+	if in.PanelPassword != "" {
+		pwErr = domain.ValidatePassword(in.PanelPassword, in.Name)
+	}
+	return home, errors.Join(nameErr, homeErr, s.checkOwner(in.UID, in.GID), validateLimit(in.FTPLimit), pwErr)
 }
 
 // GetAccount returns one account.

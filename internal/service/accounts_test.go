@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -350,4 +351,28 @@ func TestAddAccountRaceSameHome(t *testing.T) {
 			t.Fatalf("the winner's home is gone: %v", err)
 		}
 	}
+}
+
+func TestAddAccountReportsEveryFieldAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	in := service.NewAccount{Name: "Bad-Name", Home: "relative", UID: -2, GID: -3, FTPLimit: -1, PanelPassword: "weak"}
+	before := e.snapshot()
+	_, err := e.svc.AddAccount(e.ctx, in)
+	var got []string
+	for _, r := range domain.Refusals(err) {
+		got = append(got, r.Field)
+	}
+	want := []string{"account", "home", "uid", "ftp_limit", "password"} // one owner refusal for both ids
+	if !slices.Equal(got, want) {
+		t.Errorf("refused fields %q, want %q (error: %v)", got, want, err)
+	}
+	if check := e.svc.CheckNewAccount(e.ctx, in); check == nil || check.Error() != err.Error() {
+		t.Errorf("CheckNewAccount says %v, AddAccount %v: want the same", check, err)
+	}
+	dup := service.NewAccount{Name: "bob", Home: "relative", UID: domain.NoID, GID: domain.NoID}
+	if _, err := e.svc.AddAccount(e.ctx, dup); len(domain.Refusals(err)) != 2 || domain.KindOf(err) != domain.Conflict {
+		t.Errorf("a taken name with a bad home: %v, want the conflict first and the home", err)
+	}
+	e.unchanged(before)
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -17,29 +18,15 @@ type NewFTPUser struct {
 }
 
 // AddFTPUser creates an FTP sub-user and its folder. Nothing is saved
-// unless every rule passes.
+// unless every rule passes; a refusal names every field at fault at once
+// (see CheckNewFTPUser).
 func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser, error) {
 	a, err := s.getAccount(ctx, in.Account)
 	if err != nil {
 		return domain.FTPUser{}, err
 	}
-	username, err := domain.NormalizeUsername(in.Username, a.Name)
+	username, p, err := s.checkNewFTPUser(ctx, a, in)
 	if err != nil {
-		return domain.FTPUser{}, err
-	}
-	if err := domain.ValidatePassword(in.Password, username); err != nil {
-		return domain.FTPUser{}, err
-	}
-	p, err := domain.NormalizePath(in.Path, a.Home)
-	if err != nil {
-		return domain.FTPUser{}, err
-	}
-	if err := validateQuota(in.QuotaMB); err != nil {
-		return domain.FTPUser{}, err
-	}
-	if _, err := s.store.GetFTPUser(ctx, username); err == nil {
-		return domain.FTPUser{}, domain.Conflictf("username", "FTP username %s already exists: choose another name", username)
-	} else if !isNotFound(err) {
 		return domain.FTPUser{}, err
 	}
 	if err := s.checkLimit(ctx, a); err != nil {
@@ -64,6 +51,39 @@ func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser
 	}
 	s.log.Info("FTP user added", "account", a.Name, "user", username, "path", p, "quota_mb", in.QuotaMB)
 	return u, nil
+}
+
+// CheckNewFTPUser reports what AddFTPUser would refuse in in, except the
+// account's limit, without changing anything: one refusal per field at
+// fault, joined (see domain.Refusals), so a form can show them all at once.
+func (s *Service) CheckNewFTPUser(ctx context.Context, in NewFTPUser) error {
+	a, err := s.getAccount(ctx, in.Account)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.checkNewFTPUser(ctx, a, in)
+	return err
+}
+
+// checkNewFTPUser applies every rule to in and returns the stored
+// username and the clean path.
+func (s *Service) checkNewFTPUser(ctx context.Context, a domain.Account, in NewFTPUser) (username, p string, err error) {
+	username, userErr := domain.NormalizeUsername(in.Username, a.Name)
+	if userErr == nil {
+		if _, err := s.store.GetFTPUser(ctx, username); err == nil {
+			userErr = domain.Conflictf("username", "FTP username %s already exists: choose another name", username)
+		} else if !isNotFound(err) {
+			return "", "", err
+		}
+	}
+	// The password must not contain the name as typed either, even when
+	// the name itself was refused.
+	pwUser := username
+	if pwUser == "" {
+		pwUser = domain.Lower(in.Username)
+	}
+	p, pathErr := domain.NormalizePath(in.Path, a.Home)
+	return username, p, errors.Join(userErr, domain.ValidatePassword(in.Password, pwUser), pathErr, validateQuota(in.QuotaMB))
 }
 
 func (s *Service) checkLimit(ctx context.Context, a domain.Account) error {

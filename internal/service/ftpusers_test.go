@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -393,4 +394,51 @@ func TestListFTPUsers(t *testing.T) {
 	}
 	_, err = e.svc.ListFTPUsers(e.ctx, "nobody")
 	wantErr(t, err, domain.NotFound, "")
+}
+
+// A form shows every mistake of a refused sub-user at once, so the
+// service names each field at fault in one refusal, in the form's order.
+func TestAddFTPUserReportsEveryFieldAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	e.addUser("bob", "taken.bob", "/taken")
+
+	for _, tc := range []struct {
+		name   string
+		in     service.NewFTPUser
+		fields []string
+	}{
+		{"all four", service.NewFTPUser{Username: "my site!", Password: "password", Path: "../other", QuotaMB: -1},
+			[]string{"username", "password", "path", "quota"}},
+		{"everything empty", service.NewFTPUser{}, []string{"username", "password", "path"}},
+		{"taken name and weak password", service.NewFTPUser{Username: "taken.bob", Password: "short", Path: "/"},
+			[]string{"username", "password"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.in.Account = "bob"
+			before := e.snapshot()
+			_, err := e.svc.AddFTPUser(e.ctx, tc.in)
+			var got []string
+			for _, r := range domain.Refusals(err) {
+				got = append(got, r.Field)
+			}
+			if !slices.Equal(got, tc.fields) {
+				t.Errorf("refused fields %q, want %q (error: %v)", got, tc.fields, err)
+			}
+			if check := e.svc.CheckNewFTPUser(e.ctx, tc.in); check == nil || check.Error() != err.Error() {
+				t.Errorf("CheckNewFTPUser says %v, AddFTPUser %v: want the same", check, err)
+			}
+			e.unchanged(before)
+		})
+	}
+
+	ok := service.NewFTPUser{Account: "bob", Username: "dev.bob", Password: pw1, Path: "/new"}
+	before := e.snapshot()
+	if err := e.svc.CheckNewFTPUser(e.ctx, ok); err != nil {
+		t.Fatalf("CheckNewFTPUser of a valid user: %v", err)
+	}
+	e.unchanged(before)
+	if _, err := os.Stat(filepath.Join(e.home("bob"), "new")); !os.IsNotExist(err) {
+		t.Errorf("CheckNewFTPUser created the folder: %v", err)
+	}
 }
