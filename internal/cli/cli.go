@@ -158,10 +158,12 @@ func finish(env Env, path []string, err error) int {
 		fmt.Fprintf(env.Stderr, "panelftp %s: %v\n", strings.Join(path, " "), err)
 		return 2
 	}
-	if refusals := domain.Refusals(err); len(refusals) > 0 {
+	if refusals := domain.Refusals(err); len(refusals) > 1 {
 		for _, r := range refusals { // every field at fault, one a line
 			fmt.Fprintf(env.Stderr, "error: %s\n", r.Msg)
 		}
+	} else if len(refusals) == 1 {
+		fmt.Fprintf(env.Stderr, "error: %v\n", err)
 	} else {
 		fmt.Fprintf(env.Stderr, "panelftp %s failed: %v\n", strings.Join(path, " "), err)
 	}
