@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -103,4 +105,74 @@ func (b *Tab) NoErrors() {
 func (b *Tab) Screenshot(name string) {
 	b.T.Helper()
 	Screenshot(b.T, b.Ctx, name)
+}
+
+// Viewport is a size the panel's browser tests run at, in CSS pixels.
+type Viewport struct {
+	Name          string
+	Width, Height int64
+}
+
+// Viewports are a laptop's screen and a phone's.
+var Viewports = []Viewport{{"desktop", 1366, 768}, {"phone", 390, 844}}
+
+// Resize sets the tab's viewport.
+func (b *Tab) Resize(v Viewport) {
+	b.T.Helper()
+	b.Do(chromedp.EmulateViewport(v.Width, v.Height))
+}
+
+// AllowClipboard lets the page write the clipboard, and the test read it.
+func (b *Tab) AllowClipboard() {
+	b.T.Helper()
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		if _, err := chromedp.CallBrowser(b.Ctx, browser.SetPermission, browser.SetPermissionParams{
+			Permission: &browser.PermissionDescriptor{Name: name}, Setting: browser.PermissionSettingGranted, Origin: b.URL,
+		}); err != nil {
+			b.T.Fatalf("browser: allowing %s: %v", name, err)
+		}
+	}
+}
+
+// Clipboard is the text on the clipboard.
+func (b *Tab) Clipboard() string {
+	b.T.Helper()
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.T.Fatalf("browser: reading the clipboard: %v", err)
+	}
+	return v
+}
+
+// TimeZone sets the browser's time zone, e.g. "America/New_York".
+func (b *Tab) TimeZone(id string) {
+	b.T.Helper()
+	if _, err := chromedp.Call(b.Ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: id}); err != nil {
+		b.T.Fatalf("browser: time zone %s: %v", id, err)
+	}
+}
+
+// Focused describes the element that has the keyboard focus: its id, or
+// its tag and text.
+func (b *Tab) Focused() string {
+	b.T.Helper()
+	return b.Eval(`(function(){var e=document.activeElement;if(!e)return '';return e.id?'#'+e.id:e.tagName.toLowerCase()+' '+e.textContent.trim();})()`)
+}
+
+// Fill replaces the value of the input with id as a person editing it
+// would: the page's script sees input and change events.
+func (b *Tab) Fill(id, value string) {
+	b.T.Helper()
+	b.Eval(`(function(){var e=document.getElementById(` + JSString(id) + `);e.value=` + JSString(value) +
+		`;e.dispatchEvent(new Event('input',{bubbles:true}));e.dispatchEvent(new Event('change',{bubbles:true}));return '';})()`)
+}
+
+// Width is the viewport's width in CSS pixels.
+func (b *Tab) Width() int {
+	b.T.Helper()
+	v, err := chromedp.Run(b.Ctx, chromedp.Evaluate[int](`innerWidth`))
+	if err != nil {
+		b.T.Fatalf("browser: %v", err)
+	}
+	return v
 }

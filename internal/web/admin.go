@@ -20,11 +20,15 @@ type accountRow struct {
 	Error             string // a refused change of this row
 }
 
-// accountForm keeps what was typed into the create form, except the
-// password.
+// accountForm keeps what was typed into the create form, the password
+// too (the page is never cached), so one mistake does not cost the rest.
 type accountForm struct {
-	Account, Home, UID, GID, Limit string
+	Account, Home, UID, GID, Limit, Password string
 }
+
+// accountFields pairs the create form's fields with their inputs.
+var accountFields = []string{"account", "acc-name", "home", "acc-home", "uid", "acc-uid", "gid", "acc-gid",
+	"ftp_limit", "acc-limit", "password", "acc-password"}
 
 type accountsPage struct {
 	Accounts []accountRow
@@ -68,10 +72,14 @@ func (s *server) showAccounts(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if len(p.Errors) > 0 {
 		p.Open = true
 	}
+	summary := p.Errors.summary(accountFields...)
+	if rowErr != "" {
+		summary = []summaryItem{{ID: "limit-" + rowName, Msg: rowErr}}
+	}
 	s.render(w, r, rc, status, "accounts", view{
 		Title: "Accounts", Nav: "accounts",
-		Crumbs: []crumb{{"Administration", "/admin/accounts"}, {"Accounts", ""}},
-		Page:   p,
+		Crumbs:  []crumb{{"Administration", "/admin/accounts"}, {"Accounts", ""}},
+		Summary: summary, Page: p,
 	})
 }
 
@@ -97,38 +105,44 @@ func parseID(v string) (int, bool) {
 	return n, err == nil && n >= 0
 }
 
+// accountAdd creates an account; a refusal shows every field's error at
+// once.
 func (s *server) accountAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	field := func(name string) string { return strings.TrimSpace(r.PostFormValue(name)) }
-	f := accountForm{Account: field("account"), Home: field("home"), UID: field("uid"), GID: field("gid"), Limit: field("ftp_limit")}
+	f := accountForm{Account: field("account"), Home: field("home"), UID: field("uid"), GID: field("gid"),
+		Limit: field("ftp_limit"), Password: r.PostFormValue("password")}
 	errs := formErrors{}
-	uid, okU := parseID(f.UID)
-	gid, okG := parseID(f.GID)
-	limit, okL := parseLimit(f.Limit)
-	if !okU {
-		errs["uid"] = "UID must be a number, 0 or more; leave it empty to keep the server's own."
+	in := service.NewAccount{Name: domain.Lower(f.Account), Home: f.Home, UID: domain.NoID, GID: domain.NoID,
+		PanelPassword: f.Password}
+	var ok bool
+	if in.UID, ok = parseID(f.UID); !ok {
+		errs.add("uid", "UID must be a number, 0 or more; leave it empty to keep the server's own.")
+		in.UID = domain.NoID
 	}
-	if !okG {
-		errs["gid"] = "GID must be a number, 0 or more; leave it empty to keep the server's own."
+	if in.GID, ok = parseID(f.GID); !ok {
+		errs.add("gid", "GID must be a number, 0 or more; leave it empty to keep the server's own.")
+		in.GID = domain.NoID
 	}
-	if !okL {
-		errs["ftp_limit"] = "The limit must be a whole number: 0 means unlimited."
+	if in.FTPLimit, ok = parseLimit(f.Limit); !ok {
+		errs.add("ftp_limit", "The limit must be a whole number: 0 means unlimited.")
+		in.FTPLimit = 0
 	}
+	var err error
 	if len(errs) == 0 {
-		_, err := s.svc.AddAccount(r.Context(), service.NewAccount{
-			Name: domain.Lower(f.Account), Home: f.Home, UID: uid, GID: gid, FTPLimit: limit,
-			PanelPassword: r.PostFormValue("password"),
-		})
-		if err == nil {
-			s.setFlash(w, "Account "+domain.Lower(f.Account)+" created.")
-			http.Redirect(w, r, "/admin/accounts", http.StatusSeeOther)
-			return
-		}
-		if !isFormError(err, errs, "account", "home", "uid", "ftp_limit", "password") {
-			s.fail(w, r, rc, err)
-			return
-		}
+		_, err = s.svc.AddAccount(r.Context(), in)
+	} else {
+		err = s.svc.CheckNewAccount(r.Context(), in) // the other fields' errors, at once
 	}
-	s.showAccounts(w, r, rc, http.StatusUnprocessableEntity, accountsPage{Form: f, Errors: errs}, "", "")
+	if err != nil && !isFormError(err, errs, "account", "home", "uid", "gid", "ftp_limit", "password") {
+		s.fail(w, r, rc, err)
+		return
+	}
+	if len(errs) > 0 {
+		s.showAccounts(w, r, rc, http.StatusUnprocessableEntity, accountsPage{Form: f, Errors: errs}, "", "")
+		return
+	}
+	s.setFlash(w, "Account "+in.Name+" created.")
+	http.Redirect(w, r, "/admin/accounts", http.StatusSeeOther)
 }
 
 func parseLimit(v string) (int, bool) {
@@ -144,12 +158,12 @@ func (s *server) accountLimit(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	limit, ok := parseLimit(strings.TrimSpace(r.PostFormValue("ftp_limit")))
 	if !ok {
 		s.showAccounts(w, r, rc, http.StatusUnprocessableEntity, accountsPage{}, name,
-			"The limit must be a whole number: 0 means unlimited.")
+			"The limit of "+name+" must be a whole number: 0 means unlimited.")
 		return
 	}
 	if err := s.svc.SetFTPLimit(r.Context(), name, limit); err != nil {
 		if domain.KindOf(err) == domain.Invalid {
-			s.showAccounts(w, r, rc, http.StatusUnprocessableEntity, accountsPage{}, name, err.Error())
+			s.showAccounts(w, r, rc, http.StatusUnprocessableEntity, accountsPage{}, name, sentence(err.Error()))
 			return
 		}
 		s.fail(w, r, rc, err)
@@ -212,7 +226,8 @@ func (s *server) showAccountPage(w http.ResponseWriter, r *http.Request, rc *req
 		Title: label + ": " + p.Account.Name, Nav: "accounts",
 		Crumbs: []crumb{{"Administration", "/admin/accounts"}, {"Accounts", "/admin/accounts"},
 			{p.Account.Name, ""}, {label, ""}},
-		Page: p,
+		Summary: p.Errors.summary("password", "password", "confirm", "confirm", "force", "force"),
+		Page:    p,
 	})
 }
 
@@ -223,7 +238,10 @@ func (s *server) accountPassword(w http.ResponseWriter, r *http.Request, rc *req
 	}
 	pw := r.PostFormValue("password")
 	if pw != r.PostFormValue("confirm") {
-		p.Errors["confirm"] = "The two passwords do not match: type the same password in both fields."
+		p.Errors.add("confirm", mismatchMsg)
+		if err := domain.ValidatePassword(pw, p.Account.Name); err != nil {
+			isFormError(err, p.Errors, "password")
+		}
 		s.showAccountPage(w, r, rc, http.StatusUnprocessableEntity, "account-password", "Panel password", p)
 		return
 	}
@@ -259,8 +277,8 @@ func (s *server) accountDelete(w http.ResponseWriter, r *http.Request, rc *reqCt
 	}
 	err := s.svc.DeleteAccount(r.Context(), p.Account.Name, r.PostFormValue("force") == "1")
 	if domain.KindOf(err) == domain.Conflict {
-		p.Errors["force"] = fmt.Sprintf("Account %s still has %d FTP sub-user(s): tick the box to delete them with it (their files are kept).",
-			p.Account.Name, p.Users)
+		p.Errors.add("force", fmt.Sprintf("Account %s still has %d FTP sub-user(s): tick the box to delete them with it (their files are kept).",
+			p.Account.Name, p.Users))
 		s.showAccountPage(w, r, rc, http.StatusUnprocessableEntity, "account-delete", "Delete", p)
 		return
 	}

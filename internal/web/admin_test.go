@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
@@ -52,6 +53,24 @@ func TestAdminAccounts(t *testing.T) {
 	wantStatus(t, r, http.StatusUnprocessableEntity)
 	if fieldError(r.body, "acc-uid") == "" {
 		t.Error("no error next to UID")
+	}
+
+	// Every field at fault at once, the ones the panel parses itself (UID,
+	// GID, limit) and the ones the service checks; typed values kept.
+	r = c.post("/admin/accounts", url.Values{"account": {"Carol!"}, "home": {"relative"}, "uid": {"x"}, "gid": {"-4"},
+		"ftp_limit": {"many"}, "password": {"weak"}})
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	for _, id := range []string{"acc-name", "acc-home", "acc-uid", "acc-gid", "acc-limit", "acc-password"} {
+		msg := fieldError(r.body, id)
+		if msg == "" {
+			t.Errorf("no error next to %s", id)
+			continue
+		}
+		wantContains(t, r.body, `<a href="#`+id+`" data-for="`+id+`">`+html.EscapeString(msg)+`</a>`)
+	}
+	wantContains(t, r.body, "There are 6 problems")
+	if v, _ := inputValue(r.body, "acc-password"); v != "weak" {
+		t.Errorf("panel password input %q, want the typed one kept", v)
 	}
 
 	r = c.post("/admin/accounts", url.Values{"account": {"carol"}, "home": {e.home("carol")}, "ftp_limit": {"3"}, "password": {"Third-Panel-Pw3"}})
@@ -162,6 +181,27 @@ func TestAdminConnections(t *testing.T) {
 		t.Error("no kick")
 	}
 	wantStatus(t, c.post("/admin/connections/no-such/disconnect", nil), http.StatusNotFound)
+}
+
+// Administrators see the running version at the foot of every page;
+// account owners do not.
+func TestAdminFooterShowsVersion(t *testing.T) {
+	e := newEnv(t, func(c *cfgT) { c.Version = "panelftp v1.2.3 (commit 0123abc, go1.26.8)" })
+	wantContains(t, e.admin().get("/admin/accounts").body, `<footer class="foot">panelftp v1.2.3 (commit 0123abc, go1.26.8)</footer>`)
+	wantNotContains(t, e.bob().get("/files/ftp").body, "v1.2.3", `class="foot"`)
+}
+
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	r := e.client().get("/favicon.ico")
+	wantStatus(t, r, http.StatusOK)
+	if ct := r.Header.Get("Content-Type"); ct != "image/x-icon" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	// An ICO file: reserved 0, type 1 (icon), one image.
+	if len(r.body) < 22 || r.body[:6] != "\x00\x00\x01\x00\x01\x00" {
+		t.Errorf("/favicon.ico is not an icon file: % x", r.body[:min(len(r.body), 8)])
+	}
 }
 
 func TestAdminSettings(t *testing.T) {

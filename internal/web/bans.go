@@ -29,10 +29,14 @@ func (s *server) showBans(w http.ResponseWriter, r *http.Request, rc *reqCtx, st
 		return
 	}
 	p.Bans = bans
+	if p.Errors == nil {
+		p.Errors = formErrors{}
+	}
 	s.render(w, r, rc, status, "bans", view{
 		Title: "Banned IP addresses", Nav: "bans",
-		Crumbs: []crumb{{"Administration", "/admin/accounts"}, {"Banned IP addresses", ""}},
-		Page:   p,
+		Crumbs:  []crumb{{"Administration", "/admin/accounts"}, {"Banned IP addresses", ""}},
+		Summary: p.Errors.summary("ip", "ban-ip", "for", "ban-for"),
+		Page:    p,
 	})
 }
 
@@ -46,7 +50,7 @@ func (s *server) banAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	errs := formErrors{}
 	dur, err := time.ParseDuration(f.For)
 	if err != nil {
-		errs["for"] = "Give a duration such as 30m, 12h or 168h."
+		errs.add("for", "Give a duration such as 30m, 12h or 168h.")
 	} else {
 		reason := f.Reason
 		if reason == "" {

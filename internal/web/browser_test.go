@@ -171,11 +171,11 @@ func deleteInBrowser(t *testing.T, e *env, b *browsertest.Tab) {
 	btn := `form[action="/files/ftp/users/dev.bob/delete"] button`
 	// First click arms it; without a second click it turns back after 5 s.
 	b.Do(chromedp.Click(chromedp.CSS(btn)))
-	if got := b.Text(btn); got != "Confirm" {
-		t.Fatalf("after one click the button says %q, want Confirm", got)
+	if got := b.Text(btn); !strings.HasPrefix(got, "Confirm delete of dev.bob (5)") {
+		t.Fatalf("after one click the button says %q, want Confirm delete of dev.bob (5)", got)
 	}
 	start := time.Now()
-	b.WaitFor("Confirm to turn back into Delete", `document.querySelector('`+btn+`').textContent === 'Delete'`, 8*time.Second)
+	b.WaitFor("Confirm to turn back into Delete", `document.querySelector('`+btn+`').textContent.startsWith('Delete')`, 8*time.Second)
 	if d := time.Since(start); d < 4*time.Second {
 		t.Errorf("Confirm turned back after %v, want about 5 s", d)
 	}
@@ -184,7 +184,7 @@ func deleteInBrowser(t *testing.T, e *env, b *browsertest.Tab) {
 	}
 	// Two clicks delete.
 	b.Do(chromedp.Click(chromedp.CSS(btn)))
-	if got := b.Text(btn); got != "Confirm" {
+	if got := b.Text(btn); !strings.HasPrefix(got, "Confirm") {
 		t.Fatalf("button says %q, want Confirm", got)
 	}
 	b.Do(chromedp.Click(chromedp.CSS(btn)))
@@ -234,7 +234,7 @@ func connectionsInBrowser(t *testing.T, e *env, b *browsertest.Tab) {
 		t.Error("the page reloaded instead of updating itself")
 	}
 	row := b.Text(`#conn-table tr[data-id="sess-browser-1"]`)
-	for _, want := range []string{"shop.bob", "203.0.113.20", "FileZilla 3.67.0", "Uploading", "/images/banner.png", "6.0 MiB of 8.0 MiB at 2.0 MiB/s"} {
+	for _, want := range []string{"shop.bob", "203.0.113.20", "FileZilla 3.67.0", "Commands and data", "Uploading", "/images/banner.png", "6.0 MiB of 8.0 MiB at 2.0 MiB/s"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("row %q lacks %q", row, want)
 		}
@@ -245,8 +245,13 @@ func connectionsInBrowser(t *testing.T, e *env, b *browsertest.Tab) {
 	b.NoErrors()
 	b.Screenshot(webShot + "connections.png")
 
+	// A running upload: the first press asks to confirm.
 	b.Do(chromedp.Click(chromedp.CSS(`#conn-table tr[data-id="sess-browser-1"] button`)))
-	b.Flash("Disconnect requested")
+	if got := b.Text(`#conn-table tr[data-id="sess-browser-1"] button`); !strings.HasPrefix(got, "Confirm disconnect of shop.bob") {
+		t.Errorf("Disconnect of an upload says %q after one press, want Confirm disconnect of shop.bob", got)
+	}
+	b.Do(chromedp.Click(chromedp.CSS(`#conn-table tr[data-id="sess-browser-1"] button`)))
+	b.Flash("Disconnect of shop.bob requested")
 	if !e.kicked("sess-browser-1") {
 		t.Error("Disconnect did not request a kick")
 	}

@@ -87,14 +87,12 @@ type plistString struct {
 const plistDoctype = `<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">` + "\n"
 
 // cyberduckBookmark is a .duck file, opened by double-click. Cyberduck's
-// "ftps" protocol is FTP with explicit TLS (AUTH TLS).
+// "ftps" protocol is FTP with explicit TLS (AUTH TLS), which the server
+// always offers: the password and the files travel encrypted, as with
+// the FileZilla site (which uses TLS whenever the server offers it).
 func cyberduckBookmark(ci connectInfo, username string) ([]byte, error) {
-	proto := "ftp"
-	if ci.TLSRequired {
-		proto = "ftps"
-	}
 	kv := []string{
-		"Protocol", proto,
+		"Protocol", "ftps",
 		"Nickname", username + " on " + ci.Host,
 		"Hostname", ci.Host,
 		"Port", strconv.Itoa(ci.Port),

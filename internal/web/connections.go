@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -21,10 +22,13 @@ type connRow struct {
 	Client   string `json:"client"`
 	TLS      string `json:"tls"`
 	Since    string `json:"connected_since"`
+	SinceISO string `json:"connected_at"` // RFC 3339, for the browser's time zone
 	For      string `json:"connected_for"`
 	Idle     string `json:"idle_for"`
 	Activity string `json:"activity"`
-	File     string `json:"file"`
+	// Busy says a transfer runs: Disconnect then asks to confirm.
+	Busy bool   `json:"busy"`
+	File string `json:"file"`
 	// Percent is the progress of the running transfer, -1 when the total
 	// is unknown or nothing runs.
 	Percent    int    `json:"percent"`
@@ -83,7 +87,8 @@ func (s *server) connRow(se domain.Session, now time.Time, rc *reqCtx) connRow {
 	}
 	row := connRow{
 		ID: se.ID, Username: se.Username, Account: se.Account, ClientIP: ip, Client: se.Client,
-		TLS: tlsText(se), Since: formatTime(se.ConnectedAt), For: formatDuration(now.Sub(se.ConnectedAt)),
+		TLS: tlsText(se), Since: formatTime(se.ConnectedAt), SinceISO: isoTime(se.ConnectedAt),
+		For:  formatDuration(now.Sub(se.ConnectedAt)),
 		Idle: formatDuration(now.Sub(se.LastActivity)), Activity: activityText(se.Activity),
 		File: se.File, Percent: -1, Up: formatBytes(se.BytesUp), Down: formatBytes(se.BytesDown),
 		BytesDone: se.BytesDone, BytesTotal: se.BytesTotal, SpeedBPS: se.Speed,
@@ -97,6 +102,7 @@ func (s *server) connRow(se domain.Session, now time.Time, rc *reqCtx) connRow {
 		row.Client = "—"
 	}
 	if se.Activity == domain.ActivityUpload || se.Activity == domain.ActivityDownload {
+		row.Busy = true
 		row.Progress = formatBytes(se.BytesDone)
 		if se.BytesTotal > 0 {
 			row.Percent = int(min(100, se.BytesDone*100/se.BytesTotal))
@@ -112,16 +118,18 @@ func (s *server) connRow(se domain.Session, now time.Time, rc *reqCtx) connRow {
 	return row
 }
 
+// tlsText says what TLS protects: the commands (and password) after
+// AUTH TLS or on implicit FTPS, the file data after PROT P.
 func tlsText(se domain.Session) string {
 	switch {
 	case se.TLSControl && se.TLSData:
-		return "Yes"
+		return "Commands and data"
 	case se.TLSControl:
 		return "Commands only"
 	case se.TLSData:
 		return "Data only"
 	default:
-		return "No"
+		return "None"
 	}
 }
 
@@ -166,13 +174,35 @@ func (s *server) connectionsJSON(w http.ResponseWriter, r *http.Request, rc *req
 }
 
 // disconnect asks the node serving a session to end it. An owner can only
-// name sessions of their own account: any other ID is "not found".
+// name sessions of their own account: any other ID is "not found". The
+// page's script posts it with fetch and gets JSON back, to mark the row at
+// once; without the script, the form posts and the page reloads.
 func (s *server) disconnect(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	id := r.PathValue("id")
-	if err := s.svc.Kick(r.Context(), rc.account, id); err != nil {
+	err := s.svc.Kick(r.Context(), rc.account, id)
+	if wantsJSON(r) {
+		switch {
+		case err == nil:
+			writeJSON(w, http.StatusAccepted, map[string]string{"message": disconnectMsg})
+		case domain.KindOf(err) == domain.NotFound:
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "This session has already ended."})
+		default:
+			s.log.Error("web: disconnect", "session", id, "err", err)
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "The server could not disconnect this session: try again."})
+		}
+		return
+	}
+	if err != nil {
 		s.fail(w, r, rc, err)
 		return
 	}
-	s.setFlash(w, "Disconnect requested: the session will end within a few seconds.")
+	s.setFlash(w, disconnectMsg)
 	http.Redirect(w, r, rc.connBase(), http.StatusSeeOther)
+}
+
+const disconnectMsg = "Disconnect requested: the session ends within a few seconds."
+
+// wantsJSON tells the page's script (which asks for JSON) from a form post.
+func wantsJSON(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "application/json")
 }

@@ -58,6 +58,7 @@ func aliceSession() domain.Session {
 type feed struct {
 	Sessions []struct {
 		ID, Username, Account, Activity, File, TLS, Client, Progress, Speed string
+		Busy                                                                bool
 		ClientIP                                                            string `json:"client_ip"`
 		Percent                                                             int
 		DisconnectURL                                                       string `json:"disconnect_url"`
@@ -74,7 +75,7 @@ func TestConnectionsShowOnlyOwnSessions(t *testing.T) {
 	r := c.get("/files/ftp/connections")
 	wantStatus(t, r, http.StatusOK)
 	wantContains(t, r.body, "dev.bob", "198.51.100.7", "FileZilla 3.66", "Downloading", "/backup.tar.gz",
-		`<progress max="100" value="25">`, "25.0 MiB of 100.0 MiB at 3.0 MiB/s", ">Disconnect<",
+		`<progress max="100" value="25">`, "25.0 MiB of 100.0 MiB at 3.0 MiB/s", ">Disconnect<", `data-busy="1"`,
 		`data-live="/files/ftp/connections.json"`)
 	wantNotContains(t, r.body, "web.alice", "192.0.2.44", "sess-alice-1")
 
@@ -91,7 +92,7 @@ func TestConnectionsShowOnlyOwnSessions(t *testing.T) {
 		t.Fatalf("bob's feed: %+v", f.Sessions)
 	}
 	s := f.Sessions[0]
-	if s.ClientIP != "198.51.100.7" || s.Percent != 25 || s.TLS != "Yes" || s.DisconnectURL != "/files/ftp/connections/sess-bob-1/disconnect" {
+	if s.ClientIP != "198.51.100.7" || s.Percent != 25 || s.TLS != "Commands and data" || !s.Busy || s.DisconnectURL != "/files/ftp/connections/sess-bob-1/disconnect" {
 		t.Errorf("session row %+v", s)
 	}
 
@@ -120,6 +121,44 @@ func TestDisconnect(t *testing.T) {
 		t.Error("no kick requested for bob's own session")
 	}
 	wantContains(t, c.get("/files/ftp/connections").body, "Disconnect requested")
+
+	// The page's script asks for JSON, to mark the row without reloading.
+	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/files/ftp/connections/sess-bob-1/disconnect",
+		strings.NewReader(url.Values{"csrf": {c.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	r = c.do(req)
+	wantStatus(t, r, http.StatusAccepted)
+	wantContains(t, r.body, `"message":"Disconnect requested`)
+	req, _ = http.NewRequest(http.MethodPost, e.srv.URL+"/files/ftp/connections/sess-alice-1/disconnect",
+		strings.NewReader(url.Values{"csrf": {c.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	r = c.do(req)
+	wantStatus(t, r, http.StatusNotFound)
+	wantContains(t, r.body, `"error":"This session has already ended."`)
+}
+
+// TestTLSColumn names what TLS protects, in the words of the table.
+func TestTLSColumn(t *testing.T) {
+	e := newEnv(t)
+	e.addUser("bob", "dev.bob", "/", 0)
+	c := e.bob()
+	for _, tc := range []struct {
+		control, data bool
+		want          string
+	}{{true, true, "Commands and data"}, {true, false, "Commands only"}, {false, false, "None"}} {
+		s := bobSession()
+		s.TLSControl, s.TLSData = tc.control, tc.data
+		e.publish(s)
+		var f feed
+		if err := json.Unmarshal([]byte(c.get("/files/ftp/connections.json").body), &f); err != nil || len(f.Sessions) != 1 {
+			t.Fatalf("feed: %+v, %v", f, err)
+		}
+		if got := f.Sessions[0].TLS; got != tc.want {
+			t.Errorf("TLS control %v, data %v: column %q, want %q", tc.control, tc.data, got, tc.want)
+		}
+	}
 }
 
 // TestAccountsCannotTouchEachOther plays account bob crafting requests
@@ -287,10 +326,9 @@ func TestClientDownloads(t *testing.T) {
 			t.Errorf("Content-Disposition %q", cd)
 		}
 		got := parsePlist(t, r.body)
-		wantDuck := map[string]string{"Hostname": "ftp.example.test", "Port": "2121", "Username": "dev.bob", "Path": "/", "Protocol": "ftp"}
-		if tlsRequired {
-			wantDuck["Protocol"] = "ftps"
-		}
+		// FTP over explicit TLS either way, as the FileZilla site when
+		// the server offers TLS (it always does).
+		wantDuck := map[string]string{"Hostname": "ftp.example.test", "Port": "2121", "Username": "dev.bob", "Path": "/", "Protocol": "ftps"}
 		for k, v := range wantDuck {
 			if got[k] != v {
 				t.Errorf("Cyberduck %s = %q, want %q", k, got[k], v)

@@ -42,13 +42,32 @@ func formatDuration(d time.Duration) string {
 	}
 }
 
-// formatTime shows a moment in UTC, which is what the server's logs use.
+// formatTime shows a moment in UTC, which is what the server's logs use;
+// the script rewrites it into the browser's time zone (see timeView).
 func formatTime(t time.Time) string {
 	if t.IsZero() {
 		return "Never"
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
+
+// timeView is a moment as the pages show it: in UTC from the server, and
+// in the browser's own time zone, with the zone's name, once the script
+// has read the <time datetime> attribute.
+type timeView struct {
+	ISO  string // RFC 3339 in UTC; "" for never
+	Text string // "2026-01-02 15:04 UTC", or "Never"
+}
+
+func newTimeView(t time.Time) timeView {
+	if t.IsZero() {
+		return timeView{Text: "Never"}
+	}
+	return timeView{ISO: isoTime(t), Text: formatTime(t)}
+}
+
+// isoTime is t in UTC as RFC 3339, what the script reads.
+func isoTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // ftpHost is the host name shown to connect to: the configured one, or
 // the one the browser used to reach the panel.

@@ -2,10 +2,13 @@ package web_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +32,11 @@ func TestFilesFTPListsOnlyOwnUsers(t *testing.T) {
 		`id="ftp-host">ftp.example.test<`, `id="ftp-port">2121<`,
 		`id="ftp-count">2 of 5 FTP accounts<`,
 		"dev.bob", "/site", "data.bob", "/data",
-		"300.0 KiB of 1.0 MiB", // quota use of data.bob
-		"—",                    // dev.bob has no quota
-		"from 203.0.113.9",     // dev.bob's last login
-		"Never",                // data.bob never logged in
+		"0.3 MB of 1 MB (29 %)",        // space used by data.bob, in the MB of its quota
+		"0 MB <span class=\"small\">(no quota)", // dev.bob's, which has none
+		`id="home-space">Your home folder uses 0.3 MB.`,
+		`from <span class="mono ip">203.0.113.9</span>`, // dev.bob's last login
+		"Never", // data.bob never logged in
 		"/files/ftp/users/dev.bob/filezilla.xml", "/files/ftp/users/dev.bob/cyberduck.duck",
 		">Change Password<", ">Change Path<", ">Delete<", ">View Connections<", ">Add Account<",
 		`href="/files/ftp/connections"`,
@@ -91,7 +95,7 @@ func TestAddFTPUser(t *testing.T) {
 	r := c.post("/files/ftp/add", url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {"example.com/dev"}, "quota": {"100"}})
 	wantRedirect(t, r, "/files/ftp")
 	r = c.get("/files/ftp")
-	wantContains(t, r.body, "FTP account dev.bob created", "dev.bob", "/example.com/dev", "of 100.0 MiB")
+	wantContains(t, r.body, "FTP account dev.bob created", "dev.bob", "/example.com/dev", "0 MB of 100 MB (0 %)")
 	u, err := e.user("bob", "dev.bob")
 	if err != nil || u.Path != "/example.com/dev" || u.QuotaMB != 100 {
 		t.Fatalf("user %+v, %v", u, err)
@@ -115,11 +119,11 @@ func TestAddFTPUserErrorsNextToTheirField(t *testing.T) {
 	}{
 		{"bad username", "add-username", "may only contain letters and digits",
 			url.Values{"username": {"dev-x"}, "password": {ftpPW}, "path": {"/site"}}},
-		{"empty username", "add-username", "needs a name before .bob",
+		{"empty username", "add-username", "FTP username is missing",
 			url.Values{"username": {""}, "password": {ftpPW}, "path": {"/site"}}},
 		{"duplicate", "add-username", "already exists",
 			url.Values{"username": {"taken"}, "password": {ftpPW}, "path": {"/site"}}},
-		{"short password", "add-password", "too short",
+		{"short password", "add-password", "Password is too short",
 			url.Values{"username": {"dev"}, "password": {"Ab1!"}, "path": {"/site"}}},
 		{"no digit", "add-password", "at least one digit",
 			url.Values{"username": {"dev"}, "password": {"Abcdefgh!"}, "path": {"/site"}}},
@@ -127,7 +131,7 @@ func TestAddFTPUserErrorsNextToTheirField(t *testing.T) {
 			url.Values{"username": {"dev"}, "password": {"Xdev.bob1!"}, "path": {"/site"}}},
 		{"dot-dot path", "add-path", `contains ".."`,
 			url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {"/site/../../etc"}}},
-		{"empty path", "add-path", "path is missing",
+		{"empty path", "add-path", "Path is missing",
 			url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {""}}},
 		{"bad quota", "add-quota", "whole number",
 			url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {"/site"}, "quota": {"lots"}}},
@@ -137,22 +141,24 @@ func TestAddFTPUserErrorsNextToTheirField(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := c.post("/files/ftp/add", tc.form)
 			wantStatus(t, r, http.StatusUnprocessableEntity)
-			if got := fieldError(r.body, tc.field); !strings.Contains(got, tc.want) {
+			got := fieldError(r.body, tc.field)
+			if !strings.Contains(got, tc.want) {
 				t.Errorf("error next to %s: %q, want %q", tc.field, got, tc.want)
 			}
-			wantContains(t, r.body, `id="add" open`)
-			// Typed values stay, except the password.
-			if v, _ := inputValue(r.body, "add-username"); v != tc.form.Get("username") {
-				t.Errorf("username input %q, want %q kept", v, tc.form.Get("username"))
+			if !strings.HasSuffix(got, ".") || strings.ToUpper(got[:1]) != got[:1] {
+				t.Errorf("error %q is not a sentence: capital first, full stop last", got)
 			}
-			if v, _ := inputValue(r.body, "add-path"); v != tc.form.Get("path") {
-				t.Errorf("path input %q, want %q kept", v, tc.form.Get("path"))
+			wantContains(t, r.body, `id="add" open`, `<title>Error: FTP · panelftp</title>`,
+				`<a href="#`+tc.field+`" data-for="`+tc.field+`">`+html.EscapeString(got)+`</a>`)
+			// Typed values stay, the password too: a generated one would
+			// otherwise be lost to a mistake elsewhere.
+			for field, id := range map[string]string{"username": "add-username", "path": "add-path", "password": "add-password"} {
+				if v, _ := inputValue(r.body, id); v != tc.form.Get(field) {
+					t.Errorf("%s input %q, want %q kept", field, v, tc.form.Get(field))
+				}
 			}
-			if v, ok := inputValue(r.body, "add-password"); !ok || v != "" {
-				t.Errorf("password input value %q: the password must not be sent back", v)
-			}
-			if pw := tc.form.Get("password"); pw != "" && strings.Contains(r.body, pw) {
-				t.Error("the typed password appears in the page")
+			if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("a page holding a password has Cache-Control %q, want no-store", cc)
 			}
 		})
 	}
@@ -165,6 +171,64 @@ func TestAddFTPUserErrorsNextToTheirField(t *testing.T) {
 	}
 }
 
+// Every field at fault shows its error at once, each beside its field
+// and in the summary at the top, in the form's order; a bad quota (which
+// the service never sees) does not hide the others.
+func TestAddFTPUserShowsEveryErrorAtOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.bob()
+	for _, quota := range []string{"-5", "lots"} {
+		r := c.post("/files/ftp/add", url.Values{"username": {"my site!"}, "password": {"password"}, "path": {"../other"}, "quota": {quota}})
+		wantStatus(t, r, http.StatusUnprocessableEntity)
+		var order []int
+		for _, id := range []string{"add-username", "add-password", "add-path", "add-quota"} {
+			msg := fieldError(r.body, id)
+			if msg == "" {
+				t.Errorf("quota %q: no error next to %s", quota, id)
+				continue
+			}
+			link := `<a href="#` + id + `" data-for="` + id + `">` + html.EscapeString(msg) + `</a>`
+			order = append(order, strings.Index(r.body, link))
+		}
+		if !slices.IsSorted(order) || slices.Contains(order, -1) {
+			t.Errorf("quota %q: summary links at %v, want all four in the form's order", quota, order)
+		}
+		wantContains(t, r.body, "There are 4 problems", `id="error-summary" tabindex="-1"`)
+	}
+	if users, _ := e.svc.ListFTPUsers(context.Background(), "bob"); len(users) != 0 {
+		t.Errorf("refused adds created %d users", len(users))
+	}
+}
+
+// After Add Account, the next page shows the new user's credentials once:
+// a reload no longer has them.
+func TestAddFTPUserShowsCredentialsOnce(t *testing.T) {
+	e := newEnv(t)
+	c := e.bob()
+	r := c.post("/files/ftp/add", url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {"/site"}})
+	wantRedirect(t, r, "/files/ftp#created")
+	r = c.get("/files/ftp")
+	wantContains(t, r.body, `id="created-host">ftp.example.test<`, `id="created-port">2121<`, `id="created-user">dev.bob<`,
+		`id="created-password" class="mono" value="`+ftpPW+`" readonly`, "shown only this once",
+		`href="/files/ftp/users/dev.bob/filezilla.xml"`)
+	if cc := r.Header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+	r = c.get("/files/ftp")
+	wantNotContains(t, r.body, ftpPW, `id="created"`)
+
+	// The sealed cookie is bound to the log-in: another session of the
+	// same account cannot open it.
+	wantRedirect(t, c.post("/files/ftp/add", url.Values{"username": {"two"}, "password": {ftpPW}, "path": {"/"}}), "/files/ftp")
+	other := e.bob()
+	for _, ck := range c.hc.Jar.Cookies(r.Request.URL) {
+		if strings.HasSuffix(ck.Name, "created") {
+			other.hc.Jar.SetCookies(r.Request.URL, []*http.Cookie{ck})
+		}
+	}
+	wantNotContains(t, other.get("/files/ftp").body, ftpPW)
+}
+
 func TestAddFTPUserLimitReached(t *testing.T) {
 	e := newEnv(t)
 	if err := e.svc.SetFTPLimit(context.Background(), "bob", 1); err != nil {
@@ -172,12 +236,16 @@ func TestAddFTPUserLimitReached(t *testing.T) {
 	}
 	e.addUser("bob", "one.bob", "/", 0)
 	c := e.bob()
-	wantContains(t, c.get("/files/ftp").body, "1 of 1 FTP accounts", "reached its limit")
-	r := c.post("/files/ftp/add", url.Values{"username": {"two"}, "password": {ftpPW}, "path": {"/"}})
+	const sentence = "You have all 1 FTP accounts your plan allows: delete one to add another, or ask your hosting provider to raise the limit."
+	r := c.get("/files/ftp?add=1")
+	wantContains(t, r.body, "1 of 1 FTP accounts", `id="add-disabled" disabled aria-describedby="limit-note"`, sentence)
+	wantNotContains(t, r.body, `id="add-username"`, `action="/files/ftp/add"`)
+
+	// A form posted anyway (from an older page) gets the same one sentence.
+	r = c.post("/files/ftp/add", url.Values{"username": {"two"}, "password": {ftpPW}, "path": {"/"}})
 	wantStatus(t, r, http.StatusUnprocessableEntity)
-	if got := fieldError(r.body, "add-username"); !strings.Contains(got, "limit of 1 FTP sub-users") {
-		t.Errorf("limit error %q", got)
-	}
+	wantContains(t, r.body, sentence)
+	wantNotContains(t, r.body, "sub-users", "error-summary")
 	if _, err := e.user("bob", "two.bob"); err == nil {
 		t.Error("a user beyond the limit was created")
 	}
@@ -293,11 +361,40 @@ func TestUsageIsCachedBriefly(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("bob", "data.bob", "/data", 1)
 	c := e.bob()
-	wantContains(t, c.get("/files/ftp").body, "0 B of 1.0 MiB")
+	wantContains(t, c.get("/files/ftp").body, "0 MB of 1 MB (0 %)")
 	if err := os.WriteFile(filepath.Join(e.home("bob"), "data", "f"), make([]byte, 2048), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wantContains(t, c.get("/files/ftp").body, "0 B of 1.0 MiB") // cached
+	wantContains(t, c.get("/files/ftp").body, "0 MB of 1 MB (0 %)") // cached
 	e.clock.Advance(11 * time.Second)
-	wantContains(t, c.get("/files/ftp").body, "2.0 KiB of 1.0 MiB")
+	wantContains(t, c.get("/files/ftp").body, "under 0.1 MB of 1 MB (0 %)")
+}
+
+// The quota meter turns amber from 80 % and red from 95 %, and the text
+// says so too, for those who do not see the colour.
+func TestQuotaLevels(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name  string
+		size  int64
+		class string
+		text  string
+	}{
+		{"low", 79 << 20, `class="space"`, "79 MB of 100 MB (79 %)<"},
+		{"warn", 80 << 20, `class="space warn"`, "80 MB of 100 MB (80 %) · nearly full<"},
+		{"full", 95 << 20, `class="space full"`, "95 MB of 100 MB (95 %) · full<"},
+	} {
+		e.addUser("bob", tc.name+".bob", "/"+tc.name, 100)
+		f, err := os.Create(filepath.Join(e.home("bob"), tc.name, "data"))
+		if err == nil {
+			err = f.Truncate(tc.size)
+			f.Close()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := e.bob().get("/files/ftp")
+		wantContains(t, r.body, tc.class+">"+tc.text,
+			`<meter min="0" max="104857600" low="83886080" high="99614719" optimum="0" value="`+strconv.FormatInt(tc.size, 10)+`"`)
+	}
 }

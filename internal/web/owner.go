@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -15,10 +14,8 @@ import (
 // userRow is one sub-user in a table of the owner's or the admin's page.
 type userRow struct {
 	Username, Account, Path string
-	Quota                   string // "—" when unlimited
-	QuotaUsed, QuotaMax     int64  // for the meter, when HasQuota
-	HasQuota                bool
-	LastLogin               string
+	Space                   spaceUse
+	LastLogin               lastLoginView
 	Enabled                 bool
 	Expired                 bool // its last day of access has passed
 	ReadOnly                bool
@@ -26,27 +23,47 @@ type userRow struct {
 	URL                     string // base of this user's pages
 }
 
-// addForm is what the Add Account section keeps after a refused attempt:
-// every typed value except the password.
-type addForm struct {
-	Name, Path, Quota string
+// lastLoginView is when and from where a sub-user last logged in.
+type lastLoginView struct {
+	At timeView
+	IP string // "" when unknown
 }
+
+// addForm is what the Add Account section keeps after a refused attempt:
+// every typed value, the password too, so that a generated one is not
+// lost to a mistake in another field (the page is never cached).
+type addForm struct {
+	Name, Password, Path, Quota string
+}
+
+// addFields pairs the Add Account fields with their inputs, in form order.
+var addFields = []string{"username", "add-username", "password", "add-password", "path", "add-path", "quota", "add-quota"}
 
 type ftpPage struct {
 	Connect connectInfo
 	Account string
 	Suffix  string // ".bob", shown after the username input
 	Count   string
+	Limit   int
 	Full    bool
+	Home    spaceUse // the whole home folder
 	Users   []userRow
 	Query   string
 	AddOpen bool
 	Form    addForm
 	Errors  formErrors
+	Created *createdUser // the sub-user just added, shown once
 	Dirs    []string
 	ConnURL string
 	PassMin int
 	PassMax int
+}
+
+// createdUser is what the person setting up a client needs, shown once
+// right after Add Account.
+type createdUser struct {
+	Username, Password string
+	URL                string // base of the user's pages, for the set-up files
 }
 
 // ftpPage is Files › FTP: connect information, the sub-users, and the
@@ -70,12 +87,20 @@ func (s *server) showFTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, sta
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	p := ftpPage{
 		Connect: s.connectInfo(r), Account: a.Name, Suffix: "." + a.Name,
-		Count: countText(len(users), a.FTPLimit), Full: a.FTPLimit > 0 && len(users) >= a.FTPLimit,
+		Count: countText(len(users), a.FTPLimit), Limit: a.FTPLimit, Full: a.FTPLimit > 0 && len(users) >= a.FTPLimit,
+		Home:  s.spaceOf(a.Home, "/", 0),
 		Users: s.userRows(filterUsers(users, q), map[string]string{a.Name: a.Home}, rc), Query: q,
-		AddOpen: open || len(errs) > 0, Form: f, Errors: errs, Dirs: dirSuggestions(a.Home),
+		Form: f, Errors: errs, Dirs: dirSuggestions(a.Home),
 		ConnURL: rc.connBase(), PassMin: domain.PasswordMin, PassMax: domain.PasswordMax,
 	}
-	s.render(w, r, rc, status, "ftp", view{Title: "FTP", Crumbs: []crumb{{"Files", ""}, {"FTP", "/files/ftp"}}, Page: p})
+	p.AddOpen = !p.Full && (open || len(errs) > 0)
+	if status == http.StatusOK {
+		p.Created = s.takeCreated(w, r, rc)
+	}
+	s.render(w, r, rc, status, "ftp", view{
+		Title: "FTP", Crumbs: []crumb{{"Files", ""}, {"FTP", "/files/ftp"}},
+		Summary: errs.summary(addFields...), Page: p,
+	})
 }
 
 func countText(n, limit int) string {
@@ -105,96 +130,70 @@ func filterUsers(users []domain.FTPUser, q string) []domain.FTPUser {
 	return out
 }
 
-// userRows builds the table rows, measuring the folders of users with a
-// quota a few at a time (each walk is bounded and cached).
-// homes maps each account to its home directory.
+// userRows builds the table rows, measuring every user's folder (see
+// spaceOf). homes maps each account to its home directory.
 func (s *server) userRows(users []domain.FTPUser, homes map[string]string, rc *reqCtx) []userRow {
 	rows := make([]userRow, len(users))
 	now := s.svc.Now()
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 4)
+	folders := make([]folderQuota, len(users))
 	for i, u := range users {
 		rows[i] = userRow{
-			Username: u.Username, Account: u.Account, Path: u.Path, Quota: "—",
-			LastLogin: lastLogin(u), Enabled: u.Enabled, Expired: u.Expired(now), ReadOnly: u.ReadOnly,
+			Username: u.Username, Account: u.Account, Path: u.Path,
+			LastLogin: lastLoginView{At: newTimeView(u.LastLoginAt), IP: u.LastLoginIP},
+			Enabled:   u.Enabled, Expired: u.Expired(now), ReadOnly: u.ReadOnly,
 			Search: strings.ToLower(u.Username + " " + u.Path),
 			URL:    rc.usersBase() + "/" + url.PathEscape(u.Username),
 		}
-		home := homes[u.Account]
-		if u.QuotaMB <= 0 || home == "" {
-			continue
-		}
-		wg.Add(1)
-		go func(row *userRow, u domain.FTPUser) {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			s.fillQuota(row, u, home)
-		}(&rows[i], u)
+		folders[i] = folderQuota{home: homes[u.Account], path: u.Path, quotaMB: u.QuotaMB}
 	}
-	wg.Wait()
+	for i, use := range s.spacesOf(folders) {
+		rows[i].Space = use
+	}
 	return rows
-}
-
-func (s *server) fillQuota(row *userRow, u domain.FTPUser, home string) {
-	limit := u.QuotaMB << 20
-	use := s.usage.get(home, u.Path)
-	row.HasQuota, row.QuotaMax = true, limit
-	switch {
-	case use.Err != nil:
-		row.Quota = "? of " + formatBytes(limit) + " (folder cannot be read)"
-	case use.Partial:
-		row.Quota = "over " + formatBytes(use.Bytes) + " of " + formatBytes(limit)
-		row.QuotaUsed = min(use.Bytes, limit)
-	default:
-		row.Quota = formatBytes(use.Bytes) + " of " + formatBytes(limit)
-		row.QuotaUsed = min(use.Bytes, limit)
-	}
-}
-
-func lastLogin(u domain.FTPUser) string {
-	if u.LastLoginAt.IsZero() {
-		return "Never"
-	}
-	if u.LastLoginIP == "" {
-		return formatTime(u.LastLoginAt)
-	}
-	return formatTime(u.LastLoginAt) + " from " + u.LastLoginIP
 }
 
 // ftpAdd saves the Add Account section. The username input holds the
 // part before the fixed ".account" suffix; a full name is accepted too.
+// A refusal shows every field's error at once.
 func (s *server) ftpAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	f := addForm{
-		Name:  strings.TrimSpace(r.PostFormValue("username")),
-		Path:  strings.TrimSpace(r.PostFormValue("path")),
-		Quota: strings.TrimSpace(r.PostFormValue("quota")),
-	}
-	errs := formErrors{}
-	quota, ok := parseQuota(f.Quota)
-	if !ok {
-		errs["quota"] = "Quota must be a whole number of MB: 0 or empty means unlimited."
-		s.showFTP(w, r, rc, http.StatusUnprocessableEntity, true, f, errs)
-		return
+		Name:     strings.TrimSpace(r.PostFormValue("username")),
+		Password: r.PostFormValue("password"),
+		Path:     strings.TrimSpace(r.PostFormValue("path")),
+		Quota:    strings.TrimSpace(r.PostFormValue("quota")),
 	}
 	username := f.Name
-	if suffix := "." + rc.account; !strings.HasSuffix(strings.ToLower(username), suffix) {
+	if suffix := "." + rc.account; f.Name != "" && !strings.HasSuffix(strings.ToLower(username), suffix) {
 		username += suffix
 	}
-	u, err := s.svc.AddFTPUser(r.Context(), service.NewFTPUser{
-		Account: rc.account, Username: username, Password: r.PostFormValue("password"),
-		Path: f.Path, QuotaMB: quota,
-	})
-	if isFormError(err, errs, "username", "password", "path", "quota") {
-		s.showFTP(w, r, rc, http.StatusUnprocessableEntity, true, f, errs)
+	in := service.NewFTPUser{Account: rc.account, Username: username, Password: f.Password, Path: f.Path}
+	errs := formErrors{}
+	var u domain.FTPUser
+	var err error
+	if quota, ok := parseQuota(f.Quota); ok {
+		in.QuotaMB = quota
+		u, err = s.svc.AddFTPUser(r.Context(), in)
+	} else {
+		errs.add("quota", "Quota must be a whole number of MB: 0 or empty means unlimited.")
+		err = s.svc.CheckNewFTPUser(r.Context(), in) // the other fields' errors, at once
+	}
+	if domain.KindOf(err) == domain.LimitReached {
+		// The page then shows Add Account disabled, with the one sentence
+		// explaining why.
+		s.showFTP(w, r, rc, http.StatusUnprocessableEntity, false, addForm{Path: "/"}, formErrors{})
 		return
 	}
-	if err != nil {
+	if err != nil && !isFormError(err, errs, "username", "password", "path", "quota") {
 		s.fail(w, r, rc, err)
 		return
 	}
+	if len(errs) > 0 {
+		s.showFTP(w, r, rc, http.StatusUnprocessableEntity, true, f, errs)
+		return
+	}
+	s.setCreated(w, rc, u.Username, f.Password)
 	s.setFlash(w, "FTP account "+u.Username+" created, locked into "+u.Path+".")
-	http.Redirect(w, r, "/files/ftp", http.StatusSeeOther)
+	http.Redirect(w, r, "/files/ftp#created", http.StatusSeeOther)
 }
 
 // parseQuota reads a quota in MB; empty means 0 (unlimited).

@@ -12,8 +12,11 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/panelftp/panelftp/internal/domain"
 )
@@ -26,11 +29,15 @@ type view struct {
 	Title  string
 	Crumbs []crumb // breadcrumb after the home entry; the last is the page
 	Flash  string
-	CSRF   string
-	User   string // who is logged in, "" on log-in pages
-	Admin  bool
-	Nav    string // active admin tab
-	Page   any    // the page's own data
+	// Summary lists a refused form's errors at the top of the page, each
+	// a link to its field; the script moves the focus there.
+	Summary []summaryItem
+	CSRF    string
+	User    string // who is logged in, "" on log-in pages
+	Admin   bool
+	Nav     string // active admin tab
+	Version string // shown to administrators in the footer
+	Page    any    // the page's own data
 }
 
 type crumb struct{ Label, URL string }
@@ -69,13 +76,24 @@ func (a assetSet) url(name string) (string, error) {
 }
 
 func (a assetSet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("file")
+	a.serve(w, r, r.PathValue("file"))
+}
+
+// favicon answers the /favicon.ico every browser asks for on a first
+// visit, before it has read the page's <link rel="icon">.
+func (a assetSet) favicon(w http.ResponseWriter, r *http.Request) { a.serve(w, r, "favicon.ico") }
+
+func (a assetSet) serve(w http.ResponseWriter, r *http.Request, name string) {
 	b, ok := a.files[name]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if path.Ext(name) == ".ico" { // not in every system's MIME table
+		ctype = "image/x-icon"
+	}
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Cache-Control", "public, max-age=86400")
 	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
 }
@@ -86,6 +104,7 @@ func parsePages(a assetSet) (map[string]*template.Template, error) {
 		"asset": a.url,
 		"dict":  dict,
 		"inc":   func(i int) int { return i + 1 },
+		"when":  newTimeView,
 	}
 	names, err := fs.Glob(embedded, "templates/*.html")
 	if err != nil {
@@ -124,6 +143,12 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, rc *reqCtx, stat
 		v.CSRF, v.Admin = rc.csrf, rc.admin
 		v.User = rc.sess.Name
 	}
+	if v.Admin {
+		v.Version = s.cfg.Version
+	}
+	if len(v.Summary) > 0 {
+		v.Title = "Error: " + v.Title
+	}
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, v); err != nil {
 		s.log.Error("web: rendering page", "page", name, "err", err)
@@ -141,7 +166,7 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, s
 	if rc == nil {
 		rc = &reqCtx{}
 	}
-	s.render(w, r, rc, status, "error", view{Title: http.StatusText(status), Page: msg})
+	s.render(w, r, rc, status, "error", view{Title: http.StatusText(status), Page: sentence(msg)})
 }
 
 // fail answers an error from the service that is not about a form field:
@@ -163,27 +188,65 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 }
 
 // formErrors maps a form field to the message shown next to it; "" is
-// for messages about the whole form.
+// for messages about the whole form. Messages are sentences: see add.
 type formErrors map[string]string
 
-// isFormError reports whether err is a refusal to show beside a field,
-// and records it in errs under its field when the form has one of that
-// name, or under "" otherwise.
+// add records msg for field, as a sentence.
+func (e formErrors) add(field, msg string) { e[field] = sentence(msg) }
+
+// isFormError reports whether err is a refusal to show beside the form's
+// fields, and records each of its refusals (a joined error has one per
+// field) under its field when the form has one of that name, or under ""
+// otherwise.
 func isFormError(err error, errs formErrors, fields ...string) bool {
 	switch domain.KindOf(err) {
 	case domain.Invalid, domain.Conflict, domain.LimitReached:
 	default:
 		return false
 	}
-	f := domain.FieldOf(err)
-	for _, name := range fields {
-		if name == f {
-			errs[f] = err.Error()
-			return true
+	for _, r := range domain.Refusals(err) {
+		if slices.Contains(fields, r.Field) {
+			errs.add(r.Field, r.Msg)
+		} else {
+			errs.add("", r.Msg)
 		}
 	}
-	errs[""] = err.Error()
 	return true
+}
+
+// summaryItem is one line of the error summary: a message and the id of
+// the input it is about ("" for the form as a whole).
+type summaryItem struct{ ID, Msg string }
+
+// summary orders errs for the error summary. fieldIDs pairs each form
+// field with the id of its input, in the order the form shows them.
+func (e formErrors) summary(fieldIDs ...string) []summaryItem {
+	var out []summaryItem
+	if msg := e[""]; msg != "" {
+		out = append(out, summaryItem{Msg: msg})
+	}
+	for i := 0; i+1 < len(fieldIDs); i += 2 {
+		if msg := e[fieldIDs[i]]; msg != "" {
+			out = append(out, summaryItem{ID: fieldIDs[i+1], Msg: msg})
+		}
+	}
+	return out
+}
+
+// sentence makes a service message read as a sentence on a page: a
+// capital first letter and a full stop. The service's messages are
+// lower-case clauses, as Go errors are, for the CLI's "error: ...".
+func sentence(msg string) string {
+	msg = strings.TrimSpace(msg)
+	if msg == "" {
+		return ""
+	}
+	r, n := utf8.DecodeRuneInString(msg)
+	msg = string(unicode.ToUpper(r)) + msg[n:]
+	if !strings.ContainsAny(msg[len(msg)-1:], ".!?") {
+		msg += "."
+	}
+	return msg
 }
 
 // dict builds the parameters of a partial template: dict "ID" "x" "Err" y.

@@ -40,7 +40,7 @@ type session struct {
 // keys are independent HMAC keys derived from the configured secret, one
 // per purpose, so a value signed for one purpose is useless for another.
 type keys struct {
-	session, csrf, flash, fingerprint []byte
+	session, csrf, flash, fingerprint, created []byte
 }
 
 func deriveKeys(secret []byte) keys {
@@ -54,6 +54,7 @@ func deriveKeys(secret []byte) keys {
 		csrf:        derive("csrf"),
 		flash:       derive("flash"),
 		fingerprint: derive("fingerprint"),
+		created:     derive("created"),
 	}
 }
 
@@ -70,8 +71,8 @@ func mac(key []byte, parts ...string) []byte {
 // then refuse such a cookie unless it was set over HTTPS for this exact
 // host and path /, so a sibling sub-domain cannot plant one.
 type cookieNames struct {
-	owner, admin, login, flash string
-	secure                     bool
+	owner, admin, login, flash, created string
+	secure                              bool
 }
 
 func newCookieNames(secure bool) cookieNames {
@@ -79,7 +80,8 @@ func newCookieNames(secure bool) cookieNames {
 	if secure {
 		p = "__Host-pftp_"
 	}
-	return cookieNames{owner: p + "owner", admin: p + "admin", login: p + "login", flash: p + "flash", secure: secure}
+	return cookieNames{owner: p + "owner", admin: p + "admin", login: p + "login", flash: p + "flash",
+		created: p + "created", secure: secure}
 }
 
 func (c cookieNames) forRole(r role) string {

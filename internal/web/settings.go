@@ -71,7 +71,9 @@ func (s *server) showSettings(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	s.render(w, r, rc, status, "settings", view{
 		Title: "FTP service settings", Nav: "settings",
 		Crumbs: []crumb{{"Administration", "/admin/accounts"}, {"FTP service settings", ""}},
-		Page:   p,
+		Summary: p.Errors.summary("public_host", "set-host", "max_connections", "set-max",
+			"max_per_ip", "set-ip", "max_per_user", "set-user"),
+		Page: p,
 	})
 }
 
@@ -95,7 +97,7 @@ func (s *server) settingsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}{{"max_connections", f.MaxConns, &set.MaxConnections}, {"max_per_ip", f.MaxPerIP, &set.MaxPerIP}, {"max_per_user", f.MaxUser, &set.MaxPerUser}} {
 		v, ok := parseLimit(n.value)
 		if !ok {
-			errs[n.field] = "Give a whole number, or leave it empty for the default."
+			errs.add(n.field, "Give a whole number, or leave it empty for the default.")
 		}
 		*n.dst = v
 	}

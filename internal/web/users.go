@@ -72,11 +72,14 @@ func (s *server) passwordPage(w http.ResponseWriter, r *http.Request, rc *reqCtx
 
 func (s *server) showPassword(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, u domain.FTPUser, errs formErrors) {
 	s.render(w, r, rc, status, "password", view{
-		Title:  "Change Password: " + u.Username,
-		Crumbs: rc.crumbs(crumb{u.Username, ""}, crumb{"Change Password", ""}),
-		Page:   s.userPage(rc, u, "password", errs),
+		Title:   "Change Password: " + u.Username,
+		Crumbs:  rc.crumbs(crumb{u.Username, ""}, crumb{"Change Password", ""}),
+		Summary: errs.summary("password", "password", "confirm", "confirm"),
+		Page:    s.userPage(rc, u, "password", errs),
 	})
 }
+
+const mismatchMsg = "The two passwords do not match: type the same password in both fields."
 
 // passwordSave sets a new password typed twice. Both a mismatch and a
 // broken rule are reported at once, each next to its own field.
@@ -88,7 +91,7 @@ func (s *server) passwordSave(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("confirm")
 	errs := formErrors{}
 	if pw != confirm {
-		errs["confirm"] = "The two passwords do not match: type the same password in both fields."
+		errs.add("confirm", mismatchMsg)
 		if err := domain.ValidatePassword(pw, u.Username); err != nil {
 			isFormError(err, errs, "password")
 		}
@@ -121,9 +124,10 @@ func (s *server) showPath(w http.ResponseWriter, r *http.Request, rc *reqCtx, st
 		p.Dirs = dirSuggestions(a.Home)
 	}
 	s.render(w, r, rc, status, "path", view{
-		Title:  "Change Path: " + u.Username,
-		Crumbs: rc.crumbs(crumb{u.Username, ""}, crumb{"Change Path", ""}),
-		Page:   p,
+		Title:   "Change Path: " + u.Username,
+		Crumbs:  rc.crumbs(crumb{u.Username, ""}, crumb{"Change Path", ""}),
+		Summary: errs.summary("path", "path"),
+		Page:    p,
 	})
 }
 

@@ -70,6 +70,9 @@ type Config struct {
 	// with; the admin area shows them, and they apply while no settings are
 	// saved in the database.
 	Defaults domain.Settings
+	// Version is the running panelftp's version line, shown to
+	// administrators at the foot of every page; "" shows none.
+	Version string
 }
 
 // Guard decides which client IPs are banned for failing to log in;
@@ -155,6 +158,7 @@ func New(cfg Config, svc *service.Service, log *slog.Logger) (http.Handler, erro
 func (s *server) routes() {
 	m := s.mux
 	m.Handle("GET /static/{file}", s.assets)
+	m.HandleFunc("GET /favicon.ico", s.assets.favicon)
 	m.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/files/ftp", http.StatusSeeOther)
 	})
