@@ -32,7 +32,7 @@ func TestFilesFTPListsOnlyOwnUsers(t *testing.T) {
 		`id="ftp-host">ftp.example.test<`, `id="ftp-port">2121<`,
 		`id="ftp-count">2 of 5 FTP accounts<`,
 		"dev.bob", "/site", "data.bob", "/data",
-		"0.3 MB of 1 MB (29 %)",        // space used by data.bob, in the MB of its quota
+		"0.3 MB of 1 MB (29 %)",                 // space used by data.bob, in the MB of its quota
 		"0 MB <span class=\"small\">(no quota)", // dev.bob's, which has none
 		`id="home-space">Your home folder uses 0.3 MB.`,
 		`from <span class="mono ip">203.0.113.9</span>`, // dev.bob's last login
