@@ -135,6 +135,9 @@ func addDeployInBrowser(t *testing.T, b *browsertest.Tab) string {
 	b.Do(chromedp.SetValue(chromedp.ID("add-path"), "/example.com"),
 		chromedp.Click(chromedp.CSS(`#add button[type="submit"]`)))
 	b.Flash("FTP account deploy.bob created")
+	if got := b.Eval(`document.getElementById('created-password').value`); got != pw {
+		t.Errorf("after Add Account the page shows the password %q, want the generated one", got)
+	}
 	b.WaitFor("deploy.bob in the table", `!!document.querySelector('tr[data-search^="deploy.bob"]')`, 5*time.Second)
 	if got := b.Text(`tr[data-search^="deploy.bob"] td[data-label="Path"]`); got != "/example.com" {
 		t.Errorf("deploy.bob's path in the table: %q", got)
@@ -225,9 +228,14 @@ func waitUploadRow(t *testing.T, b *browsertest.Tab) connRow {
 func disconnectInBrowser(t *testing.T, b *browsertest.Tab, s *server, row connRow, up *upload, conn *ftp.ServerConn) {
 	t.Helper()
 	rowCSS := `#conn-table tr[data-id="` + row.ID + `"]`
+	// The upload is running: the first press asks to confirm.
+	b.Do(chromedp.Click(chromedp.CSS(rowCSS + ` button`)))
+	if got := b.Text(rowCSS + ` button`); !strings.HasPrefix(got, "Confirm disconnect of deploy.bob") {
+		t.Errorf("Disconnect of a running upload says %q after one press, want it to ask to confirm", got)
+	}
 	pressed := time.Now()
 	b.Do(chromedp.Click(chromedp.CSS(rowCSS + ` button`)))
-	b.Flash("Disconnect requested")
+	b.Flash("Disconnect of deploy.bob requested")
 	done, err := up.wait(10 * time.Second)
 	if !done {
 		t.Fatalf("10 s after Disconnect, deploy.bob's upload is still running\nserver log:\n%s", s.logs)
@@ -284,8 +292,8 @@ func deleteInBrowser(t *testing.T, b *browsertest.Tab) {
 	t.Helper()
 	btn := `form[action="/files/ftp/users/deploy.bob/delete"] button`
 	b.Do(chromedp.Click(chromedp.CSS(btn)))
-	if got := b.Text(btn); got != "Confirm" {
-		t.Fatalf("after one click Delete says %q, want Confirm", got)
+	if got := b.Text(btn); !strings.HasPrefix(got, "Confirm delete of deploy.bob") {
+		t.Fatalf("after one click Delete says %q, want Confirm delete of deploy.bob", got)
 	}
 	b.Do(chromedp.Click(chromedp.CSS(btn)))
 	b.Flash("FTP account deploy.bob deleted")
