@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -38,8 +40,10 @@ type cli struct {
 	env  []string
 }
 
+// newCLI runs commands against a fresh data directory. PANELFTP_ENV_FILE
+// keeps the tests off an installed package's /etc/panelftp/panelftp.env.
 func newCLI(t *testing.T) *cli {
-	return &cli{t: t, data: t.TempDir(), env: []string{"PATH=" + os.Getenv("PATH")}}
+	return &cli{t: t, data: t.TempDir(), env: []string{"PATH=" + os.Getenv("PATH"), "PANELFTP_ENV_FILE=/dev/null"}}
 }
 
 type result struct {
@@ -256,6 +260,100 @@ func TestCLIUsage(t *testing.T) {
 	}
 	if out := c.ok("serve", "--help"); !strings.Contains(out, "-passive-ports") || !strings.Contains(out, "PANELFTP_") {
 		t.Errorf("serve --help lacks its flags: %s", out)
+	}
+}
+
+func TestCLIVersion(t *testing.T) {
+	c := newCLI(t)
+	want := regexp.MustCompile(`^panelftp \S+ \(commit [^,]+, ` + regexp.QuoteMeta(runtime.Version()) + ` \S+/\S+\)\n$`)
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+		if out := c.ok(args...); !want.MatchString(out) {
+			t.Errorf("panelftp %s printed %q, want the version, commit and Go version on one line", args[0], out)
+		}
+	}
+	// It needs no data directory, database or environment file.
+	c.env = append(c.env, "PANELFTP_ENV_FILE=/nonexistent/dir/and/file", "PANELFTP_DB=postgres://nowhere.invalid/x")
+	line := strings.TrimSpace(c.ok("version"))
+
+	// serve logs it when it starts.
+	s := startServer(t)
+	s.stop()
+	if !strings.Contains(s.logs.String(), `msg="panelftp started" version="`+line+`"`) {
+		t.Errorf("serve's start line does not name the version %q:\n%s", line, s.logs.String())
+	}
+}
+
+// A negative number is an argument, not an unknown flag: the command says
+// what the number may be. --uid and --gid refuse one at once.
+func TestCLINegativeNumbers(t *testing.T) {
+	c := newCLI(t)
+	home := filepath.Join(t.TempDir(), "acme")
+	c.ok("account", "add", "acme", "--home", home)
+	c.ok("ftp", "add", "web.acme", goodPassword, "/", "acme")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ftp", "quota", "web.acme", "-1", "acme"}, 1, "quota -1 MB is negative: use 0 for unlimited"},
+		{[]string{"account", "limit", "acme", "-3"}, 1, "limit -3 is negative: use 0 for unlimited"},
+		{[]string{"account", "add", "beta", "--home", home + "2", "--uid", "-5"}, 2, `"-5" is not a uid or gid: give a number, 0 or more`},
+	} {
+		r := c.run(tc.args...)
+		if r.code != tc.code || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "flag provided but not defined") {
+			t.Errorf("panelftp %s: exit %d, stderr %q; want exit %d saying %q", strings.Join(tc.args, " "), r.code, r.stderr, tc.code, tc.want)
+		}
+	}
+	if users := c.users(); len(users) != 1 || users[0].QuotaMB != 0 {
+		t.Errorf("a refused quota changed the user: %+v", users)
+	}
+	help := c.ok("account", "add", "--help")
+	if strings.Contains(help, "(default -1)") || !strings.Contains(help, "-uid N") || !strings.Contains(help, "--flag both work") {
+		t.Errorf("account add --help:\n%s", help)
+	}
+}
+
+// The command line reads the package's environment file for the
+// PANELFTP_* variables the shell does not set; a flag wins over both.
+func TestCLIReadsTheEnvironmentFile(t *testing.T) {
+	fromFile, fromShell, fromFlag := t.TempDir(), t.TempDir(), t.TempDir()
+	envFile := filepath.Join(t.TempDir(), "panelftp.env")
+	writeFile(t, envFile, []byte("# as installed\nPANELFTP_DATA="+fromFile+"\n"))
+	home := filepath.Join(t.TempDir(), "acme")
+
+	c := &cli{t: t, env: []string{"PATH=" + os.Getenv("PATH"), "PANELFTP_ENV_FILE=" + envFile}}
+	run := func(env []string, args ...string) result {
+		t.Helper()
+		cmd := exec.Command(binary, args...)
+		cmd.Env = append(append([]string{}, c.env...), env...)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		err := cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		return result{code, out.String(), errb.String()}
+	}
+	if r := run(nil, "account", "add", "acme", "--home", home); r.code != 0 {
+		t.Fatalf("account add with the file's data directory: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run([]string{"PANELFTP_DATA=" + fromShell}, "account", "add", "beta", "--home", home+"b"); r.code != 0 {
+		t.Fatalf("account add with the shell's data directory: exit %d: %s", r.code, r.stderr)
+	}
+	if r := run([]string{"PANELFTP_DATA=" + fromShell}, "account", "add", "gamma", "--home", home+"c", "--data", fromFlag); r.code != 0 {
+		t.Fatalf("account add with --data: exit %d: %s", r.code, r.stderr)
+	}
+	for dir, want := range map[string]string{fromFile: "acme", fromShell: "beta", fromFlag: "gamma"} {
+		r := run(nil, "account", "list", "--data", dir)
+		if r.code != 0 || !strings.Contains(r.stdout, want) || strings.Count(r.stdout, "\n") != 2 {
+			t.Errorf("accounts in %s: %q (exit %d), want only %s", dir, r.stdout, r.code, want)
+		}
+	}
+
+	writeFile(t, envFile, []byte("PANELFTP_DATA="+fromFile+"\nnot a setting\n"))
+	if r := run(nil, "account", "list"); r.code != 1 || !strings.Contains(r.stderr, "line 2") {
+		t.Errorf("a broken environment file: exit %d, stderr %q; want exit 1 naming line 2", r.code, r.stderr)
 	}
 }
 

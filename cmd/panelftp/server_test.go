@@ -23,6 +23,7 @@ type server struct {
 	panelPort int
 	logs      *syncBuffer
 	home      string // bob's home
+	stopOnce  sync.Once
 }
 
 // syncBuffer collects the server's output; a test may read it while the
@@ -79,6 +80,19 @@ func startServer(t *testing.T, extra ...string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("server output:\n%s", s.logs.String())
+		}
+	})
+	s.waitBanner(t)
+	return s
+}
+
+// stop ends the server (SIGTERM, then SIGKILL after 10 s); its output
+// may be read after. It is idempotent.
+func (s *server) stop() {
+	s.stopOnce.Do(func() {
 		s.cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { s.cmd.Wait(); close(done) }()
@@ -88,12 +102,7 @@ func startServer(t *testing.T, extra ...string) *server {
 			s.cmd.Process.Kill()
 			<-done
 		}
-		if t.Failed() {
-			t.Logf("server output:\n%s", s.logs.String())
-		}
 	})
-	s.waitBanner(t)
-	return s
 }
 
 func (s *server) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.ftpPort) }

@@ -25,10 +25,15 @@ import (
 func Main(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	envFile := os.Getenv("PANELFTP_ENV_FILE")
+	if envFile == "" {
+		envFile = config.DefaultEnvFile
+	}
 	env := cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
-		Open:  openService,
-		Serve: serve,
+		Open:    openService,
+		Serve:   serve,
+		EnvFile: envFile,
 	}
 	return cli.Run(ctx, env, args)
 }

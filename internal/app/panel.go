@@ -15,6 +15,7 @@ import (
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/ftpd"
 	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/version"
 	"github.com/panelftp/panelftp/internal/web"
 )
 
@@ -51,6 +52,7 @@ func startPanel(c config.Serve, svc *service.Service, ftp *ftpd.Server, guard *d
 	cfg := web.Config{
 		FTPHost: c.PublicHost, FTPPort: portOf(ftp.Addr()), TLSRequired: c.TLSRequired,
 		SecretKey: secret, SecureCookies: c.PanelSecure, TrustedProxies: proxies, Defaults: liveDefaults(c),
+		Version: version.Get().String(),
 	}
 	if a := ftp.ImplicitTLSAddr(); a != nil {
 		cfg.FTPSPort = portOf(a)

@@ -20,6 +20,7 @@ import (
 	"github.com/panelftp/panelftp/internal/sessions"
 	"github.com/panelftp/panelftp/internal/store"
 	"github.com/panelftp/panelftp/internal/store/measured"
+	"github.com/panelftp/panelftp/internal/version"
 	"github.com/panelftp/panelftp/internal/xferlog"
 )
 
@@ -173,7 +174,7 @@ func (n *node) run(ctx context.Context) error {
 
 	ftpDone := make(chan error, 1)
 	go func() { ftpDone <- n.ftp.Serve() }()
-	n.log.Info("panelftp started", "ftp", n.ftp.Addr().String(), "panel", n.cfg.PanelListen,
+	n.log.Info("panelftp started", "version", version.Get().String(), "ftp", n.ftp.Addr().String(), "panel", n.cfg.PanelListen,
 		"data", n.cfg.DataDir, "db", dbKind(n.cfg.Store), "bans", n.guard != nil)
 
 	hup := make(chan os.Signal, 1)

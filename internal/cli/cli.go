@@ -31,6 +31,9 @@ type Env struct {
 	Open func(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error)
 	// Serve runs `panelftp serve` until ctx ends.
 	Serve func(ctx context.Context, c config.Serve) error
+	// EnvFile is an environment file whose PANELFTP_* variables apply
+	// where Getenv has none (see config.ReadEnvFile); "" reads none.
+	EnvFile string
 }
 
 // command is one leaf of the command tree.
@@ -49,6 +52,8 @@ type command struct {
 	// serve (PANELFTP_TLS_REQUIRED, say) cannot change a user or a live
 	// setting by accident. --data and --db still do.
 	typedOnly bool
+	// bare: the command has no flags of its own and needs no settings.
+	bare bool
 }
 
 // input is a parsed invocation handed to a command.
@@ -82,6 +87,9 @@ func usageErr(format string, args ...any) error { return errUsage{fmt.Sprintf(fo
 // Run runs the command line args (without the program name) and returns
 // the exit status.
 func Run(ctx context.Context, env Env, args []string) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "-version") {
+		args = []string{"version"}
+	}
 	tree := commands()
 	path, cmd, rest := lookup(tree, args)
 	if cmd == nil {
@@ -91,9 +99,11 @@ func Run(ctx context.Context, env Env, args []string) int {
 	fs := flag.NewFlagSet("panelftp "+strings.Join(path, " "), flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	in.fs = fs
-	if cmd.noStore {
+	switch {
+	case cmd.bare:
+	case cmd.noStore:
 		config.BindServe(fs, &in.serve)
-	} else {
+	default:
 		config.BindStore(fs, &in.store)
 	}
 	if cmd.flags != nil {
@@ -104,8 +114,16 @@ func Run(ctx context.Context, env Env, args []string) int {
 		printCommandHelp(env.Stdout, fs, path, cmd)
 		return 0
 	}
+	if err == nil && !cmd.bare && env.EnvFile != "" {
+		vars, fileErr := config.ReadEnvFile(env.EnvFile)
+		if fileErr != nil {
+			fmt.Fprintf(env.Stderr, "panelftp %s: %v\n", strings.Join(path, " "), fileErr)
+			return 1
+		}
+		in.env.Getenv = config.WithFile(env.Getenv, vars)
+	}
 	if err == nil {
-		getenv := env.Getenv
+		getenv := in.env.Getenv
 		if cmd.typedOnly {
 			getenv = storeEnvOnly(getenv)
 		}
@@ -134,7 +152,7 @@ func storeEnvOnly(getenv func(string) string) func(string) string {
 }
 
 func execute(ctx context.Context, cmd *command, in *input) error {
-	if cmd.noStore {
+	if cmd.noStore || cmd.bare {
 		return cmd.run(ctx, in)
 	}
 	if err := in.homes.Validate(); err != nil {
@@ -171,10 +189,15 @@ func finish(env Env, path []string, err error) int {
 }
 
 // parseInterspersed lets flags come after positional arguments, as in
-// `panelftp ftp add dev.bob - /site bob --quota 500`.
+// `panelftp ftp add dev.bob - /site bob --quota 500`. A negative number
+// is an argument, not a flag: `ftp quota dev.bob -1 bob` reaches the
+// command, which says what the number may be.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
+		for len(args) > 0 && isNegativeNumber(args[0]) {
+			pos, args = append(pos, args[0]), args[1:]
+		}
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
@@ -190,6 +213,18 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+func isNegativeNumber(arg string) bool {
+	if len(arg) < 2 || arg[0] != '-' {
+		return false
+	}
+	for _, c := range arg[1:] {
+		if (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 func consumedDashDash(args, rest []string) bool {
@@ -258,7 +293,12 @@ func printGroupHelp(env Env, tree *group, path, rest []string) int {
 }
 
 func printCommandHelp(w io.Writer, fs *flag.FlagSet, path []string, cmd *command) {
-	fmt.Fprintf(w, "usage: panelftp %s %s\n\n%s\n\nflags (each also an environment variable PANELFTP_<FLAG>):\n", strings.Join(path, " "), cmd.usage, cmd.summary)
+	fmt.Fprintf(w, "usage: panelftp %s %s\n\n%s\n", strings.Join(path, " "), cmd.usage, cmd.summary)
+	if cmd.bare {
+		return
+	}
+	fmt.Fprintf(w, "\nflags (-flag and --flag both work; each is also an environment variable PANELFTP_<FLAG>,\n"+
+		"read from %s too):\n", config.DefaultEnvFile)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)

@@ -3,9 +3,12 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
+	"strconv"
 
 	"github.com/panelftp/panelftp/internal/config"
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/version"
 )
 
 // commands is the whole command tree.
@@ -17,14 +20,22 @@ func commands() *group {
 				usage: "[flags]", summary: "Run the FTP service and the web panel.",
 				maxArgs: 0, noStore: true, run: runServe,
 			},
+			"version": &command{
+				usage: "", summary: "Print panelftp's version, the commit it was built from and its Go version (also: panelftp --version).",
+				maxArgs: 0, bare: true, run: func(_ context.Context, in *input) error {
+					_, err := fmt.Fprintln(in.env.Stdout, version.Get())
+					return err
+				},
+			},
 			"account": &group{summary: "Manage hosting accounts.", sub: map[string]any{
 				"add": &command{
 					usage:   "NAME --home DIR --uid N --gid N [--ftp-limit N] [--password P | --password-stdin] [--allow-root-owner]",
 					summary: "Create a hosting account (its home directory is created if missing, mode --home-mode, owned by the account). Homes may not overlap nor be system folders; uid and gid 0 need --allow-root-owner.",
 					flags: func(fs *flag.FlagSet, in *input) {
 						fs.StringVar(&in.home, "home", "", "home directory, an absolute path (required)")
-						fs.IntVar(&in.uid, "uid", domain.NoID, "uid the account's FTP users act as, owner of its files; required when run as root (-1: the server's own)")
-						fs.IntVar(&in.gid, "gid", domain.NoID, "gid the account's FTP users act as (-1: the server's own)")
+						in.uid, in.gid = domain.NoID, domain.NoID
+						fs.Var(ownerID{&in.uid}, "uid", "uid `N` the account's FTP users act as, owner of its files; required when run as root (-1: the server's own)")
+						fs.Var(ownerID{&in.gid}, "gid", "gid `N` the account's FTP users act as (-1: the server's own)")
 						fs.StringVar(&in.limit, "ftp-limit", "0", "maximum FTP sub-users, 0 = unlimited")
 						passwordFlags(fs, in)
 						config.BindHomes(fs, &in.homes)
@@ -167,4 +178,25 @@ func jsonFlag(fs *flag.FlagSet, in *input) {
 func passwordFlags(fs *flag.FlagSet, in *input) {
 	fs.StringVar(&in.password, "password", "", "password (visible to other users of this machine: prefer --password-stdin)")
 	fs.BoolVar(&in.passwordStdin, "password-stdin", false, "read the password from standard input")
+}
+
+// ownerID is the --uid or --gid flag: a number, 0 or more, or -1 for the
+// server's own (domain.NoID, also the default, which the help therefore
+// leaves out: its text says it).
+type ownerID struct{ id *int }
+
+func (o ownerID) String() string {
+	if o.id == nil || *o.id == domain.NoID {
+		return ""
+	}
+	return strconv.Itoa(*o.id)
+}
+
+func (o ownerID) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < domain.NoID {
+		return fmt.Errorf("%q is not a uid or gid: give a number, 0 or more (-1: the server's own)", s)
+	}
+	*o.id = n
+	return nil
 }

@@ -199,11 +199,11 @@ func EnvName(flagName string) string {
 }
 
 // Given reports whether flag name was set on the command line or by its
-// environment variable.
-func Given(fs *flag.FlagSet, name string) bool {
+// environment variable (as getenv sees it).
+func Given(fs *flag.FlagSet, name string, getenv func(string) string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set || os.Getenv(EnvName(name)) != ""
+	return set || getenv(EnvName(name)) != ""
 }
 
 // Octal is a file mode flag written in octal, like a umask.
