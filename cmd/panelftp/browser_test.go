@@ -35,6 +35,8 @@ func TestBrowserEndToEnd(t *testing.T) {
 	const panelPassword = "Panel!Pass9"
 	s.cli.ok("account", "password", "bob", panelPassword)
 	b := browsertest.NewTab(t, fmt.Sprintf("http://127.0.0.1:%d", s.panelPort), 90*time.Second)
+	desktop, phone := browsertest.Viewports[0], browsertest.Viewports[1]
+	b.Resize(desktop)
 
 	step("log in to the panel as bob")
 	b.Do(chromedp.Navigate(b.URL+"/login"),
@@ -107,6 +109,13 @@ func TestBrowserEndToEnd(t *testing.T) {
 	}
 	b.NoErrors()
 	b.Screenshot("files-ftp.png")
+	b.Resize(phone)
+	b.Do(chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("ftp-count")))
+	if w := b.Eval(`String(document.documentElement.scrollWidth)`); w != fmt.Sprint(phone.Width) {
+		t.Errorf("on a %d px phone Files › FTP is %s px wide", phone.Width, w)
+	}
+	b.Screenshot("files-ftp-phone.png")
+	b.Resize(desktop)
 
 	step("Delete, Confirm")
 	before = mustLogin(t, s, "deploy.bob", newPassword, "before Delete")
