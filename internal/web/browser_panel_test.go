@@ -87,6 +87,7 @@ func TestBrowserAdminConnections(t *testing.T) {
 			if got := b.Text("footer.foot"); got != "panelftp v9.8.7 (commit abc1234, go1.26.8)" {
 				t.Errorf("admin footer %q", got)
 			}
+			createAccountErrors(t, b)
 			b.Do(chromedp.Navigate(e.srv.URL+"/admin/bans"), chromedp.WaitVisible(chromedp.ID("bans-table")))
 			if n := b.Eval(`String(document.querySelector('#bans-table .ip').getClientRects().length)`); n != "1" {
 				t.Errorf("the banned IPv6 address is broken over %s lines", n)
@@ -100,6 +101,29 @@ func TestBrowserAdminConnections(t *testing.T) {
 			liveConnections(t, e, b, "/admin/connections")
 		})
 	}
+}
+
+// createAccountErrors submits the admin's Create account wrong in every
+// field: all six errors at once, the summary focused, the password kept.
+func createAccountErrors(t *testing.T, b *browsertest.Tab) {
+	t.Helper()
+	b.Do(chromedp.Click(chromedp.CSS(`#add > summary`)), chromedp.WaitVisible(chromedp.ID("acc-name")),
+		chromedp.SendKeys(chromedp.ID("acc-name"), "Carol!"),
+		chromedp.SendKeys(chromedp.ID("acc-home"), "relative"),
+		chromedp.SendKeys(chromedp.ID("acc-uid"), "x"),
+		chromedp.SendKeys(chromedp.ID("acc-gid"), "-4"),
+		chromedp.SendKeys(chromedp.ID("acc-limit"), "many"),
+		chromedp.SendKeys(chromedp.ID("acc-password"), "weak"),
+		chromedp.Click(chromedp.CSS(`#add button[type="submit"]`)))
+	b.WaitFor("the focus on the error summary", `document.activeElement && document.activeElement.id === 'error-summary'`, 10*time.Second)
+	links := b.Eval(`Array.from(document.querySelectorAll('#error-summary a')).map(function (a) { return a.getAttribute('data-for'); }).join(' ')`)
+	if want := "acc-name acc-home acc-uid acc-gid acc-limit acc-password"; links != want {
+		t.Errorf("Create account's summary links to %q, want %q", links, want)
+	}
+	if got := b.Eval(`document.getElementById('acc-password').value`); got != "weak" {
+		t.Errorf("the panel password was not kept: %q", got)
+	}
+	b.NoErrors()
 }
 
 // everyErrorAtOnce submits Add Account wrong in all four fields.
@@ -321,6 +345,9 @@ func liveConnections(t *testing.T, e *env, b *browsertest.Tab, path string) {
 	b.WaitFor("the client name", `document.querySelector('#conn-table tr[data-id="sess-up"] td[data-label="Client"]').textContent === 'NcFTP 3.2.6'`, 10*time.Second)
 
 	b.Screenshot(fmt.Sprintf("%sconnections%s-%d.png", webShot, strings.ReplaceAll(path, "/", "-"), b.Width()))
+	if b.Width() < 500 {
+		phoneFits(t, b)
+	}
 
 	// Disconnect of the running upload asks first; the row says so at once.
 	upBtn := `#conn-table tr[data-id="sess-up"] form[data-disconnect] button`
@@ -405,6 +432,7 @@ func phoneFits(t *testing.T, b *browsertest.Tab) {
 	if small != "[]" {
 		t.Errorf("touch targets under 44 px on %s: %s", b.Where(), small)
 	}
+	t.Logf("card heights on %s: %s px", b.Where(), b.Eval(`Array.from(document.querySelectorAll('table.rows tbody tr:not(.empty):not([hidden])')).map(function (tr) { return Math.round(tr.getBoundingClientRect().height); }).join(', ')`))
 	broken := b.Eval(`JSON.stringify(Array.from(document.querySelectorAll('.ip')).filter(function (e) { return e.getClientRects().length > 1; }).map(function (e) { return e.textContent; }))`)
 	if broken != "[]" {
 		t.Errorf("IP addresses broken over lines on %s: %s", b.Where(), broken)
