@@ -205,9 +205,12 @@ func isFormError(err error, errs formErrors, fields ...string) bool {
 		return false
 	}
 	for _, r := range domain.Refusals(err) {
-		if slices.Contains(fields, r.Field) {
+		switch {
+		case slices.Contains(fields, r.Field):
 			errs.add(r.Field, r.Msg)
-		} else {
+		case errs[""] != "":
+			errs[""] += " " + sentence(r.Msg)
+		default:
 			errs.add("", r.Msg)
 		}
 	}
