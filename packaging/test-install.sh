@@ -52,8 +52,9 @@ step "installing $deb"
 dpkg -i "$deb"
 
 version=$(dpkg-query -W -f='${Version}' panelftp)
-/usr/bin/panelftp --version | grep -qF "panelftp $version (commit $(git rev-parse HEAD | cut -c1-12)," ||
-	fail "panelftp --version says '$(/usr/bin/panelftp --version)', want version $version and this commit"
+commit=$(git rev-parse HEAD 2>/dev/null | cut -c1-12 || true)
+/usr/bin/panelftp --version | grep -qF "panelftp $version (commit ${commit:-unknown}," ||
+	fail "panelftp --version says '$(/usr/bin/panelftp --version)', want version $version and commit ${commit:-unknown}"
 [ "$(stat -c %a /var/lib/panelftp)" = 700 ] || fail "/var/lib/panelftp is not 0700"
 [ -d /var/log/panelftp ] || fail "no /var/log/panelftp"
 grep -qx "$env_file" /var/lib/dpkg/info/panelftp.conffiles || fail "$env_file is not a conffile"
