@@ -42,6 +42,9 @@ const nobody = 65534
 type demo struct {
 	account, accountPassword string
 	ftpUser, ftpPassword     string
+	// certFile is the self-signed certificate lftp is told to trust; ""
+	// when the server was given its own.
+	certFile string
 }
 
 // createDemo makes (or resets) the account "demo" with home
@@ -49,6 +52,9 @@ type demo struct {
 // fresh random passwords.
 func createDemo(ctx context.Context, svc *service.Service, c config.Serve) (demo, error) {
 	d := demo{account: "demo", accountPassword: domain.GeneratePassword(), ftpUser: "web.demo", ftpPassword: domain.GeneratePassword()}
+	if c.TLSCert == "" {
+		d.certFile = filepath.Join(c.DataDir, "tls-cert.pem")
+	}
 	home, err := filepath.Abs(filepath.Join(c.DataDir, "demo-home"))
 	if err != nil {
 		return d, err
@@ -83,6 +89,10 @@ func createDemo(ctx context.Context, svc *service.Service, c config.Serve) (demo
 func (d demo) print(out io.Writer, ftpPort, panelPort int) {
 	fmt.Fprintf(out, "Demo ready.\n  FTP:   host localhost  port %d  user %s  password %s\n", ftpPort, d.ftpUser, d.ftpPassword)
 	fmt.Fprintf(out, "         e.g. curl -u '%s:%s' ftp://localhost:%d/\n", d.ftpUser, d.ftpPassword, ftpPort)
+	if d.certFile != "" {
+		fmt.Fprintf(out, "         or   lftp -u '%s' -p %d -e 'set ssl:ca-file %s' localhost   (trusting this self-signed certificate)\n",
+			d.ftpUser, ftpPort, d.certFile)
+	}
 	if panelPort > 0 {
 		fmt.Fprintf(out, "  Panel: http://localhost:%d/  account %s  password %s\n", panelPort, d.account, d.accountPassword)
 	}
