@@ -88,6 +88,11 @@ func TestBrowserAdminConnections(t *testing.T) {
 				t.Errorf("admin footer %q", got)
 			}
 			createAccountErrors(t, b)
+			if vp.Name == "phone" {
+				phoneFits(t, b)
+				b.Do(chromedp.Navigate(e.srv.URL+"/admin/users"), chromedp.WaitVisible(chromedp.ID("users-table")))
+				phoneFits(t, b)
+			}
 			b.Do(chromedp.Navigate(e.srv.URL+"/admin/bans"), chromedp.WaitVisible(chromedp.ID("bans-table")))
 			if n := b.Eval(`String(document.querySelector('#bans-table .ip').getClientRects().length)`); n != "1" {
 				t.Errorf("the banned IPv6 address is broken over %s lines", n)
