@@ -355,6 +355,9 @@ func TestCLIReadsTheEnvironmentFile(t *testing.T) {
 	if r := run(nil, "account", "list"); r.code != 1 || !strings.Contains(r.stderr, "line 2") {
 		t.Errorf("a broken environment file: exit %d, stderr %q; want exit 1 naming line 2", r.code, r.stderr)
 	}
+	if r := run(nil, "account", "list", "--help"); r.code != 0 {
+		t.Errorf("--help with a broken environment file: exit %d, stderr %q", r.code, r.stderr)
+	}
 }
 
 func TestCLIEnvironmentSelectsStore(t *testing.T) {
