@@ -196,8 +196,8 @@ func (e formErrors) add(field, msg string) { e[field] = sentence(msg) }
 
 // isFormError reports whether err is a refusal to show beside the form's
 // fields, and records each of its refusals (a joined error has one per
-// field) under its field when the form has one of that name, or under ""
-// otherwise.
+// field) under its field when the form has one of that name and no error
+// yet, or under "" otherwise.
 func isFormError(err error, errs formErrors, fields ...string) bool {
 	switch domain.KindOf(err) {
 	case domain.Invalid, domain.Conflict, domain.LimitReached:
@@ -207,7 +207,9 @@ func isFormError(err error, errs formErrors, fields ...string) bool {
 	for _, r := range domain.Refusals(err) {
 		switch {
 		case slices.Contains(fields, r.Field):
-			errs.add(r.Field, r.Msg)
+			if errs[r.Field] == "" { // the panel's own check of the field comes first
+				errs.add(r.Field, r.Msg)
+			}
 		case errs[""] != "":
 			errs[""] += " " + sentence(r.Msg)
 		default:
