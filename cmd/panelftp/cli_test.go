@@ -288,7 +288,7 @@ func TestCLIVersion(t *testing.T) {
 func TestCLINegativeNumbers(t *testing.T) {
 	c := newCLI(t)
 	home := filepath.Join(t.TempDir(), "acme")
-	c.ok("account", "add", "acme", "--home", home)
+	c.ok(append([]string{"account", "add", "acme", "--home", home}, ownerFlags()...)...)
 	c.ok("ftp", "add", "web.acme", goodPassword, "/", "acme")
 	for _, tc := range []struct {
 		args []string
@@ -335,13 +335,13 @@ func TestCLIReadsTheEnvironmentFile(t *testing.T) {
 		}
 		return result{code, out.String(), errb.String()}
 	}
-	if r := run(nil, "account", "add", "acme", "--home", home); r.code != 0 {
+	if r := run(nil, append([]string{"account", "add", "acme", "--home", home}, ownerFlags()...)...); r.code != 0 {
 		t.Fatalf("account add with the file's data directory: exit %d: %s", r.code, r.stderr)
 	}
-	if r := run([]string{"PANELFTP_DATA=" + fromShell}, "account", "add", "beta", "--home", home+"b"); r.code != 0 {
+	if r := run([]string{"PANELFTP_DATA=" + fromShell}, append([]string{"account", "add", "beta", "--home", home + "b"}, ownerFlags()...)...); r.code != 0 {
 		t.Fatalf("account add with the shell's data directory: exit %d: %s", r.code, r.stderr)
 	}
-	if r := run([]string{"PANELFTP_DATA=" + fromShell}, "account", "add", "gamma", "--home", home+"c", "--data", fromFlag); r.code != 0 {
+	if r := run([]string{"PANELFTP_DATA=" + fromShell}, append([]string{"account", "add", "gamma", "--home", home + "c", "--data", fromFlag}, ownerFlags()...)...); r.code != 0 {
 		t.Fatalf("account add with --data: exit %d: %s", r.code, r.stderr)
 	}
 	for dir, want := range map[string]string{fromFile: "acme", fromShell: "beta", fromFlag: "gamma"} {
