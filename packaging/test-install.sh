@@ -72,6 +72,7 @@ PANELFTP_FTP_LISTEN=127.0.0.1:$ftp_port
 PANELFTP_PANEL_LISTEN=127.0.0.1:$panel_port
 PANELFTP_PASSIVE_PORTS=$pasv-$((pasv + 20))
 PANELFTP_PUBLIC_HOST=127.0.0.1
+PANELFTP_TRANSFER_LOG=/var/log/panelftp/xfer.log
 CONF
 
 # The command line as an administrator runs it: no PANELFTP_* in the
@@ -116,6 +117,10 @@ curl -sS --ssl-reqd -k -u "web.acme:$ftp_pw" "$url/" | grep -q 'hello.txt' || fa
 [ "$(stat -c %u:%g "$homes/acme/site/hello.txt")" = 65534:65534 ] ||
 	fail "the upload belongs to $(stat -c %u:%g "$homes/acme/site/hello.txt"), not to acme's 65534:65534"
 if curl -sS --ssl-reqd -k -u "web.acme:wrong-Password1" "$url/" >/dev/null 2>&1; then fail "a wrong password logged in"; fi
+
+# The transfer log the settings name is open (what goes into it is the
+# FTP engine's tests' business; the rotation is logrotate's).
+[ -f /var/log/panelftp/xfer.log ] || fail "serve did not open the transfer log /var/log/panelftp/xfer.log"
 
 step "the web panel answers"
 curl -fsS "http://127.0.0.1:$panel_port/admin/login" | grep -q 'Administrator log-in' || fail "no admin log-in page"
