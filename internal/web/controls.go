@@ -26,9 +26,10 @@ func (s *server) quotaPage(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 
 func (s *server) showQuota(w http.ResponseWriter, r *http.Request, rc *reqCtx, status int, u domain.FTPUser, typed string, errs formErrors) {
 	s.render(w, r, rc, status, "quota", view{
-		Title:  "Change Quota: " + u.Username,
-		Crumbs: rc.crumbs(crumb{u.Username, ""}, crumb{"Change Quota", ""}),
-		Page:   quotaPage{userPage: s.userPage(rc, u, "quota", errs), Quota: typed},
+		Title:   "Change Quota: " + u.Username,
+		Crumbs:  rc.crumbs(crumb{u.Username, ""}, crumb{"Change Quota", ""}),
+		Summary: errs.summary("quota", "quota"),
+		Page:    quotaPage{userPage: s.userPage(rc, u, "quota", errs), Quota: typed},
 	})
 }
 
@@ -42,7 +43,7 @@ func (s *server) quotaSave(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	errs := formErrors{}
 	mb, ok := parseCount(typed)
 	if !ok {
-		errs["quota"] = "Give the quota as a whole number of MB, such as 500: 0 or empty means unlimited."
+		errs.add("quota", "Give the quota as a whole number of MB, such as 500: 0 or empty means unlimited.")
 		s.showQuota(w, r, rc, http.StatusUnprocessableEntity, u, typed, errs)
 		return
 	}
@@ -105,6 +106,8 @@ func (s *server) showControls(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		Title:  "Limits and access: " + u.Username,
 		Nav:    "users",
 		Crumbs: rc.crumbs(crumb{u.Username, ""}, crumb{"Limits and access", ""}),
+		Summary: errs.summary("quota", "c-quota", "max_files", "c-files", "upload_kbps", "c-up", "download_kbps", "c-down",
+			"max_sessions", "c-sessions", "allow_ips", "c-allow", "deny_ips", "c-deny", "expires", "c-expires"),
 		Page: controlsPage{userPage: s.userPage(rc, u, "controls", errs), Form: f,
 			Expired: u.Expired(s.svc.Now()), ListMax: domain.IPListMax},
 	})
@@ -127,7 +130,7 @@ func (s *server) controlsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	count := func(name, typed string) *int64 {
 		n, ok := parseCount(typed)
 		if !ok {
-			errs[name] = "Give a whole number, or leave it empty (or 0) for no limit."
+			errs.add(name, "Give a whole number, or leave it empty (or 0) for no limit.")
 		}
 		return &n
 	}

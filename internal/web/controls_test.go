@@ -62,7 +62,7 @@ func TestOwnerChangesQuota(t *testing.T) {
 		t.Error("setting a quota did not end the sessions")
 	}
 	page := c.get("/files/ftp").body
-	wantContains(t, page, "Quota of dev.bob set to 750 MB.", "of 750.0 MiB")
+	wantContains(t, page, "Quota of dev.bob set to 750 MB.", "0 MB of 750 MB (0 %)")
 	if v, _ := inputValue(c.get("/files/ftp/users/dev.bob/quota").body, "quota"); v != "750" {
 		t.Errorf("the form shows %q, want 750 as typed", v)
 	}
