@@ -36,7 +36,7 @@ func TestBrowserControls(t *testing.T) {
 	}
 	owner.Do(chromedp.SetValue(chromedp.ID("quota"), "500"), chromedp.Click(chromedp.CSS(`main button[type="submit"]`)))
 	owner.Flash("Quota of web.bob set to 500 MB")
-	if got := owner.Text(`tr[data-search^="web.bob"] td[data-label="Quota use"]`); !strings.Contains(got, "of 500.0 MiB") {
+	if got := owner.Text(`tr[data-search^="web.bob"] td[data-label="Space used"]`); !strings.Contains(got, "of 500 MB") {
 		t.Errorf("the table shows the quota as %q, want it of 500 MB", got)
 	}
 	if got := s.cli.controls("web.bob").QuotaMB; got != 500 {
