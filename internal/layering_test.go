@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/config":          {},
 	"internal/auth":            {},
 	"internal/jail":            {},
+	"internal/ftp":             {}, // the protocol alone: it knows no accounts, store or service
 	"internal/browsertest":     {},
 	"internal/version":         {},
 	"internal/defender":        {"internal/domain", "internal/store"},

@@ -1,0 +1,427 @@
+package ftp
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Chunk sizes of the copy loops. A chunk is one sendfile(2) or splice(2)
+// run between two calls of Transfer.Allow and Progress; its size adapts
+// to keep about ten updates a second on a slow link and few system calls
+// on a fast one.
+const (
+	minChunk   = 64 << 10
+	startChunk = 256 << 10
+	maxChunk   = 4 << 20
+	fastChunk  = 20 * time.Millisecond
+	slowChunk  = 250 * time.Millisecond
+	// copyBufSize is the buffer of the copies that cannot be done by the
+	// kernel (TLS, TYPE A): 64 KiB file reads, four TLS records.
+	copyBufSize = 64 << 10
+)
+
+// xfer is the transfer or listing running on a connection, as STAT and
+// ABOR from the watcher see it.
+type xfer struct {
+	verb, name string
+	size       int64 // bytes to send, -1 when unknown
+	upload     bool
+	moved      atomic.Int64
+	aborted    atomic.Bool // ABOR arrived
+}
+
+// progress describes the transfer for STAT.
+func (x *xfer) progress() string {
+	s := "Transfer in progress: " + x.verb + " " + x.name + ", " + strconv.FormatInt(x.moved.Load(), 10)
+	if x.size >= 0 {
+		s += " of " + strconv.FormatInt(x.size, 10)
+	}
+	return s + " bytes"
+}
+
+// fileError marks an error of the file (not of the data connection) in a
+// copy loop: it is answered with the reply the error maps to, not 426.
+type fileError struct{ err error }
+
+func (e *fileError) Error() string { return e.err.Error() }
+func (e *fileError) Unwrap() error { return e.err }
+
+// sideOf marks err as the file's when its errno can only come from the
+// file, for the copies the kernel does (sendfile, splice), whose errors
+// do not say which side failed.
+func sideOf(err error) error {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EFBIG, syscall.EIO, syscall.EROFS} {
+		if errors.Is(err, e) {
+			return &fileError{err}
+		}
+	}
+	return err
+}
+
+var copyBuffers = sync.Pool{New: func() any { return new([copyBufSize]byte) }}
+
+func (c *Conn) cmdRETR(arg string) {
+	name, err := c.resolve(arg)
+	if err != nil {
+		c.refusePath(err, false)
+		return
+	}
+	if !c.dataAllowed() {
+		return
+	}
+	t, size, err := c.sess.Download(name, c.takeRest())
+	if err != nil {
+		c.data.clear()
+		c.fail(err, 550, false)
+		return
+	}
+	x := &xfer{verb: "RETR", name: name, size: size}
+	c.transfer(x, "Opening data connection for "+name+" ("+strconv.FormatInt(size, 10)+" bytes).",
+		func(conn net.Conn) error { return c.sendFile(conn, t, size, x) }, t.Close)
+}
+
+func (c *Conn) cmdSTOR(arg string) { c.store(arg, false) }
+func (c *Conn) cmdAPPE(arg string) { c.store(arg, true) }
+
+func (c *Conn) store(arg string, appendMode bool) {
+	name, err := c.resolve(arg)
+	if err != nil {
+		c.refusePath(err, true)
+		return
+	}
+	if !c.dataAllowed() {
+		return
+	}
+	t, err := c.sess.Upload(name, c.takeRest(), appendMode)
+	if err != nil {
+		c.data.clear()
+		c.fail(err, 550, true)
+		return
+	}
+	x := &xfer{verb: "STOR", name: name, size: -1, upload: true}
+	if appendMode {
+		x.verb = "APPE"
+	}
+	c.transfer(x, "Ready to receive "+name+".",
+		func(conn net.Conn) error { return c.receiveFile(conn, t, x) }, t.Close)
+}
+
+// dataAllowed refuses a transfer in clear text where TLS is required
+// (RFC 4217 section 9: 521).
+func (c *Conn) dataAllowed() bool {
+	if c.requireTLS && !c.protP.Load() {
+		c.data.clear()
+		c.out.reply(521, "Data connections must be protected: send PROT P (after PBSZ 0) first.")
+		return false
+	}
+	return true
+}
+
+// transfer carries out one transfer or listing: it opens the data
+// connection, replies 150, moves the data with move, closes the data
+// connection, passes the outcome to finish (which closes the file or
+// folder) and replies. The replies of a short transfer stay buffered
+// until it ends, so that its 150 and 226 leave in one write; the watcher
+// writes them sooner if the transfer lasts.
+func (c *Conn) transfer(x *xfer, opening string, move func(net.Conn) error, finish func(error) error) {
+	if c.out.pending() {
+		_ = c.out.flush() // replies to the commands before this one first
+	}
+	c.xfer.Store(x)
+	w := c.watch()
+	moveErr, openErr := c.moveData(x, opening, move)
+	queued, readErr := w.stop()
+	c.xfer.Store(nil)
+	c.queue = append(c.queue, queued...)
+
+	aborted := x.aborted.Load() || c.isClosed()
+	result := moveErr
+	switch {
+	case openErr != nil:
+		result = openErr
+	case aborted && moveErr != nil:
+		result = ErrAborted
+	}
+	finishErr := finish(result)
+	switch {
+	case openErr != nil && !aborted:
+		c.fail(openErr, 425, x.upload)
+	case aborted && result != nil:
+		c.out.reply(426, "Transfer aborted; the data connection was closed.")
+	case moveErr != nil:
+		var fe *fileError
+		if errors.As(moveErr, &fe) {
+			c.fail(fe.err, 451, x.upload)
+		} else {
+			c.out.reply(dataError(moveErr))
+		}
+	case finishErr != nil:
+		c.fail(finishErr, 451, x.upload)
+	case x.verb == "RETR" || x.upload:
+		c.out.reply(226, "Transfer complete.")
+	default:
+		c.out.reply(226, "Listing sent.")
+	}
+	if x.aborted.Load() {
+		c.out.reply(226, "ABOR successful.")
+	}
+	if readErr != nil {
+		c.readFailed(readErr)
+		c.done = true
+	}
+}
+
+// moveData opens the data connection and moves the data. openErr is an
+// error before any data could move.
+func (c *Conn) moveData(x *xfer, opening string, move func(net.Conn) error) (moveErr, openErr error) {
+	tcp, err := c.openData()
+	if err != nil {
+		return nil, err
+	}
+	defer c.endData()
+	c.out.reply(150, opening)
+	var conn net.Conn = tcp
+	if c.protP.Load() {
+		// The client starts its TLS handshake once it has read the 150.
+		_ = c.out.flush()
+		tc, err := c.dataTLS(tcp)
+		if err != nil {
+			tcp.Close()
+			return nil, err
+		}
+		conn = tc
+	} else if x.upload {
+		_ = c.out.flush() // the client sends its data once it has read the 150
+	}
+	moveErr = move(conn)
+	closeErr := conn.Close()
+	if moveErr == nil && closeErr != nil && x.upload {
+		// A download's data was all handed to the kernel; an upload
+		// that cannot close cleanly may have lost its end.
+		moveErr = closeErr
+	}
+	return moveErr, nil
+}
+
+// dataTLS runs the server side of a data connection's TLS handshake and
+// enforces TLSSessionReuse.
+func (c *Conn) dataTLS(tcp *net.TCPConn) (*tls.Conn, error) {
+	tc := tls.Server(&gatherConn{Conn: tcp}, c.controlTLS())
+	_ = tc.SetDeadline(time.Now().Add(c.srv.dataTimeout()))
+	if err := tc.HandshakeContext(c.srv.context()); err != nil {
+		c.log.Debug("FTP data connection TLS handshake failed", "err", err)
+		if c.isClosed() || c.aborted() {
+			return nil, ErrAborted
+		}
+		return nil, &Error{425, "Cannot open the data connection: the TLS handshake failed."}
+	}
+	_ = tc.SetDeadline(time.Time{})
+	if c.srv.TLSSessionReuse && !tc.ConnectionState().DidResume {
+		c.log.Warn("FTP data connection refused: it did not resume the control connection's TLS session")
+		return nil, &Error{522, "The data connection must resume the TLS session of the control connection; turn on TLS session reuse in your client."}
+	}
+	return tc, nil
+}
+
+// aborted reports whether ABOR stopped the running transfer.
+func (c *Conn) aborted() bool {
+	x := c.xfer.Load()
+	return x != nil && x.aborted.Load()
+}
+
+// abortTransfer breaks the running transfer: its data connection, its
+// passive port or its dial. The copy loop then fails and the command
+// goroutine answers.
+func (c *Conn) abortTransfer() {
+	if x := c.xfer.Load(); x != nil {
+		x.aborted.Store(true)
+	}
+	c.mu.Lock()
+	data, pasv, cancel := c.dataRaw, c.passive, c.cancelDial
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	if data != nil {
+		data.Close()
+	}
+	if pasv != nil {
+		pasv.close()
+	}
+}
+
+// deadline keeps a data connection's deadline IdleTimeout ahead, setting
+// it only once half of it has gone (a timer update costs).
+type deadline struct {
+	at      time.Time
+	timeout time.Duration
+}
+
+func (d *deadline) extend(conn net.Conn) {
+	if now := time.Now(); d.at.Sub(now) < d.timeout/2 {
+		d.at = now.Add(d.timeout)
+		_ = conn.SetDeadline(d.at)
+	}
+}
+
+// adapt grows the chunk when chunks go fast and shrinks it when slow.
+func adapt(chunk int64, took time.Duration) int64 {
+	switch {
+	case took < fastChunk && chunk < maxChunk:
+		return chunk * 2
+	case took > slowChunk && chunk > minChunk:
+		return chunk / 2
+	}
+	return chunk
+}
+
+// sendFile sends size bytes of the transfer's file. Over plain TCP each
+// chunk is one sendfile(2) from the file to the socket; over TLS the
+// file is read 64 KiB at a time and the records are gathered (gatherConn).
+func (c *Conn) sendFile(conn net.Conn, t Transfer, size int64, x *xfer) error {
+	f := t.File()
+	tcp, plain := conn.(*net.TCPConn)
+	var buf *[copyBufSize]byte
+	if !plain || c.ascii {
+		buf = copyBuffers.Get().(*[copyBufSize]byte)
+		defer copyBuffers.Put(buf)
+	}
+	var conv asciiOut
+	dl := deadline{timeout: c.srv.idleTimeout()}
+	chunk := int64(startChunk)
+	for remaining := size; remaining > 0; {
+		n, limit := t.Allow(min(chunk, remaining))
+		if n <= 0 {
+			return &fileError{orNotAllowed(limit)}
+		}
+		dl.extend(conn)
+		began := time.Now()
+		var m int64
+		var err error
+		switch {
+		case c.ascii:
+			m, err = conv.copy(conn, f, n, buf[:])
+		case plain:
+			m, err = io.CopyN(tcp, f, n) // → sendfile(2)
+			err = sideOf(err)
+		default:
+			m, err = copyChunk(conn, f, n, buf[:])
+		}
+		t.Progress(m)
+		x.moved.Add(m)
+		remaining -= m
+		if errors.Is(err, io.EOF) {
+			return nil // the file got shorter meanwhile: send what there is
+		}
+		if err != nil {
+			return err
+		}
+		if limit != nil {
+			return &fileError{limit}
+		}
+		chunk = adapt(chunk, time.Since(began))
+	}
+	return nil
+}
+
+// receiveFile writes what arrives on the data connection to the
+// transfer's file, until the client closes it. Over plain TCP each chunk
+// is one splice(2) from the socket into the file.
+func (c *Conn) receiveFile(conn net.Conn, t Transfer, x *xfer) error {
+	f := t.File()
+	tcp, plain := conn.(*net.TCPConn)
+	var buf *[copyBufSize]byte
+	if !plain || c.ascii {
+		buf = copyBuffers.Get().(*[copyBufSize]byte)
+		defer copyBuffers.Put(buf)
+	}
+	var conv asciiIn
+	defer func() { conv.finish(f) }()
+	dl := deadline{timeout: c.srv.idleTimeout()}
+	chunk := int64(startChunk)
+	for {
+		n, limit := t.Allow(chunk)
+		if n <= 0 {
+			return endOfAllowance(conn, limit)
+		}
+		dl.extend(conn)
+		began := time.Now()
+		var m int64
+		var err error
+		switch {
+		case c.ascii:
+			m, err = conv.copy(f, conn, n, buf[:])
+		case plain:
+			m, err = io.CopyN(f, tcp, n) // → splice(2)
+			err = sideOf(err)
+		default:
+			m, err = copyChunk(f, conn, n, buf[:])
+		}
+		t.Progress(m)
+		x.moved.Add(m)
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if limit != nil {
+			return endOfAllowance(conn, limit)
+		}
+		chunk = adapt(chunk, time.Since(began))
+	}
+}
+
+// endOfAllowance ends an upload that may write no more: it succeeds if
+// the data ends here too, and fails with the backend's reason otherwise.
+func endOfAllowance(conn net.Conn, limit error) error {
+	var b [1]byte
+	if n, err := io.ReadFull(conn, b[:]); n == 0 && errors.Is(err, io.EOF) {
+		return nil
+	}
+	return &fileError{orNotAllowed(limit)}
+}
+
+func orNotAllowed(err error) error {
+	if err == nil {
+		return &Error{550, "Transfer not allowed."}
+	}
+	return err
+}
+
+// copyChunk copies up to n bytes from src to dst through buf, like
+// io.CopyN; a read error of the file or a write error to it is marked
+// as the file's.
+func copyChunk(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error) {
+	_, toFile := dst.(*os.File)
+	var written int64
+	for written < n {
+		want := min(int64(len(buf)), n-written)
+		r, rerr := src.Read(buf[:want])
+		if r > 0 {
+			w, werr := dst.Write(buf[:r])
+			written += int64(w)
+			if werr != nil {
+				if toFile {
+					return written, &fileError{werr}
+				}
+				return written, werr
+			}
+		}
+		if rerr != nil {
+			if !toFile && !errors.Is(rerr, io.EOF) {
+				return written, &fileError{rerr}
+			}
+			return written, rerr
+		}
+	}
+	return written, nil
+}
