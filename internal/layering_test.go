@@ -1,5 +1,5 @@
 // Package internal_test checks the layering of panelftp's packages: data
-// flows one way (cli / web / api → service → store; ftpd → auth, jail,
+// flows one way (cli / web / api → service → store; ftpd → ftp, auth, jail,
 // sessions), and only the composition root knows every package.
 package internal_test
 
@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/store/storetest": {"internal/domain", "internal/store"},
 	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
 	"internal/sessions":        {"internal/domain", "internal/store"},
-	"internal/ftpd":            {"internal/domain", "internal/service", "internal/auth", "internal/jail", "internal/sessions", "internal/store", "internal/defender"},
+	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/auth", "internal/jail", "internal/sessions", "internal/store", "internal/defender"},
 	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},
 	"internal/api":             {"internal/domain", "internal/service", "internal/store", "internal/view"},
 	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store", "internal/view", "internal/version"},
@@ -42,10 +42,9 @@ var allowed = map[string][]string{
 
 // only names third-party modules that a single package may import.
 var only = map[string]string{
-	"github.com/fclairamb/ftpserverlib": "internal/ftpd",
-	"github.com/jackc/pgx":              "internal/store/sqlstore",
-	"modernc.org/sqlite":                "internal/store/sqlstore",
-	"github.com/prometheus":             "internal/metrics",
+	"github.com/jackc/pgx":  "internal/store/sqlstore",
+	"modernc.org/sqlite":    "internal/store/sqlstore",
+	"github.com/prometheus": "internal/metrics",
 }
 
 func TestLayering(t *testing.T) {

@@ -104,8 +104,6 @@ func (c *Conn) startImplicitTLS() bool {
 	_ = tc.SetWriteDeadline(time.Time{})
 	c.ctrl, c.in.conn = tc, tc
 	c.out.conn = tc
-	c.tlsControl.Store(true)
-	c.protP.Store(true)
 	return true
 }
 

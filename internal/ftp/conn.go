@@ -71,6 +71,10 @@ func newConn(s *Server, raw net.Conn, implicit bool) *Conn {
 	c.log = s.logger().With("remote", raw.RemoteAddr().String())
 	c.in.conn = raw
 	c.out.conn, c.out.timeout = raw, s.idleTimeout()
+	if implicit { // TLS from the first byte, data connections included
+		c.tlsControl.Store(true)
+		c.protP.Store(true)
+	}
 	return c
 }
 

@@ -93,40 +93,34 @@ func (c *Conn) list(verb, arg string) {
 	if !c.dataAllowed() {
 		return
 	}
-	fi, err := c.sess.Stat(name)
-	if err != nil {
-		c.data.clear()
-		c.fail(err, 550, false)
-		return
-	}
 	x := &xfer{verb: verb, name: name, size: -1}
 	opening := "Opening data connection for the listing of " + name + "."
-	if !fi.IsDir() {
-		if verb == "MLSD" {
-			c.data.clear()
-			c.out.reply(501, "Not a folder: MLSD lists folders (MLST describes one file).")
-			return
+	c.transfer(x, false, func() (job, error) {
+		fi, err := c.sess.Stat(name)
+		if err != nil {
+			return job{}, err
 		}
-		c.transfer(x, opening, func(conn net.Conn) error {
-			b := appendEntry(nil, verb, c.facts, fi, path.Base(name), "", time.Now())
-			_, err := conn.Write(b)
-			return err
-		}, func(error) error { return nil })
-		return
-	}
-	d, err := c.sess.ReadDir(name)
-	if err != nil {
-		c.data.clear()
-		c.fail(err, 550, false)
-		return
-	}
-	var parent fs.FileInfo
-	if verb == "MLSD" && name != "/" {
-		parent, _ = c.sess.Stat(path.Dir(name))
-	}
-	c.transfer(x, opening, func(conn net.Conn) error {
-		return c.sendListing(conn, verb, d, fi, parent, x)
-	}, func(error) error { return d.Close() })
+		if !fi.IsDir() {
+			if verb == "MLSD" {
+				return job{}, &Error{501, "Not a folder: MLSD lists folders (MLST describes one file)."}
+			}
+			return job{opening: opening, finish: func(error) error { return nil },
+				move: func(conn net.Conn) error {
+					_, err := conn.Write(appendEntry(nil, verb, c.facts, fi, path.Base(name), "", time.Now()))
+					return err
+				}}, nil
+		}
+		d, err := c.sess.ReadDir(name)
+		if err != nil {
+			return job{}, err
+		}
+		var parent fs.FileInfo
+		if verb == "MLSD" && name != "/" {
+			parent, _ = c.sess.Stat(path.Dir(name))
+		}
+		return job{opening: opening, finish: func(error) error { return d.Close() },
+			move: func(conn net.Conn) error { return c.sendListing(conn, verb, d, fi, parent, x) }}, nil
+	})
 }
 
 // stripOptions drops the ls options some clients give LIST and NLST

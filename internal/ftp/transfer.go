@@ -77,20 +77,27 @@ func (c *Conn) cmdRETR(arg string) {
 	if !c.dataAllowed() {
 		return
 	}
-	t, size, err := c.sess.Download(name, c.takeRest())
-	if err != nil {
-		c.data.clear()
-		c.fail(err, 550, false)
-		return
-	}
-	x := &xfer{verb: "RETR", name: name, size: size}
-	c.transfer(x, "Opening data connection for "+name+" ("+strconv.FormatInt(size, 10)+" bytes).",
-		func(conn net.Conn) error { return c.sendFile(conn, t, size, x) }, t.Close)
+	offset := c.takeRest()
+	x := &xfer{verb: "RETR", name: name}
+	c.transfer(x, false, func() (job, error) {
+		t, size, err := c.sess.Download(name, offset)
+		if err != nil {
+			return job{}, err
+		}
+		x.size = size
+		return job{
+			opening: "Opening data connection for " + name + " (" + strconv.FormatInt(size, 10) + " bytes).",
+			move:    func(conn net.Conn) error { return c.sendFile(conn, t, size, x) },
+			finish:  t.Close,
+		}, nil
+	})
 }
 
 func (c *Conn) cmdSTOR(arg string) { c.store(arg, false) }
 func (c *Conn) cmdAPPE(arg string) { c.store(arg, true) }
 
+// store receives a file. Its data connection is opened first, so that an
+// upload whose data connection fails neither creates nor truncates it.
 func (c *Conn) store(arg string, appendMode bool) {
 	name, err := c.resolve(arg)
 	if err != nil {
@@ -100,18 +107,22 @@ func (c *Conn) store(arg string, appendMode bool) {
 	if !c.dataAllowed() {
 		return
 	}
-	t, err := c.sess.Upload(name, c.takeRest(), appendMode)
-	if err != nil {
-		c.data.clear()
-		c.fail(err, 550, true)
-		return
-	}
+	offset := c.takeRest()
 	x := &xfer{verb: "STOR", name: name, size: -1, upload: true}
 	if appendMode {
 		x.verb = "APPE"
 	}
-	c.transfer(x, "Ready to receive "+name+".",
-		func(conn net.Conn) error { return c.receiveFile(conn, t, x) }, t.Close)
+	c.transfer(x, true, func() (job, error) {
+		t, err := c.sess.Upload(name, offset, appendMode)
+		if err != nil {
+			return job{}, err
+		}
+		return job{
+			opening: "Ready to receive " + name + ".",
+			move:    func(conn net.Conn) error { return c.receiveFile(conn, t, x) },
+			finish:  t.Close,
+		}, nil
+	})
 }
 
 // dataAllowed refuses a transfer in clear text where TLS is required
@@ -125,19 +136,36 @@ func (c *Conn) dataAllowed() bool {
 	return true
 }
 
-// transfer carries out one transfer or listing: it opens the data
-// connection, replies 150, moves the data with move, closes the data
-// connection, passes the outcome to finish (which closes the file or
-// folder) and replies. The replies of a short transfer stay buffered
-// until it ends, so that its 150 and 226 leave in one write; the watcher
-// writes them sooner if the transfer lasts.
-func (c *Conn) transfer(x *xfer, opening string, move func(net.Conn) error, finish func(error) error) {
+// job is the file or folder side of one transfer command.
+type job struct {
+	opening string                // the text of the 150 reply
+	move    func(net.Conn) error  // moves the data
+	finish  func(err error) error // closes the file or folder, told the outcome
+}
+
+// transfer carries out one transfer or listing: it opens the file or
+// folder (open) and the data connection, in this order or, with
+// dataFirst, the other way round; replies 150; moves the data; closes
+// the data connection; passes the outcome to the job's finish; and
+// replies. The replies of a short transfer stay buffered until it ends,
+// so that its 150 and 226 leave in one write; the watcher writes them
+// sooner if the transfer lasts.
+func (c *Conn) transfer(x *xfer, dataFirst bool, open func() (job, error)) {
+	var j job
+	if !dataFirst {
+		var err error
+		if j, err = open(); err != nil {
+			c.data.clear()
+			c.fail(err, 550, x.upload)
+			return
+		}
+	}
 	if c.out.pending() {
 		_ = c.out.flush() // replies to the commands before this one first
 	}
 	c.xfer.Store(x)
 	w := c.watch()
-	moveErr, openErr := c.moveData(x, opening, move)
+	moveErr, openErr := c.moveData(x, &j, dataFirst, open)
 	queued, readErr := w.stop()
 	c.xfer.Store(nil)
 	c.queue = append(c.queue, queued...)
@@ -150,19 +178,22 @@ func (c *Conn) transfer(x *xfer, opening string, move func(net.Conn) error, fini
 	case aborted && moveErr != nil:
 		result = ErrAborted
 	}
-	finishErr := finish(result)
+	var finishErr error
+	if j.finish != nil {
+		finishErr = j.finish(result)
+	}
+	var fe *fileError
 	switch {
-	case openErr != nil && !aborted:
-		c.fail(openErr, 425, x.upload)
 	case aborted && result != nil:
 		c.out.reply(426, "Transfer aborted; the data connection was closed.")
+	case errors.As(openErr, &fe):
+		c.fail(fe.err, 550, x.upload) // the file of an upload could not be opened
+	case openErr != nil:
+		c.fail(openErr, 425, x.upload)
+	case errors.As(moveErr, &fe):
+		c.fail(fe.err, 451, x.upload)
 	case moveErr != nil:
-		var fe *fileError
-		if errors.As(moveErr, &fe) {
-			c.fail(fe.err, 451, x.upload)
-		} else {
-			c.out.reply(dataError(moveErr))
-		}
+		c.out.reply(dataError(moveErr))
 	case finishErr != nil:
 		c.fail(finishErr, 451, x.upload)
 	case x.verb == "RETR" || x.upload:
@@ -179,15 +210,22 @@ func (c *Conn) transfer(x *xfer, opening string, move func(net.Conn) error, fini
 	}
 }
 
-// moveData opens the data connection and moves the data. openErr is an
-// error before any data could move.
-func (c *Conn) moveData(x *xfer, opening string, move func(net.Conn) error) (moveErr, openErr error) {
+// moveData opens the data connection (and, with dataFirst, the job's
+// file after it) and moves the data. openErr is an error before any data
+// could move; a fileError when the job's file could not be opened.
+func (c *Conn) moveData(x *xfer, j *job, dataFirst bool, open func() (job, error)) (moveErr, openErr error) {
 	tcp, err := c.openData()
 	if err != nil {
 		return nil, err
 	}
 	defer c.endData()
-	c.out.reply(150, opening)
+	if dataFirst {
+		if *j, err = open(); err != nil {
+			tcp.Close()
+			return nil, &fileError{err}
+		}
+	}
+	c.out.reply(150, j.opening)
 	var conn net.Conn = tcp
 	if c.protP.Load() {
 		// The client starts its TLS handshake once it has read the 150.
@@ -201,7 +239,7 @@ func (c *Conn) moveData(x *xfer, opening string, move func(net.Conn) error) (mov
 	} else if x.upload {
 		_ = c.out.flush() // the client sends its data once it has read the 150
 	}
-	moveErr = move(conn)
+	moveErr = j.move(conn)
 	closeErr := conn.Close()
 	if moveErr == nil && closeErr != nil && x.upload {
 		// A download's data was all handed to the kernel; an upload

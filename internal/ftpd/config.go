@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/panelftp/panelftp/internal/ftp"
 )
 
 // Config is the FTP service's configuration. The zero value of each field
@@ -35,14 +37,23 @@ type Config struct {
 	// The files are re-read when they change, so a renewed certificate
 	// takes effect without a restart.
 	TLSCertFile, TLSKeyFile string
+	// TLSCertDir holds one certificate per domain: NAME.crt with NAME.key,
+	// or NAME.pem holding both. A client naming one of a certificate's
+	// domains (SNI, or HOST before AUTH TLS) gets that certificate; any
+	// other gets the default one. "" = the default certificate only.
+	TLSCertDir string
+	// TLSDataReuse refuses a TLS data connection that does not resume the
+	// TLS session of its own control connection (vsftpd's
+	// require_ssl_reuse).
+	TLSDataReuse bool
 	// DataDir holds the generated certificate.
 	DataDir string
 	// TLSRequired refuses log-in before AUTH TLS and data transfers
 	// without PROT P.
 	TLSRequired bool
 	// IdleTimeout disconnects a control connection idle for that long
-	// (default 5m; rounded up to whole seconds). A running transfer is not
-	// idle.
+	// (default 5m). A running transfer is not idle, but one on which
+	// nothing moves for that long is ended.
 	IdleTimeout time.Duration
 	// Umask is applied to the mode of files (0666) and folders (0777)
 	// clients create. nil means 022.
@@ -57,8 +68,8 @@ type Config struct {
 	// only root may act as another uid.
 	ChownToAccount *bool
 	// Guard bans IPs that fail to log in too often; nil means no bans.
-	// A banned IP is refused at connect with a 421 reply, before any
-	// password is hashed or any session is opened.
+	// A banned IP is refused at connect with a 421 reply that says until
+	// when, before any password is hashed or any session is opened.
 	Guard Guard
 	// LoginTimeout is how long a connection may take to log in (default
 	// 30s). Past it the client reads "421 Log-in timeout" and is
@@ -71,7 +82,7 @@ type Config struct {
 	// DataConnTimeout bounds opening a data connection: a client that
 	// asked for passive mode but never connects, or whose active-mode
 	// port does not answer, gets a 425 reply, and a passive port is
-	// released (default 30s; rounded up to whole seconds).
+	// released (default 30s).
 	DataConnTimeout time.Duration
 }
 
@@ -86,16 +97,14 @@ const (
 	DefaultDataTimeout   = 30 * time.Second
 )
 
-// Fixed limits of the protocol engine.
+// Fixed limits of the protocol engine (see package ftp).
 const (
 	// MaxCommandLine is the longest command line accepted, CRLF included;
-	// a longer one reads "500 Command line too long" and is disconnected
-	// (after AUTH TLS, disconnected without the reply: see ctrlConn). It
-	// is the engine's own line buffer, so nothing longer is ever held.
-	MaxCommandLine = 4096
+	// a longer one reads "500 Command line too long" and is disconnected.
+	MaxCommandLine = ftp.MaxCommandLine
 	// MaxPathLength is the longest path a command may name, once made
 	// absolute (Linux's PATH_MAX).
-	MaxPathLength = 4096
+	MaxPathLength = ftp.MaxPathLength
 )
 
 // Names of the generated self-signed certificate and key inside DataDir.
@@ -105,22 +114,11 @@ const (
 )
 
 // PortRange is an inclusive range of TCP ports; the zero value means "any".
-type PortRange struct {
-	Start, End int
-}
+type PortRange = ftp.PortRange
 
-// IsZero reports whether r is the zero range ("any free port").
-func (r PortRange) IsZero() bool { return r == PortRange{} }
-
-func (r PortRange) String() string {
-	if r.IsZero() {
-		return "any"
-	}
-	return fmt.Sprintf("%d-%d", r.Start, r.End)
-}
-
-// validate checks that r is zero or a sane range of unprivileged ports.
-func (r PortRange) validate() error {
+// validateRange checks that r is zero or a sane range of unprivileged
+// ports.
+func validateRange(r PortRange) error {
 	switch {
 	case r.IsZero():
 		return nil
@@ -151,7 +149,7 @@ func ParsePortRange(s string) (PortRange, error) {
 		}
 	}
 	r := PortRange{Start: start, End: end}
-	return r, r.validate()
+	return r, validateRange(r)
 }
 
 func parsePort(s string) (int, error) {
@@ -204,7 +202,7 @@ func (c Config) withDefaults() (Config, error) {
 	if umask&^0o777 != 0 {
 		errs = append(errs, fmt.Errorf("umask %o: only permission bits (at most 777) are allowed", umask))
 	}
-	if err := c.PassivePorts.validate(); err != nil {
+	if err := validateRange(c.PassivePorts); err != nil {
 		errs = append(errs, err)
 	}
 	if c.PublicHost != "" {
@@ -217,8 +215,3 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
-
-// idleSeconds is IdleTimeout in the whole seconds the engine counts in.
-func (c Config) idleSeconds() int { return wholeSeconds(c.IdleTimeout) }
-
-func wholeSeconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }

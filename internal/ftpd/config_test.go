@@ -22,9 +22,9 @@ func TestParsePortRange(t *testing.T) {
 		wantErr string
 	}{
 		{"", PortRange{}, ""},
-		{"21000-21100", PortRange{21000, 21100}, ""},
-		{" 21000 - 21100 ", PortRange{21000, 21100}, ""},
-		{"30000", PortRange{30000, 30000}, ""},
+		{"21000-21100", PortRange{Start: 21000, End: 21100}, ""},
+		{" 21000 - 21100 ", PortRange{Start: 21000, End: 21100}, ""},
+		{"30000", PortRange{Start: 30000, End: 30000}, ""},
 		{"21100-21000", PortRange{}, "first port must not be greater"},
 		{"80-90", PortRange{}, "use ports from 1024 to 65535"},
 		{"21000-70000", PortRange{}, "outside 1-65535"},
@@ -79,7 +79,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		cfg     Config
 		wantErr string
 	}{
-		{"bad passive range", Config{PassivePorts: PortRange{2000, 1000}}, "passive port range 2000-1000"},
+		{"bad passive range", Config{PassivePorts: PortRange{Start: 2000, End: 1000}}, "passive port range 2000-1000"},
 		{"IPv6 public host", Config{PublicHost: "2001:db8::1"}, "IPv4"},
 		{"cert without key", Config{TLSCertFile: garbage}, "go together"},
 		{"missing cert", Config{TLSCertFile: unreadable, TLSKeyFile: unreadable}, "no such file"},

@@ -116,7 +116,7 @@ func (f *fuzzTarget) run(t *testing.T, input []byte) {
 		if err != nil || strings.Contains(line, fuzzSentinel) {
 			break
 		}
-		if strings.Contains(line, "Unhandled internal error") {
+		if strings.Contains(line, "Internal error") {
 			t.Fatalf("panic in a command: %q", line)
 		}
 	}

@@ -46,8 +46,8 @@ func TestIPv6Client(t *testing.T) {
 			if got := string(retr(t, c, "/f.txt", 0)); got != "hello over IPv6" {
 				t.Fatalf("download = %q", got)
 			}
-			entries, err := c.List("/")
-			if err != nil || len(entries) != 1 {
+			entries, err := c.List("/") // MLSD: the cdir entry "." and f.txt
+			if err != nil || len(entries) != 2 || entries[1].Name != "f.txt" {
 				t.Fatalf("List = %d entries, %v", len(entries), err)
 			}
 			// An IPv4 client of the same server still works.
@@ -77,8 +77,8 @@ func TestIPv6PASV(t *testing.T) {
 	r.must(331, "USER %s", testUser)
 	r.must(230, "PASS %s", testPass)
 	code, msg := r.cmd("PASV")
-	if code != 421 || !strings.Contains(msg, "EPSV works without") {
-		t.Errorf("PASV over IPv6: %d %q, want 421 pointing to EPSV", code, msg)
+	if code != 522 || !strings.Contains(msg, "EPSV, which works without") {
+		t.Errorf("PASV over IPv6: %d %q, want 522 pointing to EPSV", code, msg)
 	}
 	r.must(200, "NOOP")
 	r.must(229, "EPSV")

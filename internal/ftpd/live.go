@@ -2,15 +2,13 @@ package ftpd
 
 import (
 	"fmt"
-	"net"
+	"net/netip"
 	"sync/atomic"
-
-	ftpserver "github.com/fclairamb/ftpserverlib"
 )
 
 // Live are the settings an administrator may change while the server runs.
-// They apply to connections made (PublicHost: passive replies) after the
-// change; open sessions are not cut.
+// PublicHost applies to the next PASV of every connection, TLSRequired to
+// connections made after the change; open sessions are not cut.
 type Live struct {
 	// PublicHost is the IPv4 address PASV announces; "" = the local
 	// address the client connected to.
@@ -22,43 +20,37 @@ type Live struct {
 
 // liveSettings holds Live for lock-free reads on every connection and PASV.
 type liveSettings struct {
-	publicHost  atomic.Pointer[string]
+	publicHost  atomic.Pointer[netip.Addr] // the zero Addr: none
 	tlsRequired atomic.Bool
 }
 
-func (l *liveSettings) set(v Live) {
-	host := v.PublicHost
-	l.publicHost.Store(&host)
-	l.tlsRequired.Store(v.TLSRequired)
-}
-
-// SetLive applies new live settings. An invalid PublicHost is refused and
-// nothing changes.
-func (s *Server) SetLive(v Live) error {
+func (l *liveSettings) set(v Live) error {
+	var ip netip.Addr
 	if v.PublicHost != "" {
-		if ip := net.ParseIP(v.PublicHost); ip == nil || ip.To4() == nil {
+		a, err := netip.ParseAddr(v.PublicHost)
+		if err != nil || !a.Unmap().Is4() {
 			return fmt.Errorf("public host %q: give the IPv4 address clients reach this server at (PASV can only announce IPv4)", v.PublicHost)
 		}
+		ip = a.Unmap()
 	}
-	s.live.set(v)
+	l.publicHost.Store(&ip)
+	l.tlsRequired.Store(v.TLSRequired)
 	return nil
 }
 
+// publicIP is the address PASV announces; the zero Addr lets the engine
+// announce the local address.
+func (l *liveSettings) publicIP() netip.Addr { return *l.publicHost.Load() }
+
+// SetLive applies new live settings. An invalid PublicHost is refused and
+// nothing changes.
+func (s *Server) SetLive(v Live) error { return s.live.set(v) }
+
 // Live returns the live settings in force.
 func (s *Server) Live() Live {
-	return Live{PublicHost: *s.live.publicHost.Load(), TLSRequired: s.live.tlsRequired.Load()}
-}
-
-// publicIP answers the engine's question "which IPv4 address does PASV
-// announce to this client?".
-func (s *Server) publicIP(cc ftpserver.ClientContext) (string, error) {
-	if h := *s.live.publicHost.Load(); h != "" {
-		return h, nil
+	host := ""
+	if ip := s.live.publicIP(); ip.IsValid() {
+		host = ip.String()
 	}
-	if a, ok := cc.LocalAddr().(*net.TCPAddr); ok {
-		if ip4 := a.IP.To4(); ip4 != nil {
-			return ip4.String(), nil
-		}
-	}
-	return "", fmt.Errorf("the client reached %v, not an IPv4 address: set a public host for PASV (EPSV works without)", cc.LocalAddr())
+	return Live{PublicHost: host, TLSRequired: s.live.tlsRequired.Load()}
 }

@@ -30,7 +30,7 @@ func TestLiveSettings(t *testing.T) {
 	open.must(200, "NOOP") // the open plain session is not cut
 
 	plain := e.raw()
-	if code, msg := plain.cmd("USER %s", testUser); code != 421 || !strings.Contains(msg, "TLS") {
+	if code, msg := plain.cmd("USER %s", testUser); code != 530 || !strings.Contains(msg, "TLS") {
 		t.Errorf("USER without TLS after TLS became required: %d %s", code, msg)
 	}
 

@@ -50,8 +50,8 @@ func TestProtocolCommands(t *testing.T) {
 	r.must(250, "RMD d")
 	// SITE is off: chown and friends are unreachable.
 	before, _ := os.Stat(e.file("/f.txt"))
-	r.must(500, "SITE CHOWN 0:0 f.txt")
-	r.must(500, "SITE CHMOD 777 f.txt")
+	r.must(502, "SITE CHOWN 0:0 f.txt")
+	r.must(502, "SITE CHMOD 777 f.txt")
 	after, _ := os.Stat(e.file("/f.txt"))
 	if uid(before) != uid(after) || before.Mode() != after.Mode() {
 		t.Error("SITE changed the file")
@@ -134,16 +134,19 @@ func TestActiveMode(t *testing.T) {
 	r.must(501, "EPRT |1|127.0.0.2|%d|", port)
 	r.must(501, "PORT 10,0,0,1,%d,%d", port/256, port%256)
 
-	// A privileged port: refused before the server connects.
+	// A privileged port: refused when PORT or EPRT names it, so the
+	// server never connects.
 	var privileged net.Listener
 	if os.Geteuid() == 0 {
 		privileged = listen(t, "127.0.0.1:1021")
 	}
 	for _, cmd := range []string{"RETR f.txt", "LIST", "NLST", "MLSD", "STOR x.txt"} {
-		r.must(200, "PORT 127,0,0,1,3,253") // 1021
-		code, msg := r.cmd("%s", cmd)
-		if code < 400 || !strings.Contains(msg, "below 1024") {
-			t.Errorf("%s after PORT to port 1021: %d %s", cmd, code, msg)
+		if msg := r.must(501, "PORT 127,0,0,1,3,253"); !strings.Contains(msg, "below 1024") { // 1021
+			t.Errorf("PORT to port 1021: %s", msg)
+		}
+		r.must(501, "EPRT |1|127.0.0.1|1021|")
+		if code, msg := r.cmd("%s", cmd); code != 425 {
+			t.Errorf("%s after the refused PORT: %d %s, want 425", cmd, code, msg)
 		}
 	}
 	if privileged != nil {
@@ -161,7 +164,7 @@ func TestActiveMode(t *testing.T) {
 // TestPassiveFromOtherIP refuses a passive data connection coming from
 // another address than the control connection.
 func TestPassiveFromOtherIP(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	e := newEnv(t, envOptions{cfg: Config{DataConnTimeout: time.Second}})
 	e.write("/f.txt", "secret")
 	r := e.raw()
 	r.login(testUser, testPass)

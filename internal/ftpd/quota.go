@@ -8,7 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/spf13/afero"
+	"github.com/panelftp/panelftp/internal/jail"
 )
 
 // quotaBook shares one usage counter between the concurrent sessions of a
@@ -72,7 +72,7 @@ func (q *quota) add(n int64) { q.used.Add(n) }
 
 // diskUsage adds up the sizes of the regular files under the jail's root.
 // Symbolic links are not followed: what they point to is not stored here.
-func diskUsage(fs afero.Fs) (int64, error) {
+func diskUsage(fs *jail.Fs) (int64, error) {
 	var total int64
 	dirs := []string{"/"}
 	for len(dirs) > 0 {
@@ -99,7 +99,7 @@ func diskUsage(fs afero.Fs) (int64, error) {
 
 // readDir lists dir with lstat semantics (os.File.Readdir does not
 // follow symbolic links).
-func readDir(fs afero.Fs, dir string) ([]os.FileInfo, error) {
+func readDir(fs *jail.Fs, dir string) ([]os.FileInfo, error) {
 	f, err := fs.Open(dir)
 	if err != nil {
 		return nil, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
+	engine "github.com/panelftp/panelftp/internal/ftp"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
@@ -64,22 +65,23 @@ func TestLoginRefusalsLookAlike(t *testing.T) {
 	e.dial("") // the right password still works
 }
 
-// TestTLSRequired refuses USER before AUTH TLS and transfers with PROT C.
+// TestTLSRequired refuses USER before AUTH TLS with a 530 that says what
+// to do, on a connection that stays open and then takes AUTH TLS; and
+// refuses transfers with PROT C (521).
 func TestTLSRequired(t *testing.T) {
 	e := newEnv(t, envOptions{cfg: Config{TLSRequired: true}})
 	e.write("/f.txt", "secret")
 	r := e.raw()
-	if code, msg := r.cmd("USER %s", testUser); code != 421 || !strings.Contains(msg, "TLS") {
+	if code, msg := r.cmd("USER %s", testUser); code != 530 || msg != "TLS is required: use AUTH TLS, then log in." {
 		t.Fatalf("USER without TLS: %d %s", code, msg)
 	}
-	r = e.raw()
 	r.authTLS()
 	r.login(testUser, testPass)
 	r.must(200, "PBSZ 0")
 	r.must(200, "PROT C")
 	data := r.epsv()
 	code, msg := r.cmd("RETR f.txt")
-	if code != 421 || !strings.Contains(msg, "TLS is required") {
+	if code != 521 || !strings.Contains(msg, "PROT P") {
 		t.Fatalf("RETR with PROT C: %d %s", code, msg)
 	}
 	_ = data.SetReadDeadline(time.Now().Add(time.Second))
@@ -230,7 +232,8 @@ func (panicAuth) Authenticate(context.Context, string, string, string) (service.
 }
 
 // TestPanicDoesNotStopServer logs in against a panicking authenticator:
-// the client gets a refusal and the server keeps serving.
+// the client reads a 421, the panic is logged with its stack, and the
+// server keeps serving.
 func TestPanicDoesNotStopServer(t *testing.T) {
 	logs := &syncBuffer{}
 	srv, err := New(Config{ListenAddr: "127.0.0.1:0"}, panicAuth{}, sessions.NewRegistry(sessions.Limits{}),
@@ -243,10 +246,11 @@ func TestPanicDoesNotStopServer(t *testing.T) {
 	for range 2 {
 		r := dialRaw(t, srv.Addr().String(), "220")
 		r.must(331, "USER x.bob")
-		r.must(530, "PASS y")
+		r.must(421, "PASS y")
 	}
-	if !strings.Contains(logs.String(), `msg="panic in FTP connection" where=AuthUser panic=boom`) {
-		t.Errorf("panic not logged:\n%s", logs)
+	if !strings.Contains(logs.String(), `msg="panic in FTP connection"`) || !strings.Contains(logs.String(), "panic=boom stack=") ||
+		!strings.Contains(logs.String(), "panicAuth.Authenticate") {
+		t.Errorf("panic not logged with its stack:\n%s", logs)
 	}
 	if err := srv.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
@@ -256,17 +260,21 @@ func TestPanicDoesNotStopServer(t *testing.T) {
 	}
 }
 
-// TestBusy: a log-in the service cannot check in time says so.
+// TestBusyReply: a log-in the service cannot check in time says so, and
+// a fault of the store reads as such, both with a 421.
 func TestBusyReply(t *testing.T) {
 	c := &client{srv: &Server{log: slog.New(slog.DiscardHandler)}, log: slog.New(slog.DiscardHandler)}
 	c.sess, _ = sessions.NewRegistry(sessions.Limits{}).Open(netip.MustParseAddrPort("127.0.0.1:1"), nil)
-	err := c.authFailed("dev.bob", service.ErrBusy)
-	if err == nil || c.refusal != msgBusy {
-		t.Errorf("busy: err %v, reply %q", err, c.refusal)
-	}
-	c.refusal = ""
-	_ = c.authFailed("dev.bob", errors.New("database is locked"))
-	if c.refusal != msgUnavailable {
-		t.Errorf("internal error reply %q, want %q", c.refusal, msgUnavailable)
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{service.ErrBusy, msgBusy},
+		{errors.New("database is locked"), msgUnavailable},
+	} {
+		var reply *engine.Error
+		if err := c.authFailed("dev.bob", tc.err); !errors.As(err, &reply) || reply.Code != 421 || reply.Message != tc.want {
+			t.Errorf("%v: reply %v, want 421 %q", tc.err, err, tc.want)
+		}
 	}
 }

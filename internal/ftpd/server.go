@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	ftpserver "github.com/fclairamb/ftpserverlib"
-
+	"github.com/panelftp/panelftp/internal/ftp"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
@@ -40,40 +39,32 @@ const (
 	drainTimeout = 2 * time.Second
 )
 
-// Server is the FTP service: one control listener, optionally an implicit
-// FTPS listener, and every connection they accept.
+// Server is the FTP service: the protocol engine (package ftp) on one
+// control listener and optionally an implicit FTPS one, with this
+// package as its backend.
 type Server struct {
 	cfg    Config
 	auth   Authenticator
 	reg    *sessions.Registry
 	log    *slog.Logger
-	tls    *tls.Config
-	certs  *certLoader
+	certs  *certStore
 	quotas *quotaBook
 	logins *loginRate
-	// passive picks passive ports; nil lets the engine ask the system.
-	passive *passivePorts
 	// authWait is authTimeout; tests shorten it.
 	authWait time.Duration
 	live     liveSettings
 
-	ctx    context.Context // ends at Close; cancels log-ins in flight
+	engine   *ftp.Server
+	ln, tlLn net.Listener // tlLn: implicit FTPS, nil when off
+
+	ctx    context.Context // ends at Close; bounds recording failures
 	cancel context.CancelFunc
 
-	engines  []*engine
-	refusing chan struct{} // slots for answering refused connections
-
-	mu       sync.Mutex
-	pending  map[connKey]*client // accepted, not yet announced to the driver
-	clients  map[*client]struct{}
-	stopping bool
+	mu      sync.Mutex
+	clients map[*client]struct{}
 }
 
-// engine is one ftpserverlib server over one of our listeners.
-type engine struct {
-	ftp *ftpserver.FtpServer
-	ln  *listener
-}
+var _ ftp.Backend = (*Server)(nil)
 
 // New validates cfg, prepares TLS and binds the listeners, so that every
 // configuration mistake (a privileged port, an unreadable certificate, a
@@ -86,50 +77,53 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 	if log == nil {
 		log = slog.Default()
 	}
-	tlsConf, certs, err := newTLSConfig(cfg, log)
+	certs, err := newCertStore(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, auth: auth, reg: reg, log: log, tls: tlsConf, certs: certs, quotas: newQuotaBook(),
+		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, quotas: newQuotaBook(),
 		logins: newLoginRate(cfg.LoginsPerIPPerMinute), authWait: authTimeout,
-		ctx: ctx, cancel: cancel,
-		pending: map[connKey]*client{}, clients: map[*client]struct{}{},
-		refusing: make(chan struct{}, maxRefusing),
+		ctx: ctx, cancel: cancel, clients: map[*client]struct{}{},
 	}
-	s.live.set(Live{PublicHost: cfg.PublicHost, TLSRequired: cfg.TLSRequired})
-	if !cfg.PassivePorts.IsZero() {
-		s.passive = newPassivePorts(cfg.PassivePorts) // shared by both engines
+	if err := s.live.set(Live{PublicHost: cfg.PublicHost, TLSRequired: cfg.TLSRequired}); err != nil {
+		cancel()
+		return nil, err
 	}
-	if err := s.addEngine(cfg.ListenAddr, false); err != nil {
-		s.Close()
+	s.engine = &ftp.Server{
+		Backend:         s,
+		TLSConfig:       certs.tlsConfig(),
+		RequireTLS:      s.live.tlsRequired.Load,
+		TLSSessionReuse: cfg.TLSDataReuse,
+		PublicIP:        s.live.publicIP,
+		PassivePorts:    cfg.PassivePorts,
+		IdleTimeout:     cfg.IdleTimeout,
+		LoginTimeout:    cfg.LoginTimeout,
+		DataTimeout:     cfg.DataConnTimeout,
+		Greeting:        "panelftp ready.",
+		Logger:          log,
+	}
+	if s.ln, err = bind(cfg.ListenAddr, false); err != nil {
+		cancel()
 		return nil, err
 	}
 	if cfg.ImplicitTLSAddr != "" {
-		if err := s.addEngine(cfg.ImplicitTLSAddr, true); err != nil {
-			s.Close()
+		if s.tlLn, err = bind(cfg.ImplicitTLSAddr, true); err != nil {
+			s.ln.Close()
+			cancel()
 			return nil, err
 		}
 	}
 	return s, nil
 }
 
-func (s *Server) addEngine(addr string, implicit bool) error {
-	tcp, err := net.Listen("tcp", addr)
+func bind(addr string, implicit bool) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return listenError(addr, implicit, err)
+		return nil, listenError(addr, implicit, err)
 	}
-	ln := &listener{Listener: tcp, srv: s, implicit: implicit}
-	d := &mainDriver{srv: s, settings: s.settings(ln, implicit)}
-	ftp := ftpserver.NewFtpServer(d)
-	ftp.Logger = s.log.With("component", "ftpserverlib")
-	if err := ftp.Listen(); err != nil {
-		tcp.Close()
-		return fmt.Errorf("FTP service on %s: %w", addr, err)
-	}
-	s.engines = append(s.engines, &engine{ftp: ftp, ln: ln})
-	return nil
+	return ln, nil
 }
 
 func listenError(addr string, implicit bool, err error) error {
@@ -146,64 +140,37 @@ func listenError(addr string, implicit bool, err error) error {
 	return errors.New(msg)
 }
 
-// settings are the engine's settings for one listener.
-func (s *Server) settings(ln *listener, implicit bool) *ftpserver.Settings {
-	st := &ftpserver.Settings{
-		Listener:   ln,
-		ListenAddr: ln.Addr().String(),
-		// The passive address and the TLS requirement are live settings:
-		// the engine asks for them per client (publicIP, ClientConnected).
-		PublicIPResolver: s.publicIP,
-		Banner:           "panelftp",
-		// A missing TYPE must not corrupt a binary file: most servers
-		// assume image type in practice, and every client that wants
-		// ASCII says so.
-		DefaultTransferType:     ftpserver.TransferTypeBinary,
-		IdleTimeout:             s.cfg.idleSeconds(),
-		ConnectionTimeout:       wholeSeconds(s.cfg.DataConnTimeout),
-		ActiveTransferPortNon20: true, // port 20 needs root; RFC 1579 prefers any
-		DisableSite:             true, // no SITE CHMOD/CHOWN/SYMLINK
-		ActiveConnectionsCheck:  ftpserver.IPMatchRequired,
-		PasvConnectionsCheck:    ftpserver.IPMatchRequired,
-	}
-	if r := s.cfg.PassivePorts; !r.IsZero() {
-		// Each passive data connection gets a port of its own for the time
-		// of its transfer. ftpserverlib v0.32.3 can share a port between
-		// clients (PassiveTransferPortMultiplexing), but closing one
-		// client's reservation there drops another's from the same IP,
-		// whose transfer then fails with 425 after the timeout; so the
-		// range must be as large as the number of simultaneous transfers.
-		st.PassiveTransferPortRange = s.passive
-	}
-	if implicit {
-		st.TLSRequired = ftpserver.ImplicitEncryption
-	}
-	return st
-}
-
 // Addr is the bound control address.
-func (s *Server) Addr() net.Addr { return s.engines[0].ln.Addr() }
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
 // ImplicitTLSAddr is the bound implicit FTPS address, or nil when off.
 func (s *Server) ImplicitTLSAddr() net.Addr {
-	if len(s.engines) < 2 {
+	if s.tlLn == nil {
 		return nil
 	}
-	return s.engines[1].ln.Addr()
+	return s.tlLn.Addr()
 }
 
 // Serve accepts connections until Shutdown or Close, then returns nil.
-// It returns an error only when a listener fails.
+// It returns an error only when a listener fails; the other one is then
+// closed too.
 func (s *Server) Serve() error {
-	errs := make(chan error, len(s.engines))
-	for _, e := range s.engines {
-		go func() { errs <- e.ftp.Serve() }()
+	serve := []func() error{func() error { return s.engine.Serve(s.ln) }}
+	if s.tlLn != nil {
+		serve = append(serve, func() error { return s.engine.ServeTLS(s.tlLn) })
+	}
+	errs := make(chan error, len(serve))
+	for _, f := range serve {
+		go func() { errs <- f() }()
 	}
 	var first error
-	for range s.engines {
-		if err := <-errs; err != nil && first == nil && !s.isStopping() {
+	for range serve {
+		if err := <-errs; err != nil && !errors.Is(err, ftp.ErrServerClosed) && first == nil {
 			first = err
-			s.stopAccepting() // one listener failed: do not limp on with the other
+			s.ln.Close() // one listener failed: do not limp on with the other
+			if s.tlLn != nil {
+				s.tlLn.Close()
+			}
 		}
 	}
 	return first
@@ -213,100 +180,72 @@ func (s *Server) Serve() error {
 // running transfers finish for up to ShutdownGrace (or until ctx ends),
 // then closes every connection. It returns ctx.Err() if ctx ended first.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.stopAccepting()
-	defer s.cancel()
-	grace := time.NewTimer(s.cfg.ShutdownGrace)
-	defer grace.Stop()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		busy := 0
-		for _, c := range s.liveClients() {
-			if c.sess.Busy() {
-				busy++
-			} else {
-				c.sess.Kick()
-			}
-		}
-		if busy == 0 && s.drained() {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			s.closeAll()
-			return ctx.Err()
-		case <-grace.C:
-			if busy > 0 {
-				s.log.Warn("FTP shutdown grace over, closing running transfers", "transfers", busy)
-			}
-			s.closeAll()
-			return nil
-		case <-tick.C:
-		}
+	grace, cancel := context.WithTimeout(ctx, s.cfg.ShutdownGrace)
+	defer cancel()
+	err := s.engine.Shutdown(grace)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("FTP shutdown grace over, closing running transfers")
+		err = nil
 	}
+	s.cancel()
+	s.waitDrained()
+	if err != nil {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // Close closes the listeners and every connection at once.
 func (s *Server) Close() error {
-	s.stopAccepting()
+	s.engine.Close()
 	s.cancel()
-	s.closeAll()
+	s.waitDrained()
 	return nil
 }
 
-func (s *Server) isStopping() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stopping
-}
-
-func (s *Server) stopAccepting() {
-	s.mu.Lock()
-	already := s.stopping
-	s.stopping = true
-	s.mu.Unlock()
-	if already {
-		return
-	}
-	for _, e := range s.engines {
-		// Stop closes our listener and the shared passive listeners; it
-		// fails harmlessly when Serve already saw the listener close.
-		if err := e.ftp.Stop(); err != nil && !errors.Is(err, ftpserver.ErrNotListening) && !strings.Contains(err.Error(), "closed") {
-			s.log.Warn("closing FTP listener", "err", err)
-		}
-	}
-}
-
-// closeAll kicks every connection and waits a moment for them to end.
-func (s *Server) closeAll() {
+// waitDrained waits a moment for the closed connections' goroutines to
+// release their sessions.
+func (s *Server) waitDrained() {
 	deadline := time.Now().Add(drainTimeout)
-	for {
-		for _, c := range s.liveClients() {
-			c.sess.Kick()
-		}
-		if s.drained() || time.Now().After(deadline) {
-			return
-		}
+	for !s.drained() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func (s *Server) liveClients() []*client {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	list := make([]*client, 0, len(s.clients)+len(s.pending))
-	for c := range s.clients {
-		list = append(list, c)
-	}
-	for _, c := range s.pending {
-		list = append(list, c)
-	}
-	return list
 }
 
 // drained reports whether every connection has ended.
 func (s *Server) drained() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.clients) == 0 && len(s.pending) == 0
+	return len(s.clients) == 0
+}
+
+// tlsConfig is the TLS configuration of the control and data connections
+// of every client. It stays the same object: TLS session tickets are
+// keyed per configuration, and clients such as FileZilla resume the
+// control connection's TLS session on data connections.
+func (c *certStore) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are
+		// not configurable and all modern.
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+		GetCertificate: c.get,
+	}
+}
+
+// addrOf is the client's address and port, IPv4 unmapped.
+func addrOf(a net.Addr) netip.AddrPort {
+	if t, ok := a.(*net.TCPAddr); ok {
+		ap := t.AddrPort()
+		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -29,63 +29,79 @@ const (
 	reloadCheck = time.Minute
 )
 
-// newTLSConfig returns the one TLS configuration used for the control and
-// data connections of every client. It must stay the same object: TLS
-// session tickets are keyed per configuration, and clients such as
-// FileZilla resume the control connection's TLS session on data
-// connections.
-func newTLSConfig(c Config, log *slog.Logger) (*tls.Config, *certLoader, error) {
+// certStore serves the certificate of each TLS handshake: the one of
+// TLSCertDir whose names match the name the client asked for (SNI, or
+// HOST before AUTH TLS), else the default certificate.
+type certStore struct {
+	def *certLoader
+	dir *certDir // nil without TLSCertDir
+	log *slog.Logger
+}
+
+// newCertStore loads the default certificate (generating a self-signed
+// one if none is configured) and the per-domain ones.
+func newCertStore(c Config, log *slog.Logger) (*certStore, error) {
 	certFile, keyFile := c.TLSCertFile, c.TLSKeyFile
-	var loader *certLoader
+	var def *certLoader
 	switch {
 	case certFile != "":
-		loader = &certLoader{certFile: certFile, keyFile: keyFile, log: log}
+		def = &certLoader{certFile: certFile, keyFile: keyFile, log: log}
 	case c.DataDir != "":
 		certFile, keyFile = filepath.Join(c.DataDir, CertFileName), filepath.Join(c.DataDir, KeyFileName)
 		if err := ensureSelfSigned(certFile, keyFile, c.PublicHost, log); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		loader = &certLoader{certFile: certFile, keyFile: keyFile, log: log}
+		def = &certLoader{certFile: certFile, keyFile: keyFile, log: log}
 	default:
 		cert, err := selfSigned(c.PublicHost, time.Now())
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		loader = &certLoader{cert: &cert}
+		def = &certLoader{cert: &cert}
 	}
-	if err := loader.load(); err != nil {
-		return nil, nil, err
+	if err := def.load(); err != nil {
+		return nil, err
 	}
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are
-		// not configurable and all modern.
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		},
-		GetCertificate: loader.get,
-	}, loader, nil
+	s := &certStore{def: def, log: log}
+	if c.TLSCertDir != "" {
+		s.dir = &certDir{dir: c.TLSCertDir, log: log}
+		if err := s.dir.reload(); err != nil {
+			return nil, fmt.Errorf("--tls-cert-dir: %w", err)
+		}
+	}
+	return s, nil
 }
 
-// ReloadTLS re-reads the certificate and key files now, as on SIGHUP
-// after a renewal, instead of at the next check (they are also checked
-// every minute). Connections already open keep their TLS session; new
-// ones get the new certificate. On an error (a file missing, a key that
-// does not match) the certificate in service stays.
+// get implements tls.Config.GetCertificate.
+func (s *certStore) get(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if s.dir != nil {
+		if cert := s.dir.lookup(hello.ServerName); cert != nil {
+			return cert, nil
+		}
+	}
+	return s.def.get(hello)
+}
+
+// ReloadTLS re-reads the certificate files now, as on SIGHUP after a
+// renewal, instead of at the next check (they are also checked every
+// minute). Connections already open keep their TLS session; new ones get
+// the new certificates. A certificate that cannot be loaded (a file
+// missing, a key that does not match) is logged and the one in service
+// stays.
 func (s *Server) ReloadTLS() error {
-	if err := s.certs.reload(); err != nil {
+	var errs []error
+	if err := s.certs.def.reload(); err != nil {
 		s.log.Error("TLS certificate not reloaded; keeping the previous one", "err", err)
-		return err
+		errs = append(errs, err)
+	} else if s.certs.def.certFile != "" {
+		s.log.Info("TLS certificate reloaded", "cert", s.certs.def.certFile)
 	}
-	if s.certs.certFile != "" {
-		s.log.Info("TLS certificate reloaded", "cert", s.certs.certFile)
+	if d := s.certs.dir; d != nil {
+		if err := d.reload(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // reload loads the files now, keeping the current certificate on error.

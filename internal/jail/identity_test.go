@@ -168,7 +168,7 @@ func TestKernelGroups(t *testing.T) {
 				if err != nil {
 					t.Fatalf("group member cannot read a 0640 file of its group: %v", err)
 				}
-				b, _ := io.ReadAll(f.(io.Reader))
+				b, _ := io.ReadAll(f)
 				f.Close()
 				if string(b) != "team" {
 					t.Errorf("read %q", b)

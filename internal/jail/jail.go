@@ -1,4 +1,4 @@
-// Package jail owns the filesystem one FTP session sees: an afero.Fs confined
+// Package jail owns the filesystem one FTP session sees: a file system confined
 // to the sub-user's directory of a hosting account, plus the rules for who
 // owns what a client creates and which operations a client may never do
 // (chown, removing or renaming its own root).
@@ -13,8 +13,8 @@
 // open, reading and writing it needs no identity, so transfers (and
 // sendfile) run unchanged.
 //
-// Why os.Root and not afero.BasePathFs: BasePathFs only prefixes strings and
-// lets the kernel resolve the result, so a symlink planted by the account's
+// Why os.Root and not a path prefix: prefixing strings lets the kernel
+// resolve the result, so a symlink planted by the account's
 // own scripts ("ln -s /etc x", "ln -s ../../bob x") leads straight out of the
 // jail. os.Root holds a descriptor of the jail directory and resolves every
 // name afresh, one component at a time with openat(O_NOFOLLOW), following a
@@ -49,8 +49,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/spf13/afero"
 )
 
 // Options says whose identity the session's filesystem calls carry and
@@ -72,18 +70,13 @@ type Options struct {
 	Umask os.FileMode
 }
 
-// Fs is the afero.Fs of one FTP session. It is safe for concurrent use.
+// Fs is the file system of one FTP session. It is safe for concurrent use.
 type Fs struct {
 	root *os.Root
 	opts Options
 	// id is the account's identity; nil runs every call as the process.
 	id *identity
 }
-
-var (
-	_ afero.Fs      = (*Fs)(nil)
-	_ afero.Lstater = (*Fs)(nil)
-)
 
 // permError is an error that matches os.ErrPermission, so the FTP engine
 // can treat all of them as "550 permission denied".
@@ -159,9 +152,6 @@ func (j *Fs) as(op func() error) error {
 // Close closes the root; the Fs is unusable afterwards.
 func (j *Fs) Close() error { return j.root.Close() }
 
-// Name implements afero.Fs.
-func (j *Fs) Name() string { return "panelftp-jail" }
-
 // rel maps a virtual FTP path to a name relative to the root. Cleaning it
 // as an absolute path first makes ".." above "/" clamp to the root. A name
 // holding CR, LF or NUL is refused.
@@ -218,19 +208,19 @@ func fixErr(err error) error {
 }
 
 // Open opens a file or directory for reading. It returns the *os.File.
-func (j *Fs) Open(name string) (afero.File, error) {
+func (j *Fs) Open(name string) (*os.File, error) {
 	return j.OpenFile(name, os.O_RDONLY, 0)
 }
 
 // Create creates or truncates a file, like os.Create.
-func (j *Fs) Create(name string) (afero.File, error) {
+func (j *Fs) Create(name string) (*os.File, error) {
 	return j.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0)
 }
 
 // OpenFile opens name with flag. perm is ignored: a new file always gets
 // 0666 &^ Umask and the configured owner. The file is the real *os.File, so
 // the engine can use sendfile.
-func (j *Fs) OpenFile(name string, flag int, _ os.FileMode) (afero.File, error) {
+func (j *Fs) OpenFile(name string, flag int, _ os.FileMode) (*os.File, error) {
 	p, err := rel("open", name)
 	if err != nil {
 		return nil, err
@@ -244,7 +234,7 @@ func (j *Fs) OpenFile(name string, flag int, _ os.FileMode) (afero.File, error) 
 		if f != nil { // opened, then the identity could not be restored
 			f.Close()
 		}
-		return nil, err // not f: a nil *os.File in an interface is not nil
+		return nil, err
 	}
 	return f, nil
 }
@@ -285,19 +275,19 @@ func (j *Fs) Stat(name string) (os.FileInfo, error) {
 	return fi, fixErr(err)
 }
 
-// LstatIfPossible implements afero.Lstater: a symlink is described, not
-// followed, so listings can show links that point outside.
-func (j *Fs) LstatIfPossible(name string) (os.FileInfo, bool, error) {
+// Lstat describes a symlink itself, not what it points to, so listings
+// can show links that point outside.
+func (j *Fs) Lstat(name string) (os.FileInfo, error) {
 	p, err := rel("lstat", name)
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	var fi os.FileInfo
 	err = j.as(func() (err error) {
 		fi, err = j.root.Lstat(p)
 		return err
 	})
-	return fi, true, fixErr(err)
+	return fi, fixErr(err)
 }
 
 // Remove removes a file or an empty directory (DELE, RMD).
