@@ -140,6 +140,10 @@ name = "h\u00e9llo-\u65e5\u672c.txt"
 ftp.storbinary("STOR " + name, io.BytesIO(b"utf8"))
 names = [n for n, facts in ftp.mlsd()]
 assert name in names and "data.bin" in names, names
+# OPTS MLST (RFC 3659 7.9) chooses the facts MLSD sends.
+entries = dict(ftp.mlsd(facts=["type", "size", "unix.mode"]))
+assert entries["data.bin"] == {"type": "file", "size": str(len(data)), "unix.mode": "0644"}, entries["data.bin"]
+assert entries["."]["type"] == "cdir" and entries[".."]["type"] == "pdir", entries
 got = io.BytesIO()
 ftp.retrbinary("RETR data.bin", got.write)
 assert got.getvalue() == data

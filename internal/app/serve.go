@@ -241,8 +241,8 @@ func ftpConfig(c config.Serve) (ftpd.Config, error) {
 	umask := os.FileMode(c.Umask)
 	return ftpd.Config{
 		ListenAddr: c.FTPListen, ImplicitTLSAddr: c.FTPSListen, PassivePorts: ports,
-		PublicHost: c.PublicHost, TLSCertFile: c.TLSCert, TLSKeyFile: c.TLSKey, DataDir: c.DataDir,
-		TLSRequired: c.TLSRequired, IdleTimeout: c.IdleTimeout, LoginTimeout: c.LoginTimeout,
+		PublicHost: c.PublicHost, TLSCertFile: c.TLSCert, TLSKeyFile: c.TLSKey, TLSCertDir: c.TLSCertDir, DataDir: c.DataDir,
+		TLSRequired: c.TLSRequired, TLSDataReuse: c.TLSDataReuse, IdleTimeout: c.IdleTimeout, LoginTimeout: c.LoginTimeout,
 		LoginsPerIPPerMinute: c.LoginsPerIP, Umask: &umask, ShutdownGrace: c.ShutdownGrace,
 	}, nil
 }

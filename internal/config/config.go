@@ -48,7 +48,9 @@ type Serve struct {
 	PublicHost    string
 	TLSCert       string
 	TLSKey        string
+	TLSCertDir    string
 	TLSRequired   bool
+	TLSDataReuse  bool
 	IdleTimeout   time.Duration
 	LoginTimeout  time.Duration
 	LoginsPerIP   int
@@ -143,7 +145,9 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.StringVar(&c.PublicHost, "public-host", "", "IP address PASV announces (needed behind NAT and in containers; default: the address the client connected to)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate PEM file (default: a self-signed one generated into the data directory)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key PEM file")
+	fs.StringVar(&c.TLSCertDir, "tls-cert-dir", "", "folder of per-domain certificates (NAME.crt with NAME.key, or NAME.pem with both), chosen by SNI or HOST (default: none)")
 	fs.BoolVar(&c.TLSRequired, "tls-required", false, "refuse log-in and data transfer without TLS")
+	fs.BoolVar(&c.TLSDataReuse, "tls-data-reuse", false, "refuse TLS data connections that do not resume their control connection's TLS session")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 5*time.Minute, "disconnect sessions idle for this long")
 	fs.DurationVar(&c.LoginTimeout, "login-timeout", 30*time.Second, "time a new connection has to log in")
 	fs.IntVar(&c.LoginsPerIP, "max-logins-per-ip", 30, "log-in attempts per minute from one IP (IPv6: per /64); -1 = no limit")

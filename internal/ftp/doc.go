@@ -53,7 +53,8 @@
 //
 //   - ABOR closes the data connection: the transfer command gets 426, then
 //     ABOR gets 226 (RFC 959 section 4.1.3). An ABOR that arrives just as
-//     the transfer completed gets 226 after the transfer's own 226.
+//     the transfer completed gets 226 after the transfer's own 226; a
+//     second ABOR is queued like other commands.
 //   - STAT without an argument is answered at once with 211 and the
 //     transfer's progress.
 //   - Every other command, NOOP and QUIT included, is queued and run after

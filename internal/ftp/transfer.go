@@ -262,8 +262,11 @@ func (c *Conn) dataTLS(tcp *net.TCPConn) (*tls.Conn, error) {
 		return nil, &Error{425, "Cannot open the data connection: the TLS handshake failed."}
 	}
 	_ = tc.SetDeadline(time.Time{})
-	if c.srv.TLSSessionReuse && !tc.ConnectionState().DidResume {
+	st := tc.ConnectionState()
+	c.log.Debug("FTP data connection TLS", "version", tls.VersionName(st.Version), "resumed", st.DidResume)
+	if c.srv.TLSSessionReuse && !st.DidResume {
 		c.log.Warn("FTP data connection refused: it did not resume the control connection's TLS session")
+		tc.Close() // sends the rest of the handshake, then close_notify
 		return nil, &Error{522, "The data connection must resume the TLS session of the control connection; turn on TLS session reuse in your client."}
 	}
 	return tc, nil

@@ -101,7 +101,7 @@ func (w *watcher) run() {
 			continue
 		}
 		switch verb, arg := parseLine(line); {
-		case verb == "ABOR":
+		case verb == "ABOR" && !c.aborted(): // a second ABOR is queued
 			c.abortTransfer()
 		case verb == "STAT" && arg == "":
 			c.out.reply(211, c.status())

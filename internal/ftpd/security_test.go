@@ -278,3 +278,37 @@ func TestBusyReply(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSDataReuse: with TLSDataReuse, a client that resumes its control
+// connection's TLS session on data connections transfers as usual; one
+// that does not is refused with 522 and its session goes on.
+func TestTLSDataReuse(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{TLSDataReuse: true}})
+	e.write("/f.txt", "hello")
+	conf := &tls.Config{InsecureSkipVerify: true, ServerName: "ftp.test", ClientSessionCache: tls.NewLRUClientSessionCache(8)}
+	resumes := e.dial("", ftp.DialWithExplicitTLS(conf))
+	for range 3 {
+		if got := retr(t, resumes, "/f.txt", 0); string(got) != "hello" {
+			t.Fatalf("download with session reuse: %q", got)
+		}
+	}
+	if err := resumes.Stor("/up.txt", strings.NewReader("up")); err != nil || e.read("/up.txt") != "up" {
+		t.Fatalf("upload with session reuse: %v", err)
+	}
+	plain := e.dial("explicit")    // no session cache: a new session per connection
+	r, err := plain.Retr("/f.txt") // the 522 comes after the 150
+	if err == nil {
+		b, _ := io.ReadAll(r)
+		if len(b) > 0 {
+			t.Errorf("data sent without session reuse: %q", b)
+		}
+		err = r.Close()
+	}
+	if err == nil || !strings.Contains(err.Error(), "522") {
+		t.Fatalf("download without session reuse: %v, want 522", err)
+	}
+	if err := plain.NoOp(); err != nil {
+		t.Fatalf("session after the refusal: %v", err)
+	}
+	e.waitLog("did not resume the control connection's TLS session")
+}
