@@ -154,15 +154,6 @@ func mergeSet(given, smoke options, set map[string]bool) options {
 	return out
 }
 
-// passiveRangeSize is the number of ports in -passive-ports (0 if bad).
-func (o options) passiveRangeSize() int {
-	r, err := parsePortRange(o.passivePorts)
-	if err != nil {
-		return 0
-	}
-	return r.End - r.Start + 1
-}
-
 func (o options) validate() error {
 	var errs []error
 	if o.sessions < 1 || o.sessions > 5000 {

@@ -23,10 +23,10 @@ type sample struct {
 	fds        int   // entries of /proc/PID/fd
 	goroutines int   // from /debug/pprof/goroutine
 	heapInuse  int64 // runtime HeapInuse, bytes (only when the heap was read)
-	// The engine keeps a listening socket, with a goroutine accepting on
-	// it, for every passive port it has used: bounded by the range, and
-	// counted apart so the rest can be compared with the baseline.
-	passiveFDs, passiveGoroutines int
+	// A passive port listens from PASV or EPSV until its data connection
+	// arrives (or the data timeout): none may be left once the sessions
+	// are gone.
+	passiveFDs int
 	// The SQLite pool keeps up to 8 connections open between uses, each
 	// with the database and its write-ahead log: how many stay depends on
 	// how many queries ran at once (more cores, more of them), so they
@@ -38,7 +38,7 @@ type sample struct {
 // first reads the heap profile with gc=1, which runs a garbage collection
 // in the server, and records HeapInuse.
 func (s *server) snapshot(gc bool) sample {
-	sm := sample{rss: -1, fds: -1, goroutines: -1, heapInuse: -1, passiveFDs: -1, passiveGoroutines: -1, dbFDs: -1}
+	sm := sample{rss: -1, fds: -1, goroutines: -1, heapInuse: -1, passiveFDs: -1, dbFDs: -1}
 	if gc {
 		if st, err := s.heapStats(true); err == nil {
 			sm.heapInuse = st["HeapInuse"]
@@ -50,16 +50,14 @@ func (s *server) snapshot(gc bool) sample {
 	sm.fds = countFDs(s.pid())
 	sm.passiveFDs = passiveListeners(s.pid(), s.passive.Start, s.passive.End)
 	sm.dbFDs = databaseFDs(s.pid(), s.data)
-	if n, p, err := s.goroutineCounts(); err == nil {
-		sm.goroutines, sm.passiveGoroutines = n, p
+	if n, err := s.goroutines(); err == nil {
+		sm.goroutines = n
 	}
 	return sm
 }
 
-// otherFDs leaves out the passive port listeners and the SQLite files;
-// otherGoroutines the passive port listeners.
-func (sm sample) otherFDs() int        { return minus(minus(sm.fds, sm.passiveFDs), sm.dbFDs) }
-func (sm sample) otherGoroutines() int { return minus(sm.goroutines, sm.passiveGoroutines) }
+// otherFDs leaves out the SQLite files.
+func (sm sample) otherFDs() int { return minus(sm.fds, sm.dbFDs) }
 
 func minus(a, b int) int {
 	if a < 0 || b < 0 {
@@ -166,37 +164,16 @@ func (s *server) debugGet(path string) ([]byte, error) {
 // goroutines reads the goroutine count from the profile's first line,
 // "goroutine profile: total N".
 func (s *server) goroutines() (int, error) {
-	n, _, err := s.goroutineCounts()
-	return n, err
-}
-
-// goroutineCounts returns the number of goroutines and how many of them
-// accept connections on a passive port: the profile groups
-// goroutines by stack ("N @ 0x…" then one "#" line per frame).
-func (s *server) goroutineCounts() (total, passive int, err error) {
 	b, err := s.debugGet("/debug/pprof/goroutine?debug=1")
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	first, rest, _ := bytes.Cut(b, []byte("\n"))
+	first, _, _ := bytes.Cut(b, []byte("\n"))
 	n, ok := strings.CutPrefix(string(first), "goroutine profile: total ")
 	if !ok {
-		return 0, 0, fmt.Errorf("goroutine profile starts with %q", first)
+		return 0, fmt.Errorf("goroutine profile starts with %q", first)
 	}
-	if total, err = strconv.Atoi(strings.TrimSpace(n)); err != nil {
-		return 0, 0, err
-	}
-	group, counted := 0, false
-	for line := range strings.Lines(string(rest)) {
-		if head, _, ok := strings.Cut(line, " @ "); ok && !strings.HasPrefix(line, "#") {
-			group, _ = strconv.Atoi(head)
-			counted = false
-		} else if !counted && strings.Contains(line, "sharedPassiveListener") {
-			passive += group
-			counted = true
-		}
-	}
-	return total, passive, nil
+	return strconv.Atoi(strings.TrimSpace(n))
 }
 
 // passiveListeners counts the server's listening sockets on ports lo..hi,
@@ -278,7 +255,7 @@ type peakWatch struct {
 
 func watchPeak(srv *server) *peakWatch {
 	w := &peakWatch{srv: srv, stop: make(chan struct{}), done: make(chan struct{}),
-		peak: sample{rss: -1, fds: -1, goroutines: -1, heapInuse: -1, passiveFDs: -1, passiveGoroutines: -1}}
+		peak: sample{rss: -1, fds: -1, goroutines: -1, heapInuse: -1, passiveFDs: -1}}
 	go w.loop()
 	return w
 }
@@ -292,15 +269,17 @@ func (w *peakWatch) loop() {
 		if v, ok := procKiB(w.srv.pid(), "VmRSS:"); ok {
 			sm.rss = v << 10
 		}
-		if i%8 == 0 { // the goroutine profile is heavier: every 2 s
+		if i%8 == 0 { // the goroutine profile and the TCP tables are heavier: every 2 s
 			if n, err := w.srv.goroutines(); err == nil {
 				sm.goroutines = n
 			}
+			sm.passiveFDs = passiveListeners(w.srv.pid(), w.srv.passive.Start, w.srv.passive.End)
 		}
 		w.mu.Lock()
 		w.peak.rss = max(w.peak.rss, sm.rss)
 		w.peak.fds = max(w.peak.fds, sm.fds)
 		w.peak.goroutines = max(w.peak.goroutines, sm.goroutines)
+		w.peak.passiveFDs = max(w.peak.passiveFDs, sm.passiveFDs)
 		w.mu.Unlock()
 		select {
 		case <-w.stop:
@@ -320,8 +299,6 @@ func (w *peakWatch) finish() sample {
 	if v, ok := procKiB(w.srv.pid(), "VmHWM:"); ok {
 		w.peak.rss = max(w.peak.rss, v<<10)
 	}
-	// The engine never closes a passive listener: its count only grows.
-	w.peak.passiveFDs = passiveListeners(w.srv.pid(), w.srv.passive.Start, w.srv.passive.End)
 	return w.peak
 }
 

@@ -74,19 +74,19 @@ func (r *report) checks() []check {
 		ok:   r.alive == nil,
 		what: "the server still answers a new log-in and listing" + errSuffix(r.alive),
 	}, {
-		ok: within(gc.otherGoroutines(), before.otherGoroutines(), goroutineSlack),
-		what: fmt.Sprintf("goroutines back to baseline after idle and a GC, passive port listeners aside: %d vs %d (+%d allowed)",
-			gc.otherGoroutines(), before.otherGoroutines(), goroutineSlack),
+		ok: within(gc.goroutines, before.goroutines, goroutineSlack),
+		what: fmt.Sprintf("goroutines back to baseline after idle and a GC: %d vs %d (+%d allowed)",
+			gc.goroutines, before.goroutines, goroutineSlack),
 	}, {
 		ok: within(gc.otherFDs(), before.otherFDs(), fdSlack),
-		what: fmt.Sprintf("open descriptors back to baseline after idle and a GC, passive port listeners and SQLite files aside: %d vs %d (+%d allowed)",
+		what: fmt.Sprintf("open descriptors back to baseline after idle and a GC, SQLite files aside: %d vs %d (+%d allowed)",
 			gc.otherFDs(), before.otherFDs(), fdSlack),
 	}, {
 		ok:   gc.dbFDs >= 0 && gc.dbFDs <= dbFDMax,
 		what: fmt.Sprintf("SQLite descriptors within the connection pool's bound: %d (at most %d)", gc.dbFDs, dbFDMax),
 	}, {
-		ok:   gc.passiveFDs >= 0 && gc.passiveFDs <= r.o.passiveRangeSize(),
-		what: fmt.Sprintf("passive port listeners held within the range: %d of %d ports", gc.passiveFDs, r.o.passiveRangeSize()),
+		ok:   gc.passiveFDs == 0,
+		what: fmt.Sprintf("passive ports all released once the sessions are gone: %d still listening", gc.passiveFDs),
 	}, {
 		ok: near(gc.heapInuse, before.heapInuse, heapSlack),
 		what: fmt.Sprintf("Go heap in use back to baseline once collected: %s vs %s (+%s allowed)",
@@ -205,7 +205,6 @@ func (r *report) printResources(w io.Writer) {
 	}
 	row("RSS", func(s sample) string { return mib(s.rss) })
 	row("goroutines", func(s sample) string { return count(s.goroutines) })
-	row("  on passive ports", func(s sample) string { return count(s.passiveGoroutines) })
 	row("open fds", func(s sample) string { return count(s.fds) })
 	row("  passive listeners", func(s sample) string { return count(s.passiveFDs) })
 	row("Go heap in use", func(s sample) string {
