@@ -77,7 +77,7 @@ func (c *Conn) cmdAUTH(arg string) {
 		c.log.Warn("FTP: dropped plain-text bytes sent after AUTH TLS", "bytes", n)
 	}
 	tc := tls.Server(c.raw, c.controlTLS())
-	_ = tc.SetDeadline(time.Now().Add(c.srv.idleTimeout()))
+	_ = tc.SetDeadline(c.handshakeDeadline())
 	if err := tc.HandshakeContext(c.srv.context()); err != nil {
 		c.log.Debug("FTP TLS handshake failed", "err", err)
 		c.done = true
@@ -96,7 +96,7 @@ func (c *Conn) cmdAUTH(arg string) {
 // startImplicitTLS runs the handshake of an implicit FTPS connection.
 func (c *Conn) startImplicitTLS() bool {
 	tc := tls.Server(c.raw, c.controlTLS())
-	_ = tc.SetDeadline(time.Now().Add(c.srv.idleTimeout()))
+	_ = tc.SetDeadline(c.handshakeDeadline())
 	if err := tc.HandshakeContext(c.srv.context()); err != nil {
 		c.log.Debug("FTP implicit TLS handshake failed", "err", err)
 		return false
@@ -105,6 +105,16 @@ func (c *Conn) startImplicitTLS() bool {
 	c.ctrl, c.in.conn = tc, tc
 	c.out.conn = tc
 	return true
+}
+
+// handshakeDeadline bounds a control connection's TLS handshake: a
+// client that stalls it cannot hold its slot past the log-in timeout.
+func (c *Conn) handshakeDeadline() time.Time {
+	by := time.Now().Add(c.srv.idleTimeout())
+	if !c.loggedIn.Load() && c.loginBy.Before(by) {
+		by = c.loginBy
+	}
+	return by
 }
 
 func (c *Conn) cmdPBSZ(arg string) {

@@ -155,11 +155,11 @@ func (c *Conn) serve() {
 		return
 	}
 	c.client = client
+	c.loginBy = time.Now().Add(c.srv.loginTimeout())
 	if c.implicit && !c.startImplicitTLS() {
 		return
 	}
 	c.requireTLS = c.srv.RequireTLS != nil && c.srv.RequireTLS()
-	c.loginBy = time.Now().Add(c.srv.loginTimeout())
 	c.out.reply(220, c.srv.greeting())
 	for !c.done {
 		line, err := c.next()
@@ -284,7 +284,7 @@ func (c *Conn) execute(line string) {
 	cmd, known := commands[verb]
 	switch {
 	case !known:
-		c.out.reply(500, "Unknown command.")
+		c.out.reply(500, "Unknown command "+printable(verb, 32)+".")
 	case cmd.fn == nil:
 		c.out.reply(502, cmd.help+" is not available on this server.")
 	case !cmd.open && !c.loggedIn.Load():

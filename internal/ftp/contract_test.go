@@ -38,7 +38,7 @@ func TestContract(t *testing.T) {
 		{"AUTH KERBEROS_V4", 504, "Only AUTH TLS"},
 		{"HOST bad_host!", 501, ""},
 		{"HOST FTP.Example.COM.", 220, "ftp.example.com"},
-		{"BOGUS", 500, "Unknown command."},
+		{"BOGUS", 500, "Unknown command BOGUS."},
 		{"SITE CHMOD 777 f.txt", 502, "not available"},
 		{"PASS x", 503, "Send USER first."},
 		{"USER " + testUser, 331, "Password required for alice."},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -380,14 +381,16 @@ func TestPassiveStranger(t *testing.T) {
 // connection waits and released after its transfer, at the data timeout
 // and at the end of the session.
 func TestPassivePortsReleased(t *testing.T) {
-	ts := serve(t, &Server{PassivePorts: PortRange{41000, 41003}, DataTimeout: time.Second})
+	t.Parallel()
+	r := freeRange(t, 4)
+	ts := serve(t, &Server{PassivePorts: r, DataTimeout: time.Second})
 	ts.write("/f.txt", "x")
 	held := func() int { return ts.srv.portPool().held() }
 	c := ts.dial()
 	c.login()
 	for range 8 {
 		port := c.epsvPort()
-		if port < 41000 || port > 41003 {
+		if port < r.Start || port > r.End {
 			t.Fatalf("EPSV gave port %d, outside the range", port)
 		}
 		data := c.dialData(port)
@@ -448,4 +451,29 @@ func TestActiveMode(t *testing.T) {
 		t.Fatalf("EPRT NLST: %q", got)
 	}
 	c.expect(226)
+}
+
+// freeRange finds n consecutive ports that are free now, below the
+// system's ephemeral range, where outgoing connections would take them.
+func freeRange(t *testing.T, n int) PortRange {
+	t.Helper()
+	for range 100 {
+		base := 20000 + mrand.IntN(12000-n)
+		var lns []net.Listener
+		for p := base; p < base+n; p++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+		if len(lns) == n {
+			return PortRange{Start: base, End: base + n - 1}
+		}
+	}
+	t.Fatalf("no %d free consecutive ports", n)
+	return PortRange{}
 }
