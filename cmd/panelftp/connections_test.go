@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,32 @@ func TestLiveSettingsReachTheServer(t *testing.T) {
 	}
 	if r := s.cli.run("settings", "set"); r.code != 2 {
 		t.Errorf("settings set with nothing: exit %d, want 2", r.code)
+	}
+}
+
+// TestBannerReachesTheServer: a greeting saved with the CLI is what new
+// FTP connections read, within the settings' refresh.
+func TestBannerReachesTheServer(t *testing.T) {
+	s := startServer(t)
+	greeting := func() string {
+		conn, err := net.DialTimeout("tcp", s.addr(), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(conn).ReadString('\n')
+		return strings.TrimSpace(line)
+	}
+	if g := greeting(); g != "220 panelftp ready." {
+		t.Fatalf("greeting %q", g)
+	}
+	s.cli.ok("settings", "set", "--banner", "Welcome to Example Hosting")
+	deadline := time.Now().Add(6 * time.Second) // re-read every 2 seconds
+	for g := greeting(); g != "220 Welcome to Example Hosting"; g = greeting() {
+		if time.Now().After(deadline) {
+			t.Fatalf("greeting still %q after the banner was saved", g)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -59,7 +59,7 @@ func (n *node) followSettings(ctx context.Context) {
 }
 
 func (n *node) apply(set domain.Settings, saved bool) {
-	if err := n.ftp.SetLive(ftpd.Live{PublicHost: set.PublicHost, TLSRequired: set.TLSRequired}); err != nil {
+	if err := n.ftp.SetLive(ftpd.Live{PublicHost: set.PublicHost, TLSRequired: set.TLSRequired, Greeting: set.Greeting()}); err != nil {
 		n.log.Error("live settings refused", "err", err)
 		return
 	}

@@ -70,8 +70,9 @@ type Server struct {
 	// client never connects to, an active one that does not answer) and
 	// a data connection on which nothing moves (default 30s).
 	DataTimeout time.Duration
-	// Greeting is the text of the 220 reply (default DefaultGreeting).
-	Greeting string
+	// Greeting returns the text of the 220 reply to each new connection;
+	// nil, or "", means DefaultGreeting.
+	Greeting func() string
 	// Logger receives the engine's own messages: panics, refused data
 	// connections, errors a backend left unclassified. nil: slog.Default.
 	Logger *slog.Logger
@@ -269,8 +270,10 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 func (s *Server) greeting() string {
-	if s.Greeting != "" {
-		return s.Greeting
+	if s.Greeting != nil {
+		if g := s.Greeting(); g != "" {
+			return g
+		}
 	}
 	return DefaultGreeting
 }

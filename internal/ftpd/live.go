@@ -3,6 +3,7 @@ package ftpd
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 )
 
@@ -16,12 +17,19 @@ type Live struct {
 	// TLSRequired refuses log-in before AUTH TLS and data transfers
 	// without PROT P, for connections made from now on.
 	TLSRequired bool
+	// Greeting is the text of the 220 reply to new connections; "" =
+	// DefaultGreeting.
+	Greeting string
 }
+
+// DefaultGreeting greets FTP clients unless Live.Greeting says otherwise.
+const DefaultGreeting = "panelftp ready."
 
 // liveSettings holds Live for lock-free reads on every connection and PASV.
 type liveSettings struct {
 	publicHost  atomic.Pointer[netip.Addr] // the zero Addr: none
 	tlsRequired atomic.Bool
+	greetWith   atomic.Pointer[string]
 }
 
 func (l *liveSettings) set(v Live) error {
@@ -33,10 +41,21 @@ func (l *liveSettings) set(v Live) error {
 		}
 		ip = a.Unmap()
 	}
+	greeting := strings.TrimSpace(v.Greeting)
+	if strings.ContainsAny(greeting, "\r\n") {
+		return fmt.Errorf("greeting %q: write it on one line", v.Greeting)
+	}
+	if greeting == "" {
+		greeting = DefaultGreeting
+	}
 	l.publicHost.Store(&ip)
 	l.tlsRequired.Store(v.TLSRequired)
+	l.greetWith.Store(&greeting)
 	return nil
 }
+
+// greeting is the text of the 220 reply.
+func (l *liveSettings) greeting() string { return *l.greetWith.Load() }
 
 // publicIP is the address PASV announces; the zero Addr lets the engine
 // announce the local address.
@@ -52,5 +71,5 @@ func (s *Server) Live() Live {
 	if ip := s.live.publicIP(); ip.IsValid() {
 		host = ip.String()
 	}
-	return Live{PublicHost: host, TLSRequired: s.live.tlsRequired.Load()}
+	return Live{PublicHost: host, TLSRequired: s.live.tlsRequired.Load(), Greeting: s.live.greeting()}
 }

@@ -43,3 +43,27 @@ func TestLiveSettings(t *testing.T) {
 		t.Errorf("PASV after reset announces %q", msg)
 	}
 }
+
+// TestLiveGreeting: the greeting set while the server runs is what the
+// next connection reads; "" brings back the default.
+func TestLiveGreeting(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	if g := e.raw().greeting; g != DefaultGreeting {
+		t.Fatalf("greeting %q, want %q", g, DefaultGreeting)
+	}
+	if err := e.Srv.SetLive(Live{Greeting: "two\r\nlines"}); err == nil {
+		t.Fatal("SetLive accepted a greeting on two lines")
+	}
+	if err := e.Srv.SetLive(Live{Greeting: "Welcome to Example Hosting"}); err != nil {
+		t.Fatal(err)
+	}
+	if g := e.raw().greeting; g != "Welcome to Example Hosting" || e.Srv.Live().Greeting != g {
+		t.Errorf("greeting %q, Live() %+v", g, e.Srv.Live())
+	}
+	if err := e.Srv.SetLive(Live{}); err != nil {
+		t.Fatal(err)
+	}
+	if g := e.raw().greeting; g != DefaultGreeting {
+		t.Errorf("greeting after reset %q", g)
+	}
+}

@@ -101,7 +101,7 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 		IdleTimeout:     cfg.IdleTimeout,
 		LoginTimeout:    cfg.LoginTimeout,
 		DataTimeout:     cfg.DataConnTimeout,
-		Greeting:        "panelftp ready.",
+		Greeting:        s.live.greeting,
 		Logger:          log,
 	}
 	if s.ln, err = bind(cfg.ListenAddr, false); err != nil {
