@@ -154,6 +154,17 @@ func (cl *client) authFailed(user string, err error) error {
 		reason = "user disabled"
 	case errors.Is(err, service.ErrAccountOff):
 		reason = "account disabled"
+	case errors.Is(err, service.ErrIPNotAllowed):
+		// The user's IP lists refuse this address: no guess was checked.
+		cl.log.Warn("FTP login refused: IP not allowed for this user", "user", user)
+		return &ftp.Error{Code: 530, Message: msgLoginIncorrect}
+	case errors.Is(err, service.ErrExpired):
+		// Said only after the right password (see service.ExpiredError).
+		cl.log.Info("FTP login refused: account expired", "user", user)
+		return &ftp.Error{Code: 530, Message: capitalize(err.Error()) + "."}
+	case errors.Is(err, service.ErrHomeRefused):
+		cl.log.Error("FTP login refused: the account's home breaks the home rules", "user", user, "err", err)
+		return &ftp.Error{Code: 530, Message: msgNoFolder}
 	case errors.Is(err, service.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		// Not the client's fault: not a failed log-in for fail2ban.
 		cl.log.Warn("FTP login postponed: server busy", "user", user, "err", err)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
+	"github.com/panelftp/panelftp/internal/defender"
+	"github.com/panelftp/panelftp/internal/domain"
 	engine "github.com/panelftp/panelftp/internal/ftp"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
@@ -311,4 +313,36 @@ func TestTLSDataReuse(t *testing.T) {
 		t.Fatalf("session after the refusal: %v", err)
 	}
 	e.waitLog("did not resume the control connection's TLS session")
+}
+
+// TestControlRefusals: a user's IP lists refuse the log-in as an
+// incorrect one, without counting it towards a ban; an expired user
+// learns so once the password is right.
+func TestControlRefusals(t *testing.T) {
+	e := newEnv(t, envOptions{ban: &defender.Config{Threshold: 2}})
+	set := func(ch domain.ControlsChange) {
+		t.Helper()
+		if _, _, err := e.Svc.SetFTPControls(t.Context(), "bob", testUser, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deny := []string{"127.0.0.1"}
+	set(domain.ControlsChange{DenyIPs: &deny})
+	for range 3 {
+		r := e.raw()
+		r.must(331, "USER %s", testUser)
+		if code, msg := r.cmd("PASS %s", testPass); code != 530 || msg != msgLoginIncorrect {
+			t.Fatalf("log-in from a denied IP: %d %q", code, msg)
+		}
+	}
+	if _, banned := e.Def.Banned(loopback); banned {
+		t.Error("log-ins refused by the IP lists banned the IP")
+	}
+	none, past := []string{}, "2001-02-03"
+	set(domain.ControlsChange{DenyIPs: &none, Expires: &past})
+	r := e.raw()
+	r.must(331, "USER %s", testUser)
+	if code, msg := r.cmd("PASS %s", testPass); code != 530 || !strings.Contains(msg, "expired on 2001-02-03") {
+		t.Errorf("log-in of an expired user: %d %q", code, msg)
+	}
 }
