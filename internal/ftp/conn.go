@@ -141,7 +141,7 @@ func (c *Conn) isClosed() bool {
 // goroutine sees a shutdown.
 func (c *Conn) wake() {
 	if c.idle.Load() {
-		_ = c.ctrl.SetReadDeadline(time.Unix(1, 0))
+		_ = c.raw.SetReadDeadline(time.Unix(1, 0)) // under TLS too: it reads from raw
 	}
 }
 

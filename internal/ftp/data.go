@@ -31,8 +31,6 @@ func (d *dataSetup) clear() {
 	d.active = netip.AddrPort{}
 }
 
-var errDataTimeout = errors.New("data connection timed out")
-
 func (c *Conn) cmdPASV(string) {
 	if c.epsvAll {
 		c.out.reply(503, "EPSV ALL was sent: use EPSV.")
@@ -61,14 +59,14 @@ func (c *Conn) cmdPASV(string) {
 
 func (c *Conn) cmdEPSV(arg string) {
 	local := c.localIP()
-	switch strings.ToUpper(strings.TrimSpace(arg)) {
+	switch proto := strings.ToUpper(strings.TrimSpace(arg)); proto {
 	case "":
 	case "ALL":
 		c.epsvAll = true
 		c.out.reply(200, "EPSV ALL accepted: only EPSV from now on.")
 		return
 	case "1", "2":
-		if (arg == "1") != local.Is4() {
+		if proto != protocolOf(local) {
 			c.out.reply(522, "Network protocol not supported, use ("+protocolOf(local)+").")
 			return
 		}

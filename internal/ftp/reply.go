@@ -84,7 +84,7 @@ func replyFor(err error, fallback int, upload bool) (code int, msg string, known
 
 // dataError is the reply to a transfer whose data connection failed.
 func dataError(err error) (int, string) {
-	if errors.Is(err, errDataTimeout) || errors.Is(err, syscall.ETIMEDOUT) {
+	if errors.Is(err, syscall.ETIMEDOUT) {
 		return 426, msgDataTimeout
 	}
 	var ne net.Error
