@@ -2,7 +2,6 @@ package ftpd
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -217,27 +216,6 @@ func (s *Server) drained() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.clients) == 0
-}
-
-// tlsConfig is the TLS configuration of the control and data connections
-// of every client. It stays the same object: TLS session tickets are
-// keyed per configuration, and clients such as FileZilla resume the
-// control connection's TLS session on data connections.
-func (c *certStore) tlsConfig() *tls.Config {
-	return &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are
-		// not configurable and all modern.
-		CipherSuites: []uint16{
-			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-		},
-		GetCertificate: c.get,
-	}
 }
 
 // addrOf is the client's address and port, IPv4 unmapped.

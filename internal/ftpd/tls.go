@@ -35,7 +35,6 @@ const (
 type certStore struct {
 	def *certLoader
 	dir *certDir // nil without TLSCertDir
-	log *slog.Logger
 }
 
 // newCertStore loads the default certificate (generating a self-signed
@@ -62,7 +61,7 @@ func newCertStore(c Config, log *slog.Logger) (*certStore, error) {
 	if err := def.load(); err != nil {
 		return nil, err
 	}
-	s := &certStore{def: def, log: log}
+	s := &certStore{def: def}
 	if c.TLSCertDir != "" {
 		s.dir = &certDir{dir: c.TLSCertDir, log: log}
 		if err := s.dir.reload(); err != nil {
@@ -70,6 +69,27 @@ func newCertStore(c Config, log *slog.Logger) (*certStore, error) {
 		}
 	}
 	return s, nil
+}
+
+// tlsConfig is the TLS configuration of the control and data connections
+// of every client. It stays the same object: TLS session tickets are
+// keyed per configuration, and clients such as FileZilla resume the
+// control connection's TLS session on data connections.
+func (c *certStore) tlsConfig() *tls.Config {
+	return &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		// TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are
+		// not configurable and all modern.
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+			tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		},
+		GetCertificate: c.get,
+	}
 }
 
 // get implements tls.Config.GetCertificate.
