@@ -48,8 +48,9 @@
 //
 // While a transfer runs, the control connection is read by a watcher
 // goroutine that starts only when the transfer lasts more than a few
-// milliseconds (a small transfer has ended by then). What it reads has
-// one answer each:
+// milliseconds (a small transfer has ended by then); it first writes the
+// buffered replies, the 150 among them. What it reads has one answer
+// each:
 //
 //   - ABOR closes the data connection: the transfer command gets 426, then
 //     ABOR gets 226 (RFC 959 section 4.1.3). An ABOR that arrives just as

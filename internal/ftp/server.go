@@ -61,14 +61,15 @@ type Server struct {
 	// zero value lets the system choose any free port.
 	PassivePorts PortRange
 	// IdleTimeout closes a connection that sends no command for that long
-	// (default 5m); a running transfer is not idle.
+	// (default 5m). A running transfer is not idle, but one on which
+	// nothing moves for that long is ended with 426.
 	IdleTimeout time.Duration
 	// LoginTimeout closes a connection not logged in that long after it
 	// connected, however many other commands it sends (default 30s).
 	LoginTimeout time.Duration
-	// DataTimeout bounds opening a data connection (a passive port the
-	// client never connects to, an active one that does not answer) and
-	// a data connection on which nothing moves (default 30s).
+	// DataTimeout bounds opening a data connection: a passive port the
+	// client never connects to, an active one that does not answer, a TLS
+	// handshake that does not end (default 30s).
 	DataTimeout time.Duration
 	// Greeting returns the text of the 220 reply to each new connection;
 	// nil, or "", means DefaultGreeting.
