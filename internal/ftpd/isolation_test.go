@@ -133,7 +133,7 @@ func TestIsolationListing(t *testing.T) {
 		t.Errorf("LIST of a root 0700 folder: %v, want a 5xx refusal", err)
 	}
 	names, err := c.NameList("/private")
-	if err == nil { // ftpserverlib answers 450 to NLST, 550 to LIST
+	if err == nil { // 550, as for LIST
 		t.Errorf("NLST of a root 0700 folder: listed %q", names)
 	}
 	if _, err := c.Retr("/private/backup.sql"); err == nil {
