@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // writeCounter counts the writes that reach a real connection.
@@ -73,5 +74,28 @@ func TestTLSDownloadGathersRecords(t *testing.T) {
 	// One write per record would be 512; gathering makes about 64.
 	if max := int64(len(data) / (64 << 10)); writes > max {
 		t.Errorf("%d writes for %d MiB, want at most %d", writes, len(data)>>20, max)
+	}
+}
+
+// TestGatherCloseDoesNotWaitForABlockedWrite: when ABOR or a kick closes
+// a TLS data connection while a write is stuck on a client that stopped
+// reading, Close must not wait for that write.
+func TestGatherCloseDoesNotWaitForABlockedWrite(t *testing.T) {
+	t.Parallel()
+	a, b := net.Pipe()
+	defer b.Close()
+	g := &gatherConn{Conn: a}
+	g.Write([]byte("gathered"))
+	g.mu.Lock() // as a write blocked in the kernel holds it
+	defer g.mu.Unlock()
+	done := make(chan error, 1)
+	go func() { done <- g.Close() }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the blocked write")
+	}
+	if _, err := b.Read(make([]byte, 1)); err == nil {
+		t.Error("the connection is still open")
 	}
 }
