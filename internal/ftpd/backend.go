@@ -79,9 +79,6 @@ func (s *Server) banned(ip netip.Addr) (until time.Time, banned bool) {
 // Close implements ftp.Client; it is called once per connection.
 func (cl *client) Close() {
 	cl.sess.Close()
-	cl.srv.mu.Lock()
-	delete(cl.srv.clients, cl)
-	cl.srv.mu.Unlock()
 	up, down := cl.sess.Totals()
 	attrs := []any{"bytes_up", up, "bytes_down", down}
 	if u := cl.user; u != nil {
@@ -92,6 +89,9 @@ func (cl *client) Close() {
 		attrs = append(attrs, "kicked", true)
 	}
 	cl.log.Info("FTP disconnect", attrs...)
+	cl.srv.mu.Lock()
+	delete(cl.srv.clients, cl) // last: drained means released
+	cl.srv.mu.Unlock()
 }
 
 // Login implements ftp.Client. It decides everything about the session
