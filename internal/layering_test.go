@@ -30,7 +30,7 @@ var allowed = map[string][]string{
 	"internal/store/storetest": {"internal/domain", "internal/store"},
 	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
 	"internal/sessions":        {"internal/domain", "internal/store"},
-	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/auth", "internal/jail", "internal/sessions", "internal/store", "internal/defender"},
+	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/jail", "internal/sessions"},
 	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},
 	"internal/api":             {"internal/domain", "internal/service", "internal/store", "internal/view"},
 	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store", "internal/view", "internal/version"},
