@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -148,7 +150,8 @@ func TestLiveSettingsReachTheServer(t *testing.T) {
 }
 
 // TestBannerReachesTheServer: a greeting saved with the CLI is what new
-// FTP connections read, within the settings' refresh.
+// FTP connections read, within the settings' refresh; with the server's
+// name hidden and no banner, no reply names panelftp.
 func TestBannerReachesTheServer(t *testing.T) {
 	s := startServer(t)
 	greeting := func() string {
@@ -164,12 +167,40 @@ func TestBannerReachesTheServer(t *testing.T) {
 	if g := greeting(); g != "220 panelftp ready." {
 		t.Fatalf("greeting %q", g)
 	}
-	s.cli.ok("settings", "set", "--banner", "Welcome to Example Hosting")
-	deadline := time.Now().Add(6 * time.Second) // re-read every 2 seconds
-	for g := greeting(); g != "220 Welcome to Example Hosting"; g = greeting() {
-		if time.Now().After(deadline) {
-			t.Fatalf("greeting still %q after the banner was saved", g)
+	waitGreeting := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(6 * time.Second) // re-read every 2 seconds
+		for g := greeting(); g != want; g = greeting() {
+			if time.Now().After(deadline) {
+				t.Fatalf("greeting still %q after the settings were saved, want %q", g, want)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		time.Sleep(200 * time.Millisecond)
+	}
+	s.cli.ok("settings", "set", "--banner", "Welcome to Example Hosting")
+	waitGreeting("220 Welcome to Example Hosting")
+
+	s.cli.ok("settings", "set", "--banner", "", "--hide-server-name")
+	waitGreeting("220 FTP server ready.")
+	c, err := textproto.Dial("tcp", s.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var replies []string
+	for _, cmd := range []string{"", "SYST", "STAT", "HELP", "FEAT", "USER web.bob", "PASS " + goodPassword, "SYST", "STAT", "HELP", "FEAT"} {
+		if cmd != "" {
+			if err := c.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		code, msg, err := c.ReadResponse(0)
+		if err != nil && code == 0 {
+			t.Fatalf("%q: %v", cmd, err)
+		}
+		replies = append(replies, fmt.Sprintf("%s -> %d %s", cmd, code, msg))
+	}
+	if all := strings.Join(replies, "\n"); strings.Contains(strings.ToLower(all), "panelftp") || !strings.Contains(all, "-> 230") {
+		t.Errorf("with the server's name hidden:\n%s", all)
 	}
 }

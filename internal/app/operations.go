@@ -3,8 +3,11 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/panelftp/panelftp/internal/config"
+	"github.com/panelftp/panelftp/internal/ftpd"
+	"github.com/panelftp/panelftp/internal/metrics"
 	"github.com/panelftp/panelftp/internal/xferlog"
 )
 
@@ -41,6 +44,8 @@ func (n *node) startMetrics() error {
 		return nil
 	}
 	n.metrics.WatchSessions(n.reg.List)
+	_, rangeSize := n.ftp.PassivePorts()
+	n.metrics.WatchPassivePorts(func() int { inUse, _ := n.ftp.PassivePorts(); return inUse }, rangeSize)
 	if n.guard != nil {
 		n.metrics.WatchBans(n.guard.InForce)
 	}
@@ -50,4 +55,18 @@ func (n *node) startMetrics() error {
 	}
 	n.closer = append(n.closer, func() { srv.Close() })
 	return nil
+}
+
+// transferMetrics adapts the Prometheus metrics to what the FTP service
+// reports.
+type transferMetrics struct{ m *metrics.Metrics }
+
+var _ ftpd.Metrics = transferMetrics{}
+
+func (t transferMetrics) TransferDone(upload bool, bytes int64, took time.Duration, complete bool) {
+	dir := metrics.Download
+	if upload {
+		dir = metrics.Upload
+	}
+	t.m.Transfer(dir, bytes, took, complete)
 }

@@ -154,6 +154,12 @@ func (n *node) startFTP() error {
 	if n.guard != nil { // a nil *Defender in the interface would not be nil
 		cfg.Guard = n.guard
 	}
+	if n.xfer != nil {
+		cfg.TransferLog = n.xfer
+	}
+	if n.metrics != nil {
+		cfg.Metrics = transferMetrics{n.metrics}
+	}
 	n.reg = sessions.NewRegistry(sessions.Limits{MaxConnections: n.cfg.MaxConns, MaxPerIP: n.cfg.MaxPerIP, MaxPerUser: n.cfg.MaxPerUser})
 	if n.ftp, err = ftpd.New(cfg, n.svc, n.reg, n.log); err != nil {
 		return err

@@ -36,6 +36,11 @@ func (c *Conn) cmdPASS(arg string) {
 		return
 	}
 	sess, err := c.client.Login(c.srv.context(), c.user, arg)
+	if errors.Is(err, ErrTLSRequired) {
+		c.user = ""
+		c.out.reply(530, msgTLSRequired)
+		return
+	}
 	if err != nil {
 		code, msg := 530, "Login incorrect."
 		var e *Error
@@ -47,6 +52,11 @@ func (c *Conn) cmdPASS(arg string) {
 		return
 	}
 	c.sess = sess
+	if ro, ok := sess.(ReadOnlySession); ok {
+		if c.readOnly = ro.ReadOnly(); c.readOnly != nil {
+			c.facts |= factReadOnly
+		}
+	}
 	c.loggedIn.Store(true)
 	c.out.reply(230, "Login successful.")
 }
@@ -91,6 +101,7 @@ func (c *Conn) cmdAUTH(arg string) {
 	if mech == "SSL" || mech == "TLS-P" {
 		c.protP.Store(true) // the old drafts protected data with these names
 	}
+	c.statusChanged()
 }
 
 // startImplicitTLS runs the handshake of an implicit FTPS connection.
@@ -137,9 +148,11 @@ func (c *Conn) cmdPROT(arg string) {
 	switch strings.ToUpper(strings.TrimSpace(arg)) {
 	case "P":
 		c.protP.Store(true)
+		c.statusChanged()
 		c.out.reply(200, "Data connections will use TLS.")
 	case "C":
 		c.protP.Store(false)
+		c.statusChanged()
 		if c.requireTLS {
 			c.out.reply(200, "Data connections will be in clear text; this server refuses transfers until PROT P.")
 			return

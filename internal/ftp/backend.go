@@ -29,14 +29,26 @@ type Client interface {
 	// log-in decides (folder, owner of new files, limits) is decided here,
 	// once. ctx ends when the server closes.
 	//
-	// A refusal is an error: an *Error is sent as it is, any other error
-	// reads "530 Login incorrect.". After a refused log-in the engine
-	// closes the connection, so that each guess costs a new connection
-	// (and passes Connect again).
+	// A refusal is an error: an *Error is sent as it is, ErrTLSRequired
+	// asks for AUTH TLS, any other error reads "530 Login incorrect.".
+	// After a refused log-in the engine closes the connection, so that
+	// each guess costs a new connection (and passes Connect again), except
+	// after ErrTLSRequired.
+	//
+	// Login may call Conn.RequireTLS to require TLS of this connection's
+	// transfers.
 	Login(ctx context.Context, user, pass string) (Session, error)
 	// Close is called once when the connection has ended, logged in or
 	// not; the backend releases the Session here.
 	Close()
+}
+
+// StatusWatcher is an optional interface of Client. The engine calls
+// StatusChanged, from the connection's goroutine, after a command changed
+// what Conn.TLS or Conn.ClientName report (AUTH TLS, PROT, CLNT), so that
+// a live view of the connection never shows stale values.
+type StatusWatcher interface {
+	StatusChanged()
 }
 
 // Session is what a logged-in connection may do. The engine calls it
@@ -83,6 +95,17 @@ type Session interface {
 	Upload(name string, offset int64, appendMode bool) (Transfer, error)
 }
 
+// ReadOnlySession is an optional interface of Session. ReadOnly is asked
+// once, right after the log-in: when it returns an error, every command
+// that writes (STOR, APPE, STOU, DELE, MKD, RMD, RNFR, RNTO, MFMT) is
+// answered with that error (see Error) before the Session is called or a
+// data connection is opened, and the perm fact of MLSD and MLST offers
+// reading only.
+type ReadOnlySession interface {
+	Session
+	ReadOnly() error
+}
+
 // Dir is an open folder being listed; *os.File is one.
 type Dir interface {
 	// Readdir returns up to n entries, described without following
@@ -118,6 +141,10 @@ var (
 	ErrQuotaExceeded = errors.New("quota exceeded")
 	// ErrNameNotAllowed: 553 for STOR, APPE and RNTO, 550 otherwise.
 	ErrNameNotAllowed = errors.New("file name not allowed")
+	// ErrTLSRequired, from Client.Login: "530 TLS is required: use AUTH
+	// TLS, then log in." The connection stays open for AUTH TLS and a
+	// new USER and PASS.
+	ErrTLSRequired = errors.New("TLS required")
 )
 
 // ErrAborted is the error Transfer.Close receives when the client sent

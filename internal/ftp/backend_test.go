@@ -45,6 +45,8 @@ type testBackend struct {
 	loginCtxs  []context.Context  // contexts Login received
 	sessions   []*testSession     //
 	downloadFn func(string) error // Download fails with its error
+	readOnly   error              // ReadOnlySession's answer
+	statuses   []string           // what Conn reported at each StatusChanged
 }
 
 type transferRecord struct {
@@ -114,6 +116,15 @@ func (cl *testClient) Login(ctx context.Context, user, pass string) (Session, er
 	return s, nil
 }
 
+// StatusChanged implements StatusWatcher: it records what the Conn
+// reports, as "control/data/client".
+func (cl *testClient) StatusChanged() {
+	control, data := cl.c.TLS()
+	cl.b.mu.Lock()
+	cl.b.statuses = append(cl.b.statuses, fmt.Sprintf("%v/%v/%s", control, data, cl.c.ClientName()))
+	cl.b.mu.Unlock()
+}
+
 func (cl *testClient) Close() {
 	cl.b.mu.Lock()
 	cl.b.closed++
@@ -141,6 +152,11 @@ func (s *testSession) Stat(name string) (fs.FileInfo, error) {
 		return nil, raw
 	}
 	return s.root.Stat(rel(name))
+}
+func (s *testSession) ReadOnly() error {
+	s.b.mu.Lock()
+	defer s.b.mu.Unlock()
+	return s.b.readOnly
 }
 func (s *testSession) Lstat(name string) (fs.FileInfo, error) { return s.root.Lstat(rel(name)) }
 func (s *testSession) ReadDir(name string) (Dir, error) {
@@ -246,7 +262,11 @@ func (t *testTransfer) Close(err error) error {
 	return t.f.Close()
 }
 
-var _ Backend = (*testBackend)(nil)
+var (
+	_ Backend         = (*testBackend)(nil)
+	_ StatusWatcher   = (*testClient)(nil)
+	_ ReadOnlySession = (*testSession)(nil)
+)
 
 // testServer is a Server on 127.0.0.1:0 over a testBackend.
 type testServer struct {

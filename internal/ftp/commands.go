@@ -11,6 +11,8 @@ type command struct {
 	fn       func(c *Conn, arg string) // nil: known, but not available (502)
 	open     bool                      // allowed before log-in
 	needsArg bool                      // 501 without an argument
+	writes   bool                      // refused in a read-only session
+	data     bool                      // uses a data connection
 	help     string                    // its syntax, for HELP and 501 replies
 }
 
@@ -38,30 +40,30 @@ func init() {
 		"XCUP": {fn: (*Conn).cmdCDUP, help: "XCUP"},
 		"PWD":  {fn: (*Conn).cmdPWD, help: "PWD"},
 		"XPWD": {fn: (*Conn).cmdPWD, help: "XPWD"},
-		"MKD":  {fn: (*Conn).cmdMKD, needsArg: true, help: "MKD folder"},
-		"XMKD": {fn: (*Conn).cmdMKD, needsArg: true, help: "XMKD folder"},
-		"RMD":  {fn: (*Conn).cmdRMD, needsArg: true, help: "RMD folder"},
-		"XRMD": {fn: (*Conn).cmdRMD, needsArg: true, help: "XRMD folder"},
+		"MKD":  {fn: (*Conn).cmdMKD, needsArg: true, writes: true, help: "MKD folder"},
+		"XMKD": {fn: (*Conn).cmdMKD, needsArg: true, writes: true, help: "XMKD folder"},
+		"RMD":  {fn: (*Conn).cmdRMD, needsArg: true, writes: true, help: "RMD folder"},
+		"XRMD": {fn: (*Conn).cmdRMD, needsArg: true, writes: true, help: "XRMD folder"},
 		"SMNT": {help: "SMNT"},
 		// Files.
-		"DELE": {fn: (*Conn).cmdDELE, needsArg: true, help: "DELE file"},
-		"RNFR": {fn: (*Conn).cmdRNFR, needsArg: true, help: "RNFR name"},
-		"RNTO": {fn: (*Conn).cmdRNTO, needsArg: true, help: "RNTO name"},
+		"DELE": {fn: (*Conn).cmdDELE, needsArg: true, writes: true, help: "DELE file"},
+		"RNFR": {fn: (*Conn).cmdRNFR, needsArg: true, writes: true, help: "RNFR name"},
+		"RNTO": {fn: (*Conn).cmdRNTO, needsArg: true, writes: true, help: "RNTO name"},
 		"SIZE": {fn: (*Conn).cmdSIZE, needsArg: true, help: "SIZE file"},
 		"MDTM": {fn: (*Conn).cmdMDTM, needsArg: true, help: "MDTM file"},
-		"MFMT": {fn: (*Conn).cmdMFMT, needsArg: true, help: "MFMT YYYYMMDDHHMMSS file"},
+		"MFMT": {fn: (*Conn).cmdMFMT, needsArg: true, writes: true, help: "MFMT YYYYMMDDHHMMSS file"},
 		"ALLO": {fn: (*Conn).cmdALLO, help: "ALLO size"},
 		"REST": {fn: (*Conn).cmdREST, needsArg: true, help: "REST offset"},
-		"RETR": {fn: (*Conn).cmdRETR, needsArg: true, help: "RETR file"},
-		"STOR": {fn: (*Conn).cmdSTOR, needsArg: true, help: "STOR file"},
-		"APPE": {fn: (*Conn).cmdAPPE, needsArg: true, help: "APPE file"},
-		"STOU": {help: "STOU"},
+		"RETR": {fn: (*Conn).cmdRETR, needsArg: true, data: true, help: "RETR file"},
+		"STOR": {fn: (*Conn).cmdSTOR, needsArg: true, writes: true, data: true, help: "STOR file"},
+		"APPE": {fn: (*Conn).cmdAPPE, needsArg: true, writes: true, data: true, help: "APPE file"},
+		"STOU": {writes: true, data: true, help: "STOU"},
 		"ABOR": {fn: (*Conn).cmdABOR, help: "ABOR"},
 		"SITE": {help: "SITE"},
 		// Listings, RFC 959 and RFC 3659.
-		"LIST": {fn: (*Conn).cmdLIST, help: "LIST [path]"},
-		"NLST": {fn: (*Conn).cmdNLST, help: "NLST [path]"},
-		"MLSD": {fn: (*Conn).cmdMLSD, help: "MLSD [folder]"},
+		"LIST": {fn: (*Conn).cmdLIST, data: true, help: "LIST [path]"},
+		"NLST": {fn: (*Conn).cmdNLST, data: true, help: "NLST [path]"},
+		"MLSD": {fn: (*Conn).cmdMLSD, data: true, help: "MLSD [folder]"},
 		"MLST": {fn: (*Conn).cmdMLST, help: "MLST [path]"},
 		"STAT": {fn: (*Conn).cmdSTAT, open: true, help: "STAT [path]"},
 		// Data connections, RFC 959 and RFC 2428.
@@ -122,7 +124,7 @@ func (c *Conn) cmdOPTS(arg string) {
 			c.out.reply(504, "UTF-8 cannot be turned off: names are sent as they are stored.")
 		}
 	case "MLST":
-		c.facts = parseFacts(value)
+		c.facts = parseFacts(value) | c.facts&factReadOnly
 		c.out.reply(200, "MLST OPTS "+c.facts.String())
 	default:
 		c.out.reply(501, "No options for that command; try OPTS UTF8 ON or OPTS MLST.")
@@ -169,6 +171,7 @@ func (c *Conn) cmdCLNT(arg string) {
 	c.mu.Lock()
 	c.clientName = name
 	c.mu.Unlock()
+	c.statusChanged()
 	c.out.reply(200, "Noted.")
 }
 

@@ -38,6 +38,7 @@ type Conn struct {
 	// State of the command loop; its goroutine only.
 	user       string
 	requireTLS bool
+	readOnly   error // refuses every command that writes (ReadOnlySession)
 	loginBy    time.Time
 	cwd        string
 	ascii      bool
@@ -100,6 +101,24 @@ func (c *Conn) Host() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.host
+}
+
+// RequireTLS requires TLS of this connection's transfers from now on, as
+// Server.RequireTLS does of every connection: a transfer without PROT P
+// reads 521. Call it from Client.Login (the connection's goroutine).
+func (c *Conn) RequireTLS() { c.requireTLS = true }
+
+// ASCII reports whether TYPE A (ASCII, line endings converted) is in
+// force. Call it from the connection's goroutine (a Session's methods,
+// a Transfer's Close).
+func (c *Conn) ASCII() bool { return c.ascii }
+
+// statusChanged tells a StatusWatcher client that TLS or the client's
+// name changed.
+func (c *Conn) statusChanged() {
+	if w, ok := c.client.(StatusWatcher); ok {
+		w.StatusChanged()
+	}
 }
 
 // SetLogger replaces the logger of the engine's messages about this
@@ -291,6 +310,11 @@ func (c *Conn) execute(line string) {
 		c.out.reply(530, "Log in with USER and PASS first.")
 	case cmd.needsArg && arg == "":
 		c.out.reply(501, "Give an argument: "+cmd.help+".")
+	case cmd.writes && c.readOnly != nil:
+		if cmd.data {
+			c.data.clear() // the data connection prepared for it is not used
+		}
+		c.fail(c.readOnly, 550, false)
 	default:
 		if verb != "RNTO" && verb != "RNFR" {
 			c.renameFrom = ""

@@ -23,6 +23,9 @@ const (
 	factPerm
 	factUnique
 	factUnixMode
+	// factReadOnly is not a fact: in a read-only session's set, it keeps
+	// the perm fact to what the session may do.
+	factReadOnly factSet = 1 << 7
 )
 
 var factNames = []struct {
@@ -228,7 +231,7 @@ func appendFacts(b []byte, facts factSet, fi fs.FileInfo, typ string) []byte {
 	}
 	if facts&factPerm != 0 {
 		b = append(b, "perm="...)
-		b = appendPerm(b, mode)
+		b = appendPerm(b, mode, facts&factReadOnly != 0)
 		b = append(b, ';')
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && facts&factUnique != 0 {
@@ -268,14 +271,20 @@ func typeFact(mode fs.FileMode) string {
 }
 
 // appendPerm appends the perm fact (RFC 3659 section 7.5.5), judged from
-// the owner's permission bits: the account's files are the user's own.
-func appendPerm(b []byte, mode fs.FileMode) []byte {
+// the owner's permission bits: the account's files are the user's own. A
+// read-only session may only enter, list and read.
+func appendPerm(b []byte, mode fs.FileMode, readOnly bool) []byte {
 	r, w, x := mode&0o400 != 0, mode&0o200 != 0, mode&0o100 != 0
+	if readOnly {
+		w = false
+	}
 	if mode.IsDir() {
 		if w {
 			b = append(b, "cmp"...)
 		}
-		b = append(b, "df"...)
+		if !readOnly {
+			b = append(b, "df"...)
+		}
 		if x {
 			b = append(b, 'e')
 		}
@@ -287,7 +296,9 @@ func appendPerm(b []byte, mode fs.FileMode) []byte {
 	if w {
 		b = append(b, 'a')
 	}
-	b = append(b, "df"...)
+	if !readOnly {
+		b = append(b, "df"...)
+	}
 	if r {
 		b = append(b, 'r')
 	}

@@ -279,6 +279,10 @@ func (s *Server) greeting() string {
 	return DefaultGreeting
 }
 
+// PassivePortsInUse is how many passive ports wait for a data connection
+// now (PASV or EPSV answered, the client not yet connected).
+func (s *Server) PassivePortsInUse() int { return s.portPool().held() }
+
 // portPool returns the pool of passive ports, set up at first use.
 func (s *Server) portPool() *portPool {
 	s.portsSet.Do(func() { s.ports.init(s.PassivePorts) })

@@ -385,7 +385,7 @@ func TestPassivePortsReleased(t *testing.T) {
 	r := freeRange(t, 4)
 	ts := serve(t, &Server{PassivePorts: r, DataTimeout: time.Second})
 	ts.write("/f.txt", "x")
-	held := func() int { return ts.srv.portPool().held() }
+	held := ts.srv.PassivePortsInUse
 	c := ts.dial()
 	c.login()
 	for range 8 {

@@ -36,9 +36,16 @@ type client struct {
 	addr netip.Addr
 	log  *slog.Logger
 	user *userState // set by Login, in the connection's goroutine
+	// ctx ends with the connection, at a kick or at Close: a transfer
+	// waiting for its bandwidth stops waiting.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
-var _ ftp.Client = (*client)(nil)
+var (
+	_ ftp.Client        = (*client)(nil)
+	_ ftp.StatusWatcher = (*client)(nil)
+)
 
 // Connect implements ftp.Backend. A banned IP is refused here, before the
 // registry, a session or a password hash spend anything on it; so is a
@@ -51,8 +58,10 @@ func (s *Server) Connect(c *ftp.Conn) (ftp.Client, error) {
 		return nil, &ftp.Error{Code: 421, Message: banMessage(until)}
 	}
 	cl := &client{srv: s, conn: c, ip: ip, addr: remote.Addr()}
-	sess, err := s.reg.Open(remote, func() { c.Close() })
+	cl.ctx, cl.cancel = context.WithCancel(s.ctx)
+	sess, err := s.reg.Open(remote, func() { cl.cancel(); c.Close() })
 	if err != nil {
+		cl.cancel()
 		s.log.Warn("FTP connection refused", "ip", ip, "reason", err.Error())
 		return nil, &ftp.Error{Code: 421, Message: capitalize(err.Error()) + "; try again later."}
 	}
@@ -76,8 +85,16 @@ func (s *Server) banned(ip netip.Addr) (until time.Time, banned bool) {
 	return s.cfg.Guard.Banned(ip)
 }
 
+// StatusChanged implements ftp.StatusWatcher: the live session shows TLS
+// and the client's name as soon as AUTH TLS, PROT or CLNT change them.
+func (cl *client) StatusChanged() {
+	cl.sess.SetTLS(cl.conn.TLS())
+	cl.sess.SetClient(cl.conn.ClientName())
+}
+
 // Close implements ftp.Client; it is called once per connection.
 func (cl *client) Close() {
+	cl.cancel()
 	cl.sess.Close()
 	up, down := cl.sess.Totals()
 	attrs := []any{"bytes_up", up, "bytes_down", down}
@@ -95,13 +112,11 @@ func (cl *client) Close() {
 }
 
 // Login implements ftp.Client. It decides everything about the session
-// once: account, root folder, owner of new files, quota. Every refusal is
+// once: account, root folder, owner of new files, quota, bandwidth,
+// read-only, TLS, sessions at once, the end of access. Every refusal is
 // logged with its reason; the client reads a reply that gives nothing
 // away (see msgLoginIncorrect).
 func (cl *client) Login(ctx context.Context, user, pass string) (ftp.Session, error) {
-	control, data := cl.conn.TLS()
-	cl.sess.SetTLS(control, data)
-	cl.sess.SetClient(cl.conn.ClientName())
 	started := time.Now()
 	if err := cl.beforePassword(started); err != nil {
 		return nil, err
@@ -113,7 +128,10 @@ func (cl *client) Login(ctx context.Context, user, pass string) (ftp.Session, er
 		return nil, cl.authFailed(user, err)
 	}
 	username := login.User.Username
-	if err := cl.sess.Login(username, login.Account.Name, started); err != nil {
+	if err := cl.requireTLS(login); err != nil {
+		return nil, err
+	}
+	if err := cl.sess.Login(username, login.Account.Name, started, login.MaxSessions); err != nil {
 		cl.log.Warn("FTP login refused", "user", username, "reason", err.Error())
 		return nil, &ftp.Error{Code: 530, Message: capitalize(err.Error()) + "."}
 	}
@@ -123,6 +141,8 @@ func (cl *client) Login(ctx context.Context, user, pass string) (ftp.Session, er
 		return nil, &ftp.Error{Code: 530, Message: msgNoFolder}
 	}
 	cl.user = u
+	cl.endAtExpiry(u)
+	control, _ := cl.conn.TLS()
 	cl.log.Info("FTP login", "user", username, "account", login.Account.Name,
 		"client", cl.conn.ClientName(), "tls", control)
 	return &session{cl: cl, u: u, fs: u.fs}, nil
@@ -155,12 +175,13 @@ func (cl *client) authFailed(user string, err error) error {
 	case errors.Is(err, service.ErrAccountOff):
 		reason = "account disabled"
 	case errors.Is(err, service.ErrIPNotAllowed):
-		// The user's IP lists refuse this address: no guess was checked.
-		cl.log.Warn("FTP login refused: IP not allowed for this user", "user", user)
+		// The user's IP lists refuse this address: no guess was
+		// checked, so no failure for the Guard; the service wrote the
+		// line for fail2ban.
 		return &ftp.Error{Code: 530, Message: msgLoginIncorrect}
 	case errors.Is(err, service.ErrExpired):
-		// Said only after the right password (see service.ExpiredError).
-		cl.log.Info("FTP login refused: account expired", "user", user)
+		// Said only after the right password (see service.ExpiredError);
+		// the service logged it.
 		return &ftp.Error{Code: 530, Message: capitalize(err.Error()) + "."}
 	case errors.Is(err, service.ErrHomeRefused):
 		cl.log.Error("FTP login refused: the account's home breaks the home rules", "user", user, "err", err)
@@ -201,11 +222,13 @@ func (cl *client) reportFailure(user, reason string) {
 
 // userState is what a log-in decided, fixed for the whole session.
 type userState struct {
-	login service.Login
-	fs    *jail.Fs
-	quota *quota // nil: no quota
-	limit int64  // quota in bytes
-	srv   *Server
+	login  service.Login
+	fs     *jail.Fs
+	quota  *quota // nil: no quota
+	limit  int64  // quota in bytes
+	rates  *userRates
+	expiry *time.Timer // ends the session at login.ExpiresAt; nil: never
+	srv    *Server
 }
 
 // openUser opens the user's jail and quota.
@@ -226,10 +249,12 @@ func (s *Server) openUser(login service.Login) (*userState, error) {
 		return nil, err
 	}
 	u := &userState{login: login, fs: fs, srv: s}
+	u.rates = s.rates.acquire(login.User.Username, login.UploadRate, login.DownloadRate)
 	if mb := login.User.QuotaMB; mb > 0 {
 		u.limit = mb << 20
 		key := login.User.Username + "\x00" + login.Directory
 		if u.quota, err = s.quotas.acquire(key, func() (int64, error) { return diskUsage(fs) }); err != nil {
+			s.rates.release(u.rates)
 			fs.Close()
 			return nil, fmt.Errorf("measuring quota use: %w", err)
 		}
@@ -238,6 +263,10 @@ func (s *Server) openUser(login service.Login) (*userState, error) {
 }
 
 func (u *userState) close() {
+	if u.expiry != nil {
+		u.expiry.Stop()
+	}
+	u.srv.rates.release(u.rates)
 	if u.quota != nil {
 		u.srv.quotas.release(u.quota)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/ftp"
+	"github.com/panelftp/panelftp/internal/xferlog"
 )
 
 // Config is the FTP service's configuration. The zero value of each field
@@ -84,6 +85,11 @@ type Config struct {
 	// port does not answer, gets a 425 reply, and a passive port is
 	// released (default 30s).
 	DataConnTimeout time.Duration
+	// TransferLog receives one entry per RETR, STOR or APPE that ended,
+	// complete or not, and per file deleted (DELE); nil: none.
+	TransferLog xferlog.Logger
+	// Metrics counts the transfers; nil: none.
+	Metrics Metrics
 }
 
 // Defaults of Config.

@@ -35,7 +35,7 @@ func testTransfer(t *testing.T, quotaMB int64) (*transfer, *sessions.Session) {
 	}
 	u := &userState{login: service.Login{User: domain.FTPUser{Username: testUser, QuotaMB: quotaMB}},
 		quota: &quota{}, limit: quotaMB << 20}
-	s := &session{cl: &client{sess: sess, log: slog.New(slog.DiscardHandler)}, u: u}
+	s := &session{cl: &client{srv: &Server{}, sess: sess, log: slog.New(slog.DiscardHandler)}, u: u}
 	sess.Begin(domain.ActivityUpload, "/f", 0)
 	return &transfer{f: f, s: s, name: "/f", upload: true, start: time.Now()}, sess
 }
@@ -73,44 +73,56 @@ func TestTransferKeepsQuota(t *testing.T) {
 }
 
 // TestZeroCopy runs a download and an upload under strace and checks the
-// server used sendfile(2) and splice(2). It re-runs this test binary as
-// the traced process.
+// server used sendfile(2) and splice(2), without a bandwidth limit and
+// with one. It re-runs this test binary as the traced process.
 func TestZeroCopy(t *testing.T) {
-	if os.Getenv("PANELFTP_ZEROCOPY_CHILD") == "1" {
-		zeroCopyChild(t)
+	if kbps := os.Getenv("PANELFTP_ZEROCOPY_CHILD"); kbps != "" {
+		zeroCopyChild(t, kbps)
 		return
 	}
 	strace, err := exec.LookPath("strace")
 	if err != nil || testing.Short() {
 		t.Skip("strace is not installed")
 	}
-	out := filepath.Join(t.TempDir(), "strace.txt")
-	cmd := exec.Command(strace, "-f", "-c", "-e", "trace=sendfile,splice", "-o", out,
-		os.Args[0], "-test.run=^TestZeroCopy$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "PANELFTP_ZEROCOPY_CHILD=1")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		if strings.Contains(string(b), "ptrace") {
-			t.Skipf("strace cannot trace here: %s", b)
-		}
-		t.Fatalf("traced run failed: %v\n%s", err, b)
-	}
-	summary, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, call := range []string{"sendfile", "splice"} {
-		m := regexp.MustCompile(`(?m)^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?` + call + `$`).FindSubmatch(summary)
-		if m == nil {
-			t.Errorf("no %s(2) calls: the transfer lost the zero-copy path\n%s", call, summary)
-			continue
-		}
-		n, _ := strconv.Atoi(string(m[1]))
-		t.Logf("%s(2): %d calls for 32 MiB", call, n)
+	for _, tc := range []struct{ name, kbps string }{{"no limit", "0"}, {"64 MiB/s limit", "65536"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "strace.txt")
+			cmd := exec.Command(strace, "-f", "-c", "-e", "trace=sendfile,splice", "-o", out,
+				os.Args[0], "-test.run=^TestZeroCopy$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "PANELFTP_ZEROCOPY_CHILD="+tc.kbps)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				if strings.Contains(string(b), "ptrace") {
+					t.Skipf("strace cannot trace here: %s", b)
+				}
+				t.Fatalf("traced run failed: %v\n%s", err, b)
+			}
+			summary, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, call := range []string{"sendfile", "splice"} {
+				m := regexp.MustCompile(`(?m)^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?` + call + `$`).FindSubmatch(summary)
+				if m == nil {
+					t.Errorf("no %s(2) calls: the transfer lost the zero-copy path\n%s", call, summary)
+					continue
+				}
+				n, _ := strconv.Atoi(string(m[1]))
+				t.Logf("%s(2): %d calls for 32 MiB", call, n)
+			}
+		})
 	}
 }
 
-func zeroCopyChild(t *testing.T) {
+// zeroCopyChild downloads and uploads 32 MiB, at most kbps KiB/s each
+// way ("0": no limit).
+func zeroCopyChild(t *testing.T, kbps string) {
 	e := newEnv(t, envOptions{})
+	if rate, _ := strconv.ParseInt(kbps, 10, 64); rate > 0 {
+		ch := domain.ControlsChange{UploadKBps: &rate, DownloadKBps: &rate}
+		if _, _, err := e.Svc.SetFTPControls(t.Context(), "bob", testUser, ch); err != nil {
+			t.Fatal(err)
+		}
+	}
 	data := randomBytes(t, 32<<20)
 	e.write("/down.bin", string(data))
 	c := e.dial("")

@@ -69,6 +69,8 @@ type envOptions struct {
 	home string
 	// authWait replaces authTimeout.
 	authWait time.Duration
+	// now replaces the server's clock of the users' expiry.
+	now func() time.Time
 	// quiet logs warnings and errors only, keeping the last 1 MB.
 	quiet bool
 }
@@ -129,6 +131,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if opts.authWait > 0 {
 		e.Srv.authWait = opts.authWait
 	}
+	if opts.now != nil {
+		e.Srv.now = opts.now
+	}
 	e.Addr = e.Srv.Addr().String()
 	e.served = make(chan error, 1)
 	go func() { e.served <- e.Srv.Serve() }()
@@ -146,6 +151,23 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		}
 	})
 	return e
+}
+
+// setControls changes the controls of username, a sub-user of bob.
+func (e *env) setControls(username string, ch domain.ControlsChange) {
+	e.t.Helper()
+	if _, _, err := e.Svc.SetFTPControls(context.Background(), "bob", username, ch); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// addUser adds username, another sub-user of bob locked into Root, with
+// dev.bob's password.
+func (e *env) addUser(username string) {
+	e.t.Helper()
+	if _, err := e.Svc.AddFTPUser(context.Background(), service.NewFTPUser{Account: "bob", Username: username, Password: testPass, Path: "/site"}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // dial logs dev.bob in with the jlaffaye client; tlsMode "explicit" uses

@@ -48,10 +48,13 @@ type Server struct {
 	log    *slog.Logger
 	certs  *certStore
 	quotas *quotaBook
+	rates  *rateBook
 	logins *loginRate
 	// authWait is authTimeout; tests shorten it.
 	authWait time.Duration
-	live     liveSettings
+	// now is the clock of the users' expiry; tests move it.
+	now  func() time.Time
+	live liveSettings
 
 	engine   *ftp.Server
 	ln, tlLn net.Listener // tlLn: implicit FTPS, nil when off
@@ -82,8 +85,8 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, quotas: newQuotaBook(),
-		logins: newLoginRate(cfg.LoginsPerIPPerMinute), authWait: authTimeout,
+		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, quotas: newQuotaBook(), rates: newRateBook(),
+		logins: newLoginRate(cfg.LoginsPerIPPerMinute), authWait: authTimeout, now: time.Now,
 		ctx: ctx, cancel: cancel, clients: map[*client]struct{}{},
 	}
 	if err := s.live.set(Live{PublicHost: cfg.PublicHost, TLSRequired: cfg.TLSRequired}); err != nil {
@@ -148,6 +151,15 @@ func (s *Server) ImplicitTLSAddr() net.Addr {
 		return nil
 	}
 	return s.tlLn.Addr()
+}
+
+// PassivePorts reports how many passive ports wait for a data connection
+// now, and how many the range has (0: any free port).
+func (s *Server) PassivePorts() (inUse, rangeSize int) {
+	if r := s.cfg.PassivePorts; !r.IsZero() {
+		rangeSize = r.End - r.Start + 1
+	}
+	return s.engine.PassivePortsInUse(), rangeSize
 }
 
 // Serve accepts connections until Shutdown or Close, then returns nil.

@@ -83,6 +83,9 @@ func (l *listing) Close() error {
 // owner.
 func (s *session) Mkdir(name string) error {
 	s.touch()
+	if err := s.writable(); err != nil {
+		return err
+	}
 	return s.fs.Mkdir(name, 0o777)
 }
 
@@ -90,6 +93,9 @@ func (s *session) Mkdir(name string) error {
 // quota.
 func (s *session) Remove(name string) error {
 	s.touch()
+	if err := s.writable(); err != nil {
+		return err
+	}
 	fi, err := s.fs.Lstat(name)
 	if err != nil {
 		return err
@@ -98,12 +104,16 @@ func (s *session) Remove(name string) error {
 		return err
 	}
 	s.freed(fi)
+	s.reportDelete(name, fi.Size())
 	return nil
 }
 
 // RemoveDir implements ftp.Session (RMD).
 func (s *session) RemoveDir(name string) error {
 	s.touch()
+	if err := s.writable(); err != nil {
+		return err
+	}
 	return s.fs.Remove(name)
 }
 
@@ -111,6 +121,9 @@ func (s *session) RemoveDir(name string) error {
 // counts against the quota.
 func (s *session) Rename(from, to string) error {
 	s.touch()
+	if err := s.writable(); err != nil {
+		return err
+	}
 	replaced, err := s.fs.Lstat(to)
 	if err != nil {
 		replaced = nil
@@ -127,6 +140,9 @@ func (s *session) Rename(from, to string) error {
 // Chtimes implements ftp.Session (MFMT).
 func (s *session) Chtimes(name string, mtime time.Time) error {
 	s.touch()
+	if err := s.writable(); err != nil {
+		return err
+	}
 	return s.fs.Chtimes(name, mtime, mtime)
 }
 
@@ -151,13 +167,16 @@ func (s *session) Download(name string, offset int64) (ftp.Transfer, int64, erro
 		}
 	}
 	size := max(0, fi.Size()-offset)
-	s.began(domain.ActivityDownload, name, size)
-	return &transfer{f: f, s: s, name: name, start: time.Now()}, size, nil
+	s.cl.sess.Begin(domain.ActivityDownload, name, size)
+	return s.throttle(&transfer{f: f, s: s, name: name, start: time.Now()}, false), size, nil
 }
 
 // Upload implements ftp.Session (STOR, APPE).
 func (s *session) Upload(name string, offset int64, appendMode bool) (ftp.Transfer, error) {
 	s.touch()
+	if err := s.writable(); err != nil {
+		return nil, err
+	}
 	flags := os.O_WRONLY | os.O_CREATE
 	switch {
 	case appendMode:
@@ -185,8 +204,8 @@ func (s *session) Upload(name string, offset int64, appendMode bool) (ftp.Transf
 	case before != nil:
 		s.freed(before) // O_TRUNC emptied it
 	}
-	s.began(domain.ActivityUpload, name, 0)
-	return t, nil
+	s.cl.sess.Begin(domain.ActivityUpload, name, 0)
+	return s.throttle(t, true), nil
 }
 
 // open opens a regular file for a transfer. O_NONBLOCK: opening a FIFO
@@ -210,14 +229,6 @@ func (s *session) open(name string, flags int) (*os.File, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, fi, nil
-}
-
-// began shows the transfer in the session registry.
-func (s *session) began(a domain.Activity, name string, total int64) {
-	c := s.cl
-	c.sess.SetTLS(c.conn.TLS())
-	c.sess.SetClient(c.conn.ClientName())
-	c.sess.Begin(a, name, total)
 }
 
 // isDiskFull reports a full disk or an exhausted disk quota of the host.

@@ -72,6 +72,7 @@ func (t *transfer) Close(failed error) error {
 		t.s.cl.log.Error("FTP upload failed: disk full", "user", t.s.u.login.User.Username, "file", t.name)
 	}
 	t.logDone(failed, err)
+	t.report(failed, err)
 	return err
 }
 

@@ -61,8 +61,8 @@ func New() *Metrics {
 	}, []string{"direction", "status"})
 	m.transferBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "transfer_bytes_total",
-		Help: "Bytes moved by FTP data transfers, by direction.",
-	}, []string{"direction"})
+		Help: "Bytes moved by finished FTP transfers, by direction and status (complete, aborted).",
+	}, []string{"direction", "status"})
 	m.transferTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: namespace, Name: "transfer_duration_seconds",
 		Help:    "Duration of FTP transfers, by direction.",
@@ -87,9 +87,10 @@ func New() *Metrics {
 	// Transfer series exist from the start, at 0, so that rates work
 	// before the first transfer.
 	for _, dir := range []Direction{Upload, Download} {
-		m.transfers.WithLabelValues(string(dir), "complete")
-		m.transfers.WithLabelValues(string(dir), "aborted")
-		m.transferBytes.WithLabelValues(string(dir))
+		for _, status := range []string{"complete", "aborted"} {
+			m.transfers.WithLabelValues(string(dir), status)
+			m.transferBytes.WithLabelValues(string(dir), status)
+		}
 		m.transferTime.WithLabelValues(string(dir))
 	}
 	return m
@@ -116,7 +117,7 @@ func (m *Metrics) Transfer(dir Direction, bytes int64, d time.Duration, complete
 		status = "complete"
 	}
 	m.transfers.WithLabelValues(string(dir), status).Inc()
-	m.transferBytes.WithLabelValues(string(dir)).Add(float64(max(bytes, 0)))
+	m.transferBytes.WithLabelValues(string(dir), status).Add(float64(max(bytes, 0)))
 	m.transferTime.WithLabelValues(string(dir)).Observe(d.Seconds())
 }
 
@@ -149,17 +150,18 @@ func (m *Metrics) WatchBans(inForce func() int) {
 	}, func() float64 { return float64(inForce()) }))
 }
 
-// WatchPassivePorts reports, at every scrape, how many ports of the
-// passive range are in use and how many the range has.
+// WatchPassivePorts reports, at every scrape, how many passive ports wait
+// for a data connection and how many the range has (0: no range, any free
+// port).
 func (m *Metrics) WatchPassivePorts(inUse func() int, size int) {
 	m.reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "passive_ports_in_use",
-			Help: "Ports of the passive range held by a data connection or a listener waiting for one.",
+			Help: "Passive ports listening for a data connection (from PASV or EPSV until the client connects or the data timeout).",
 		}, func() float64 { return float64(inUse()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Name: "passive_ports",
-			Help: "Ports in the passive range (--passive-ports).",
+			Help: "Ports in the passive range (--passive-ports); 0 when any free port is used.",
 		}, func() float64 { return float64(size) }))
 }
 

@@ -255,8 +255,9 @@ func (r *Registry) all() []*Session {
 	return list
 }
 
-// login admits s as username, checking MaxPerUser and racing kicks.
-func (r *Registry) login(s *Session, username, account string, authStarted time.Time) error {
+// login admits s as username, checking the user's limit (maxSessions,
+// or MaxPerUser when it is 0) and racing kicks.
+func (r *Registry) login(s *Session, username, account string, authStarted time.Time, maxSessions int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.byID[s.id]; !ok {
@@ -265,7 +266,11 @@ func (r *Registry) login(s *Session, username, account string, authStarted time.
 	if at, ok := r.userKicks[username]; ok && authStarted.Before(at) {
 		return ErrKicked
 	}
-	if max := r.limits.MaxPerUser; max > 0 && r.perUser[username] >= max {
+	max := r.limits.MaxPerUser
+	if maxSessions > 0 {
+		max = maxSessions
+	}
+	if max > 0 && r.perUser[username] >= max {
 		return &LimitError{Err: ErrTooManyForUser, Max: max}
 	}
 	s.mu.Lock()

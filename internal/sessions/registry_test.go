@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -112,7 +113,7 @@ func TestUnlimited(t *testing.T) {
 	r, _ := newTestRegistry(Limits{-1, -1, -1})
 	for i := range 50 {
 		s := mustOpen(t, r, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(1000+i)).String())
-		if err := s.Login("dev.bob", "bob", time.Time{}); err != nil {
+		if err := s.Login("dev.bob", "bob", time.Time{}, 0); err != nil {
 			t.Fatalf("Login %d: %v", i, err)
 		}
 	}
@@ -123,20 +124,54 @@ func TestLoginPerUserLimit(t *testing.T) {
 	start := c.now()
 	s1, s2, s3 := mustOpen(t, r, "192.0.2.1:1"), mustOpen(t, r, "192.0.2.2:1"), mustOpen(t, r, "192.0.2.3:1")
 	for _, s := range []*Session{s1, s2} {
-		if err := s.Login("dev.bob", "bob", start); err != nil {
+		if err := s.Login("dev.bob", "bob", start, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s3.Login("dev.bob", "bob", start); !errors.Is(err, ErrTooManyForUser) {
+	if err := s3.Login("dev.bob", "bob", start, 0); !errors.Is(err, ErrTooManyForUser) {
 		t.Fatalf("third log-in: err = %v, want ErrTooManyForUser", err)
 	}
-	if err := s3.Login("web.bob", "bob", start); err != nil {
+	if err := s3.Login("web.bob", "bob", start, 0); err != nil {
 		t.Fatalf("another user: %v", err)
 	}
 	s1.Close()
 	s4 := mustOpen(t, r, "192.0.2.4:1")
-	if err := s4.Login("dev.bob", "bob", start); err != nil {
+	if err := s4.Login("dev.bob", "bob", start, 0); err != nil {
 		t.Fatalf("after a Close: %v", err)
+	}
+}
+
+// TestLoginOwnLimit: a user's own limit replaces MaxPerUser for that
+// user, higher or lower, and leaves the other users at MaxPerUser.
+func TestLoginOwnLimit(t *testing.T) {
+	r, c := newTestRegistry(Limits{MaxPerUser: 2})
+	start := c.now()
+	login := func(user string, own int) error {
+		return mustOpen(t, r, "192.0.2.1:1").Login(user, "bob", start, own)
+	}
+	for i := range 3 {
+		if err := login("dev.bob", 3); err != nil {
+			t.Fatalf("dev.bob (own limit 3), log-in %d: %v", i+1, err)
+		}
+	}
+	err := login("dev.bob", 3)
+	var le *LimitError
+	if !errors.As(err, &le) || !errors.Is(err, ErrTooManyForUser) || le.Max != 3 {
+		t.Fatalf("fourth log-in of dev.bob: %v, want ErrTooManyForUser with limit 3", err)
+	}
+	if err := login("one.bob", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := login("one.bob", 1); !errors.Is(err, ErrTooManyForUser) || !strings.Contains(err.Error(), "limit 1") {
+		t.Fatalf("second log-in of one.bob (own limit 1): %v", err)
+	}
+	for i := range 2 {
+		if err := login("web.bob", 0); err != nil {
+			t.Fatalf("web.bob, log-in %d: %v", i+1, err)
+		}
+	}
+	if err := login("web.bob", 0); !errors.Is(err, ErrTooManyForUser) {
+		t.Fatalf("third log-in of web.bob (MaxPerUser 2): %v", err)
 	}
 }
 
@@ -196,11 +231,11 @@ func TestKick(t *testing.T) {
 	}
 	a, b, other := open("192.0.2.1:1"), open("192.0.2.1:2"), open("192.0.2.2:1")
 	for _, s := range []*Session{a, b} {
-		if err := s.Login("dev.bob", "bob", c.now()); err != nil {
+		if err := s.Login("dev.bob", "bob", c.now(), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := other.Login("web.ann", "ann", c.now()); err != nil {
+	if err := other.Login("web.ann", "ann", c.now(), 0); err != nil {
 		t.Fatal(err)
 	}
 	if !r.Kick(a.ID()) || r.Kick("nonexistent") {
@@ -225,11 +260,11 @@ func TestLoginRacingKickIsRefused(t *testing.T) {
 	c.add(10 * time.Millisecond)
 	r.KickUser("dev.bob", c.now()) // the password changes while the log-in is checked
 	c.add(10 * time.Millisecond)
-	if err := s.Login("dev.bob", "bob", authStarted); !errors.Is(err, ErrKicked) {
+	if err := s.Login("dev.bob", "bob", authStarted, 0); !errors.Is(err, ErrKicked) {
 		t.Fatalf("log-in that started before the kick: err = %v, want ErrKicked", err)
 	}
 	s2 := mustOpen(t, r, "192.0.2.1:2")
-	if err := s2.Login("dev.bob", "bob", c.now()); err != nil {
+	if err := s2.Login("dev.bob", "bob", c.now(), 0); err != nil {
 		t.Fatalf("log-in that started after the kick: %v", err)
 	}
 }
@@ -237,7 +272,7 @@ func TestLoginRacingKickIsRefused(t *testing.T) {
 func TestProgressAndSpeed(t *testing.T) {
 	r, c := newTestRegistry(Limits{})
 	s := mustOpen(t, r, "192.0.2.1:4000")
-	if err := s.Login("dev.bob", "bob", c.now()); err != nil {
+	if err := s.Login("dev.bob", "bob", c.now(), 0); err != nil {
 		t.Fatal(err)
 	}
 	s.SetClient("lftp 4.9")
@@ -307,14 +342,14 @@ func TestProgressIsRaceFree(t *testing.T) {
 func TestKickSparesLoginsAfterTheChange(t *testing.T) {
 	r, c := newTestRegistry(Limits{})
 	old := mustOpen(t, r, "192.0.2.1:1")
-	if err := old.Login("dev.bob", "bob", c.now()); err != nil {
+	if err := old.Login("dev.bob", "bob", c.now(), 0); err != nil {
 		t.Fatal(err)
 	}
 	c.add(10 * time.Millisecond)
 	changedAt := c.now()
 	c.add(10 * time.Millisecond)
 	fresh := mustOpen(t, r, "192.0.2.1:2")
-	if err := fresh.Login("dev.bob", "bob", c.now()); err != nil {
+	if err := fresh.Login("dev.bob", "bob", c.now(), 0); err != nil {
 		t.Fatal(err)
 	}
 	inFlight := mustOpen(t, r, "192.0.2.1:3")
@@ -325,7 +360,7 @@ func TestKickSparesLoginsAfterTheChange(t *testing.T) {
 	if !old.Kicked() || fresh.Kicked() {
 		t.Errorf("old kicked = %v (want true), fresh kicked = %v (want false)", old.Kicked(), fresh.Kicked())
 	}
-	if err := inFlight.Login("dev.bob", "bob", changedAt.Add(time.Millisecond)); err != nil {
+	if err := inFlight.Login("dev.bob", "bob", changedAt.Add(time.Millisecond), 0); err != nil {
 		t.Errorf("log-in whose check began after the change: %v", err)
 	}
 }

@@ -189,7 +189,7 @@ func TestRunAppliesKicksAndClears(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Login(user, "bob", time.Now()); err != nil {
+		if err := s.Login(user, "bob", time.Now(), 0); err != nil {
 			t.Fatal(err)
 		}
 		return s

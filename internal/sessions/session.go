@@ -71,10 +71,11 @@ func (s *Session) Username() string {
 // Login records that the connection logged in as username of account.
 // authStarted is when the password check began: a change of username made
 // after that refuses the log-in with ErrKicked, because the check may have
-// read the user as it was before the change.
-// A *LimitError reports that MaxPerUser is reached.
-func (s *Session) Login(username, account string, authStarted time.Time) error {
-	return s.reg.login(s, username, account, authStarted)
+// read the user as it was before the change. maxSessions, when positive,
+// replaces Limits.MaxPerUser for this user (higher or lower).
+// A *LimitError reports that the user's limit is reached.
+func (s *Session) Login(username, account string, authStarted time.Time, maxSessions int) error {
+	return s.reg.login(s, username, account, authStarted, maxSessions)
 }
 
 // SetClient records the client software the client named (FTP CLNT).

@@ -5,72 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/panelftp/panelftp/internal/xferlog/xferlogtest"
 )
-
-// entry is one parsed xferlog line.
-type entry struct {
-	when                                   time.Time
-	seconds, size                          int64
-	host, file, kind, action, dir, mode    string
-	user, service, method, authUser, state string
-}
-
-// parseXferlog reads one line the way the format's manual page describes
-// it: the ctime-style local time (24 characters), then 13 fields
-// separated by single spaces, none of them empty.
-func parseXferlog(line string) (entry, error) {
-	var e entry
-	if len(line) < 25 || line[24] != ' ' {
-		return e, fmt.Errorf("no ctime-style time at the start")
-	}
-	var err error
-	if e.when, err = time.ParseInLocation(time.ANSIC, line[:24], time.Local); err != nil {
-		return e, fmt.Errorf("current-time: %v", err)
-	}
-	f := strings.Split(line[25:], " ")
-	if len(f) != 13 {
-		return e, fmt.Errorf("%d fields after the time, want 13: %q", len(f), f)
-	}
-	for i, v := range f {
-		if v == "" {
-			return e, fmt.Errorf("field %d is empty", i+2)
-		}
-	}
-	if e.seconds, err = strconv.ParseInt(f[0], 10, 64); err != nil || e.seconds < 0 {
-		return e, fmt.Errorf("transfer-time %q", f[0])
-	}
-	if _, err := netip.ParseAddr(f[1]); err != nil {
-		return e, fmt.Errorf("remote-host %q", f[1])
-	}
-	if e.size, err = strconv.ParseInt(f[2], 10, 64); err != nil || e.size < 0 {
-		return e, fmt.Errorf("file-size %q", f[2])
-	}
-	e.host, e.file, e.kind, e.action, e.dir, e.mode = f[1], f[3], f[4], f[5], f[6], f[7]
-	e.user, e.service, e.method, e.authUser, e.state = f[8], f[9], f[10], f[11], f[12]
-	checks := []struct{ name, v, pattern string }{
-		{"transfer-type", e.kind, `^[ab]$`},
-		{"special-action-flag", e.action, `^(_|[CUT]+)$`},
-		{"direction", e.dir, `^[oid]$`},
-		{"access-mode", e.mode, `^[agr]$`},
-		{"authentication-method", e.method, `^[01]$`},
-		{"completion-status", e.state, `^[ci]$`},
-	}
-	for _, c := range checks {
-		if !regexp.MustCompile(c.pattern).MatchString(c.v) {
-			return e, fmt.Errorf("%s %q does not match %s", c.name, c.v, c.pattern)
-		}
-	}
-	return e, nil
-}
 
 func open(t *testing.T, format Format) (*Writer, string, *bytes.Buffer) {
 	t.Helper()
@@ -118,15 +61,15 @@ func TestXferlogLine(t *testing.T) {
 		t.Fatalf("xferlog:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	for _, l := range got {
-		e, err := parseXferlog(l)
+		e, err := xferlogtest.Parse(l)
 		if err != nil {
 			t.Fatalf("%q: %v", l, err)
 		}
-		if e.service != "ftp" || e.mode != "r" || e.authUser != "*" || e.method != "0" {
+		if e.Service != "ftp" || e.Mode != "r" || e.AuthUser != "*" || e.Method != "0" {
 			t.Errorf("%q: fixed fields %+v", l, e)
 		}
 	}
-	if e, _ := parseXferlog(got[0]); !e.when.Equal(end) || e.size != 1<<20 || e.seconds != 2 || e.dir != "i" || e.state != "c" {
+	if e, _ := xferlogtest.Parse(got[0]); !e.When.Equal(end) || e.Size != 1<<20 || e.Seconds != 2 || e.Dir != "i" || e.State != "c" {
 		t.Errorf("first line parsed as %+v", e)
 	}
 }
@@ -144,15 +87,15 @@ func TestXferlogFieldsNeverSplit(t *testing.T) {
 		t.Fatalf("%d lines for %d transfers:\n%s", len(got), len(names), strings.Join(got, "\n"))
 	}
 	for i, l := range got {
-		e, err := parseXferlog(l)
+		e, err := xferlogtest.Parse(l)
 		if err != nil {
 			t.Errorf("name %q: %q: %v", names[i], l, err)
-		} else if strings.ContainsAny(e.file, " \t\r\n") {
-			t.Errorf("name %q written as %q", names[i], e.file)
+		} else if strings.ContainsAny(e.File, " \t\r\n") {
+			t.Errorf("name %q written as %q", names[i], e.File)
 		}
 	}
-	if e, _ := parseXferlog(got[len(got)-1]); e.file != "ok/é/日本.txt" {
-		t.Errorf("printable UTF-8 name changed to %q", e.file)
+	if e, _ := xferlogtest.Parse(got[len(got)-1]); e.File != "ok/é/日本.txt" {
+		t.Errorf("printable UTF-8 name changed to %q", e.File)
 	}
 }
 
@@ -200,7 +143,7 @@ func TestConcurrentWritersNeverInterleave(t *testing.T) {
 				if format == JSON {
 					err = json.Unmarshal([]byte(l), new(map[string]any))
 				} else {
-					_, err = parseXferlog(l)
+					_, err = xferlogtest.Parse(l)
 				}
 				if err != nil {
 					t.Fatalf("%q: %v", l, err)
