@@ -2,8 +2,11 @@
 // data connections. It knows nothing of accounts or storage; a Backend
 // decides who may connect and log in, and the Session a log-in returns is
 // the file system the connection works in, with hooks for counting,
-// limiting and recording transfers (Transfer). Another file protocol
-// could implement the same backend.
+// limiting and recording transfers (Transfer). Optional interfaces add
+// to it: a ReadOnlySession has every command that writes refused up
+// front, and a StatusWatcher client hears when AUTH TLS, PROT or CLNT
+// change the connection. Another file protocol could implement the same
+// backend.
 //
 // # Standards
 //
@@ -27,14 +30,18 @@
 // carries an error's own text or a path of the server's disk.
 //
 // Policy refusals are permanent (5xx) and say what to do: "530 TLS is
-// required: use AUTH TLS, then log in." on a connection that stays open,
-// 521 for a transfer without PROT P where TLS is required, 501 for PORT or
-// EPRT to another address or to a port below 1024 (refused when given,
-// not at the transfer), 522 for PASV on an IPv6 connection and for a TLS
-// data connection that must, and does not, resume the control
-// connection's session (Server.TLSSessionReuse). A 421 reply always
-// closes the connection, as its RFC 959 text says; so does a refused
-// log-in.
+// required: use AUTH TLS, then log in." on a connection that stays open
+// (for every connection with Server.RequireTLS, after PASS when Login
+// returns ErrTLSRequired), 521 for a transfer without PROT P where TLS is
+// required (Server.RequireTLS, or Conn.RequireTLS from Login), the
+// backend's refusal (550) for a command that writes in a
+// ReadOnlySession, 501 for PORT or EPRT to another address or to a port
+// below 1024 (refused when given, not at the transfer), 522 for PASV on
+// an IPv6 connection and for a TLS data connection that must, and does
+// not, resume the control connection's session
+// (Server.TLSSessionReuse). A 421 reply always closes the connection, as
+// its RFC 959 text says; so does a refused log-in, except one refused
+// with ErrTLSRequired.
 //
 // # Concurrency
 //

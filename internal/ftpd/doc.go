@@ -4,16 +4,33 @@
 // package is its backend: log-in through the service layer
 // (Authenticator), the file system through the jail, live sessions,
 // limits and kicks through the sessions registry, bans through the Guard,
-// and the TLS certificates (a default one and one per domain).
+// and the TLS certificates (a default one and one per domain). It writes
+// a line per transfer to the transfer log (Config.TransferLog) and counts
+// transfers for the metrics (Config.Metrics).
 //
 // Security: a log-in is decided once (account, folder, owner of new files,
-// quota) and attached to the connection; commands never go back to the
-// database. Every log-in refused for its credentials reads "530 Login
-// incorrect." whatever the reason (unknown user, wrong password,
-// disabled user or account), is reported to the Guard, and is logged in
-// one line for fail2ban:
+// quota and the user's other controls) and attached to the connection;
+// commands never go back to the database. Every log-in refused for its
+// credentials reads "530 Login incorrect." whatever the reason (unknown
+// user, wrong password, disabled user or account, an address the user's
+// IP lists refuse), is reported to the Guard (not the IP lists' refusal,
+// which checked no password), and is logged in one line for fail2ban:
 //
 //	level=WARN msg="FTP login failed" ip=203.0.113.9 user=dev.bob reason="unknown user or wrong password"
+//
+// The service writes the line of a refused IP itself (msg="FTP login
+// refused" ... reason="IP not allowed for this user").
+//
+// The user's controls, once the password is right: an expired user reads
+// when access ended (530), and a live session ends at the end of the
+// user's last day, as a kick ends it; a user who needs TLS reads "530 TLS
+// is required: use AUTH TLS, then log in." over a plain control
+// connection, and 521 for a transfer without PROT P; a read-only user
+// reads "550 Read-only account." for every command that writes; the
+// user's own limit of sessions replaces the registry's per-user one.
+// Upload and download rates are token buckets shared by all of a user's
+// sessions on this node, holding a quarter of a second's worth of bytes
+// (see rateBook); other nodes keep their own.
 //
 // Under attack, each client is held to bounded work, refusals reading
 // 421 and closing the connection: a banned IP at connect (with the time

@@ -19,9 +19,10 @@ import (
 
 // Authenticator checks an FTP log-in; *service.Service implements it.
 // It is called once per log-in attempt, with the client's IP for the
-// audit trail. It returns service.ErrBadCredentials, ErrUserDisabled,
-// ErrAccountOff or ErrBusy for a refusal; any other error is a fault of
-// the server, logged and shown to the client as a refused log-in.
+// audit trail and the user's IP lists. It returns
+// service.ErrBadCredentials, ErrUserDisabled, ErrAccountOff,
+// ErrIPNotAllowed, ErrExpired, ErrHomeRefused or ErrBusy for a refusal;
+// any other error is a fault of the server, logged and answered 421.
 type Authenticator interface {
 	Authenticate(ctx context.Context, username, password, ip string) (service.Login, error)
 }
