@@ -17,28 +17,30 @@ const module = "github.com/panelftp/panelftp/"
 // allowed lists, for each package, the project packages its non-test code
 // may import. Third-party imports are checked separately below.
 var allowed = map[string][]string{
-	"internal/domain":              {},
-	"internal/config":              {},
-	"internal/auth":                {},
-	"internal/jail":                {},
-	"internal/ftp":                 {}, // the protocol alone: it knows no accounts, store or service
-	"internal/browsertest":         {},
-	"internal/version":             {},
-	"internal/defender":            {"internal/domain", "internal/store"},
-	"internal/store":               {"internal/domain"},
-	"internal/store/sqlstore":      {"internal/domain", "internal/store"},
-	"internal/store/storetest":     {"internal/domain", "internal/store"},
-	"internal/service":             {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
-	"internal/sessions":            {"internal/domain", "internal/store"},
-	"internal/ftpd":                {"internal/ftp", "internal/domain", "internal/service", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
-	"internal/web":                 {"internal/domain", "internal/service", "internal/store", "internal/defender"},
-	"internal/api":                 {"internal/domain", "internal/service", "internal/store", "internal/view"},
-	"internal/cli":                 {"internal/domain", "internal/service", "internal/config", "internal/store", "internal/view", "internal/version"},
-	"internal/view":                {"internal/domain"},
-	"internal/xferlog":             {},
+	"internal/domain":          {},
+	"internal/config":          {},
+	"internal/auth":            {},
+	"internal/jail":            {},
+	"internal/ftp":             {}, // the protocol alone: it knows no accounts, store or service
+	"internal/browsertest":     {},
+	"internal/version":         {},
+	"internal/defender":        {"internal/domain", "internal/store"},
+	"internal/store":           {"internal/domain"},
+	"internal/store/sqlstore":  {"internal/domain", "internal/store"},
+	"internal/store/storetest": {"internal/domain", "internal/store"},
+	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
+	"internal/sessions":        {"internal/domain", "internal/store"},
+	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
+	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},
+	"internal/api":             {"internal/domain", "internal/service", "internal/store", "internal/view"},
+	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store", "internal/view", "internal/version"},
+	"internal/view":            {"internal/domain"},
+	"internal/xferlog":         {},
+	"internal/metrics":         {"internal/domain"},
+	"internal/store/measured":  {"internal/domain", "internal/store"},
+
+	// Helpers of other packages' tests.
 	"internal/xferlog/xferlogtest": {},
-	"internal/metrics":             {"internal/domain"},
-	"internal/store/measured":      {"internal/domain", "internal/store"},
 }
 
 // only names third-party modules that a single package may import.

@@ -112,15 +112,19 @@ func (s *session) throttle(t ftp.Transfer, upload bool) ftp.Transfer {
 // chunk, then asks the transfer (the quota) how much of it may move.
 func (t *throttled) Allow(n int64) (int64, error) {
 	for {
-		chunk := min(n, int64(t.lim.Burst()))
+		burst := t.lim.Burst()
+		chunk := min(n, int64(burst))
 		err := t.lim.WaitN(t.ctx, int(chunk))
-		if err == nil {
+		switch {
+		case err == nil:
 			return t.Transfer.Allow(chunk)
-		}
-		if t.ctx.Err() != nil {
+		case t.ctx.Err() != nil:
 			return 0, ftp.ErrAborted
+		case t.lim.Burst() < burst:
+			// The rate was lowered meanwhile and the chunk no longer
+			// fits in the bucket: ask again with its new size.
+		default:
+			return 0, err
 		}
-		// The rate was lowered meanwhile and the chunk no longer fits
-		// in the bucket: ask again with its new size.
 	}
 }
