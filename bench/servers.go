@@ -248,6 +248,9 @@ func (s *panelServer) start(ctx context.Context, e *env) (*instance, error) {
 	if err := prepareHome(home, e.o, e.src, e.owner()); err != nil {
 		return nil, err
 	}
+	if _, err := runCmd(ctx, dir, nil, "", s.bin, "init", "--data", data); err != nil {
+		return nil, err
+	}
 	add := []string{s.bin, "account", "add", "bench", "--home", home, "--data", data}
 	if o := e.owner(); o.uid >= 0 {
 		add = append(add, "--uid", strconv.Itoa(o.uid), "--gid", strconv.Itoa(o.gid))

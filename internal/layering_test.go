@@ -30,6 +30,7 @@ var allowed = map[string][]string{
 	"internal/store/storetest": {"internal/domain", "internal/store"},
 	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
 	"internal/sessions":        {"internal/domain", "internal/store"},
+	"internal/feed":            {"internal/store"},
 	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
 	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},
 	"internal/api":             {"internal/domain", "internal/service", "internal/store", "internal/view"},

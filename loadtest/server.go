@@ -105,6 +105,9 @@ const loadUID = 42000
 // addUsers creates the accounts and their FTP sub-users with the CLI,
 // a few commands at a time (each hashes a password).
 func (s *server) addUsers(ctx context.Context, o options) ([]ftpUser, error) {
+	if err := s.cli(ctx, "", "init"); err != nil {
+		return nil, err
+	}
 	var users []ftpUser
 	for a := range o.accounts {
 		acct := fmt.Sprintf("load%02d", a+1)

@@ -40,9 +40,18 @@ type cli struct {
 	env  []string
 }
 
-// newCLI runs commands against a fresh data directory. PANELFTP_ENV_FILE
-// keeps the tests off an installed package's /etc/panelftp/panelftp.env.
+// newCLI runs the binary against a new SQLite database of its own (made
+// with panelftp init, as the CLI does not create one itself).
 func newCLI(t *testing.T) *cli {
+	c := bareCLI(t)
+	c.ok("init")
+	return c
+}
+
+// bareCLI runs commands against a fresh, empty data directory.
+// PANELFTP_ENV_FILE keeps the tests off an installed package's
+// /etc/panelftp/panelftp.env.
+func bareCLI(t *testing.T) *cli {
 	return &cli{t: t, data: t.TempDir(), env: []string{"PATH=" + os.Getenv("PATH"), "PANELFTP_ENV_FILE=/dev/null"}}
 }
 
@@ -363,6 +372,7 @@ func TestCLIReadsTheEnvironmentFile(t *testing.T) {
 func TestCLIEnvironmentSelectsStore(t *testing.T) {
 	c := newCLI(t)
 	other := t.TempDir()
+	c.ok("init", "--data", other)
 	home := filepath.Join(t.TempDir(), "bob")
 	// --data wins over PANELFTP_DATA.
 	c.ok(append([]string{"account", "add", "bob", "--home", home, "--data", other}, ownerFlags()...)...)
@@ -380,8 +390,9 @@ func TestCLIPostgres(t *testing.T) {
 		t.Skip("set PANELFTP_TEST_POSTGRES to a PostgreSQL URL to run the CLI against PostgreSQL")
 	}
 	dsn = freshSchema(t, dsn)
-	c := newCLI(t)
+	c := bareCLI(t)
 	c.env = append(c.env, "PANELFTP_DB="+dsn)
+	c.ok("init")
 	home := filepath.Join(t.TempDir(), "bob")
 	c.ok(append([]string{"account", "add", "bob", "--home", home}, ownerFlags()...)...)
 	c.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")

@@ -138,8 +138,11 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rt route, err erro
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", challenge(body.Code))
 	}
-	if status == http.StatusServiceUnavailable {
+	switch body.Code {
+	case "busy":
 		w.Header().Set("Retry-After", "1")
+	case "unavailable":
+		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, body)
 }

@@ -337,13 +337,16 @@ func TestResponsesAreNotCached(t *testing.T) {
 	}
 }
 
-func TestStoreFailureIs500WithTheDetailOnlyInTheLog(t *testing.T) {
+func TestStoreFailureIs503WithTheDetailOnlyInTheLog(t *testing.T) {
 	e := newEnv(t)
 	if err := e.svc.Store().Close(); err != nil {
 		t.Fatal(err)
 	}
 	r := e.do(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "bob", "home": e.home("bob")})
-	r.wantError(t, http.StatusInternalServerError, "internal", "", "internal error: the server log has the details")
+	r.wantError(t, http.StatusServiceUnavailable, "unavailable", "", unavailableMsg)
+	if got := r.header.Get("Retry-After"); got != "5" {
+		t.Errorf("Retry-After %q, want 5", got)
+	}
 	if strings.Contains(string(r.body), "sql") {
 		t.Errorf("refusal leaks the cause: %s", r.body)
 	}

@@ -20,6 +20,9 @@ const maxBody = 1 << 20
 // internalMsg answers every unexpected failure; the detail goes to the log.
 const internalMsg = "internal error: the server log has the details"
 
+// unavailableMsg answers while the database does not answer.
+const unavailableMsg = "the database is not answering right now: the server log has the details"
+
 // apiError is a refusal decided at the HTTP edge (bad JSON, no token, wrong
 // method) rather than by the service.
 type apiError struct {
@@ -92,6 +95,11 @@ func errorResponse(err error, fields map[string]string) (status int, body errorB
 	if errors.Is(err, service.ErrBusy) {
 		return http.StatusServiceUnavailable, errorBody{Error: err.Error(), Code: "busy",
 			Hint: "the server is checking many passwords at once: retry in a second"}, true
+	}
+	if errors.Is(err, domain.ErrUnavailable) {
+		// ok is false: the database's own error goes to the log only.
+		return http.StatusServiceUnavailable, errorBody{Error: unavailableMsg, Code: "unavailable",
+			Hint: "retry after the seconds Retry-After gives; a change may or may not have been saved, so read before you repeat it"}, false
 	}
 	kind := domain.KindOf(err)
 	if kind == 0 {

@@ -17,8 +17,6 @@ import (
 	"github.com/panelftp/panelftp/internal/cli"
 	"github.com/panelftp/panelftp/internal/config"
 	"github.com/panelftp/panelftp/internal/service"
-	"github.com/panelftp/panelftp/internal/store"
-	"github.com/panelftp/panelftp/internal/store/sqlstore"
 )
 
 // Main runs the command line and returns the exit status.
@@ -32,34 +30,24 @@ func Main(args []string) int {
 	env := cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		Open:    openService,
+		Init:    initStore,
 		Serve:   serve,
 		EnvFile: envFile,
 	}
 	return cli.Run(ctx, env, args)
 }
 
-// openStore opens PostgreSQL when s.DB is set, else SQLite in s.DataDir.
-func openStore(ctx context.Context, s config.Store) (store.Store, error) {
-	if s.DB != "" {
-		st, err := sqlstore.OpenPostgres(ctx, s.DB)
-		if err != nil {
-			return nil, fmt.Errorf("opening PostgreSQL database (--db): %w", err)
-		}
-		return st, nil
-	}
-	st, err := sqlstore.OpenSQLite(s.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("opening the database in %s (--data): %w", s.DataDir, err)
-	}
-	return st, nil
-}
-
 func newHasher() *auth.Hasher {
 	return auth.NewHasher(auth.Params{}, 2*runtime.NumCPU())
 }
 
+// openService opens the store a command works on: the one the data
+// directory's server uses, which must exist.
 func openService(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error) {
-	st, err := openStore(ctx, s)
+	if err := checkStore(s); err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, s, false)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -72,6 +60,26 @@ func openService(ctx context.Context, s config.Store, h config.Homes) (*service.
 func homeOptions(s config.Store, h config.Homes) service.HomeOptions {
 	return service.HomeOptions{Root: h.Root, DataDir: s.DataDir, AllowRootOwner: h.AllowRootOwner,
 		HomeMode: os.FileMode(h.Mode), FolderMode: os.FileMode(h.FolderMode)}
+}
+
+// initStore creates the database s names, or brings an existing one up to
+// date, and records it in the data directory, as serve would.
+func initStore(ctx context.Context, s config.Store) (string, error) {
+	if err := checkStore(s); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return "", fmt.Errorf("creating data directory %s: %w", s.DataDir, err)
+	}
+	st, err := openStore(ctx, s, true)
+	if err != nil {
+		return "", err
+	}
+	defer st.Close()
+	if err := recordStore(s); err != nil {
+		return "", err
+	}
+	return describeStore(s), nil
 }
 
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {

@@ -10,8 +10,10 @@ import (
 )
 
 // newDefender builds the IP ban keeper from the --ban-* flags; nil when
-// --ban-threshold is 0.
-func newDefender(b config.Bans, st store.Bans, log *slog.Logger) (*defender.Defender, error) {
+// --ban-threshold is 0. With PostgreSQL, failed log-ins are counted in the
+// store, together with the other nodes.
+func newDefender(c config.Serve, st store.Store, log *slog.Logger) (*defender.Defender, error) {
+	b := c.Bans
 	if b.Threshold <= 0 {
 		return nil, nil
 	}
@@ -19,7 +21,9 @@ func newDefender(b config.Bans, st store.Bans, log *slog.Logger) (*defender.Defe
 	if err != nil {
 		return nil, fmt.Errorf("--ban-safe-list: %w", err)
 	}
-	return defender.New(defender.Config{
-		Threshold: b.Threshold, Window: b.Window, BanTime: b.BanTime, MaxBan: b.MaxBan, SafeList: safe,
-	}, st, log), nil
+	cfg := defender.Config{Threshold: b.Threshold, Window: b.Window, BanTime: b.BanTime, MaxBan: b.MaxBan, SafeList: safe}
+	if c.DB != "" {
+		cfg.Shared = st
+	}
+	return defender.New(cfg, st, log), nil
 }

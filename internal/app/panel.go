@@ -52,7 +52,7 @@ func startPanel(c config.Serve, svc *service.Service, ftp *ftpd.Server, guard *d
 	cfg := web.Config{
 		FTPHost: c.PublicHost, FTPPort: portOf(ftp.Addr()), TLSRequired: c.TLSRequired,
 		SecretKey: secret, SecureCookies: c.PanelSecure, TrustedProxies: proxies, Defaults: liveDefaults(c),
-		Version: version.Get().String(),
+		Version: version.Get().String(), NodePublicHost: c.PublicHost,
 	}
 	if a := ftp.ImplicitTLSAddr(); a != nil {
 		cfg.FTPSPort = portOf(a)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -28,8 +30,10 @@ import (
 // shutdown can stop it in the right order.
 type node struct {
 	cfg     config.Serve
+	id      string // this node among the nodes sharing the store
 	log     *slog.Logger
 	st      store.Store
+	watcher store.ChangeWatcher // PostgreSQL's announcements; nil with SQLite
 	svc     *service.Service
 	reg     *sessions.Registry
 	ftp     *ftpd.Server
@@ -38,6 +42,9 @@ type node struct {
 	metrics *metrics.Metrics   // nil when --metrics-listen is not set
 	xfer    *xferlog.Writer    // nil when --transfer-log is not set
 	closer  []func()           // run in reverse at the end
+
+	mu      sync.Mutex
+	applied *domain.Settings // the live settings in force, once read
 }
 
 // serve runs the FTP service, the session registry, the defender and the
@@ -63,6 +70,15 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 	if n.log, err = newLogger(c.LogFormat, c.LogLevel, os.Stderr); err != nil {
 		return nil, err
 	}
+	if c.Pool < 1 {
+		return nil, fmt.Errorf("--db-pool %d: give at least 1 connection", c.Pool)
+	}
+	if c.NodeTimeout < time.Second {
+		return nil, fmt.Errorf("--node-timeout %v: give at least 1s (heartbeats go every quarter of it)", c.NodeTimeout)
+	}
+	if err := checkStore(c.Store); err != nil {
+		return nil, fmt.Errorf("%w (to move this data directory's server to another store, delete %s)", err, filepath.Join(c.DataDir, storeFile))
+	}
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory %s: %w", c.DataDir, err)
 	}
@@ -70,10 +86,17 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 		return nil, fmt.Errorf("--banner: %w", err)
 	}
 	n.cfg = c
-	if n.st, err = openStore(ctx, c.Store); err != nil {
+	if n.st, err = openStore(ctx, c.Store, true); err != nil {
 		return nil, err
 	}
 	n.closer = append(n.closer, func() { n.st.Close() })
+	if err := recordStore(c.Store); err != nil {
+		return nil, err
+	}
+	if w, ok := n.st.(store.ChangeWatcher); ok && c.DB != "" {
+		n.watcher = w
+	}
+	n.id = sessions.NodeID()
 	if c.TransferLog != "" {
 		if n.xfer, err = openTransferLog(c, n.log); err != nil {
 			return nil, err
@@ -97,7 +120,7 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 	opts.Homes = homeOptions(c.Store, c.Homes)
 	n.svc = service.New(n.st, hasher, opts)
 	n.auditHomes(ctx)
-	if n.guard, err = newDefender(c.Bans, n.st, n.log); err != nil {
+	if n.guard, err = newDefender(c, n.st, n.log); err != nil {
 		return nil, err
 	}
 	if err := n.startFTP(); err != nil {
@@ -161,6 +184,8 @@ func (n *node) startFTP() error {
 		cfg.Metrics = transferMetrics{n.metrics}
 	}
 	n.reg = sessions.NewRegistry(sessions.Limits{MaxConnections: n.cfg.MaxConns, MaxPerIP: n.cfg.MaxPerIP, MaxPerUser: n.cfg.MaxPerUser})
+	n.reg.Join(sessions.Cluster{Store: n.st, Node: n.id, Log: n.log, NodeTTL: n.cfg.NodeTimeout,
+		CountEverywhere: n.cfg.DB != ""})
 	if n.ftp, err = ftpd.New(cfg, n.svc, n.reg, n.log); err != nil {
 		return err
 	}
@@ -181,7 +206,7 @@ func (n *node) run(ctx context.Context) error {
 	ftpDone := make(chan error, 1)
 	go func() { ftpDone <- n.ftp.Serve() }()
 	n.log.Info("panelftp started", "version", version.Get().String(), "ftp", n.ftp.Addr().String(), "panel", n.cfg.PanelListen,
-		"data", n.cfg.DataDir, "db", dbKind(n.cfg.Store), "bans", n.guard != nil)
+		"data", n.cfg.DataDir, "db", describeStore(n.cfg.Store), "node", n.id, "bans", n.guard != nil)
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -258,11 +283,4 @@ func liveDefaults(c config.Serve) domain.Settings {
 	return domain.Settings{PublicHost: c.PublicHost, TLSRequired: c.TLSRequired,
 		MaxConnections: c.MaxConns, MaxPerIP: c.MaxPerIP, MaxPerUser: c.MaxPerUser,
 		Banner: c.Banner, HideServerName: c.HideServerName}
-}
-
-func dbKind(s config.Store) string {
-	if s.DB != "" {
-		return "postgres"
-	}
-	return "sqlite"
 }

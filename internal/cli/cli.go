@@ -26,9 +26,12 @@ type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
-	// Open opens the store s names and returns the service on it, with the
-	// home rules h, and a function that closes the store.
+	// Open opens the existing store s names and returns the service on it,
+	// with the home rules h, and a function that closes the store.
 	Open func(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error)
+	// Init creates the store s names (or upgrades it) and returns how it
+	// is named.
+	Init func(ctx context.Context, s config.Store) (string, error)
 	// Serve runs `panelftp serve` until ctx ends.
 	Serve func(ctx context.Context, c config.Serve) error
 	// EnvFile is an environment file whose PANELFTP_* variables apply
@@ -54,6 +57,9 @@ type command struct {
 	typedOnly bool
 	// bare: the command has no flags of its own and needs no settings.
 	bare bool
+	// ownStore: the command takes --data and --db but opens the store
+	// itself (init creates it).
+	ownStore bool
 }
 
 // input is a parsed invocation handed to a command.
@@ -141,10 +147,10 @@ func Run(ctx context.Context, env Env, args []string) int {
 	return finish(env, path, execute(ctx, cmd, in))
 }
 
-// storeEnvOnly passes on the variables of --data and --db only.
+// storeEnvOnly passes on the variables of --data, --db and --db-pool only.
 func storeEnvOnly(getenv func(string) string) func(string) string {
 	return func(name string) string {
-		if name == config.EnvName("data") || name == config.EnvName("db") {
+		if name == config.EnvName("data") || name == config.EnvName("db") || name == config.EnvName("db-pool") {
 			return getenv(name)
 		}
 		return ""
@@ -152,7 +158,7 @@ func storeEnvOnly(getenv func(string) string) func(string) string {
 }
 
 func execute(ctx context.Context, cmd *command, in *input) error {
-	if cmd.noStore || cmd.bare {
+	if cmd.noStore || cmd.bare || cmd.ownStore {
 		return cmd.run(ctx, in)
 	}
 	if err := in.homes.Validate(); err != nil {

@@ -27,6 +27,10 @@ func commands() *group {
 					return err
 				},
 			},
+			"init": &command{
+				usage: "[--data DIR] [--db URL]", summary: "Create the database (or bring it up to date) and record it in the data directory; serve does the same at start.",
+				maxArgs: 0, ownStore: true, run: runInit,
+			},
 			"account": &group{summary: "Manage hosting accounts.", sub: map[string]any{
 				"add": &command{
 					usage:   "NAME --home DIR --uid N --gid N [--ftp-limit N] [--password P | --password-stdin] [--allow-root-owner]",

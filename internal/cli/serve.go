@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 
 	"github.com/panelftp/panelftp/internal/config"
@@ -14,4 +15,16 @@ func runServe(ctx context.Context, in *input) error {
 		c.FTPListen = ":2121"
 	}
 	return in.env.Serve(ctx, c)
+}
+
+func runInit(ctx context.Context, in *input) error {
+	what, err := in.env.Init(ctx, in.store)
+	if err != nil {
+		return err
+	}
+	if what == "sqlite" {
+		what = "SQLite in " + in.store.DataDir
+	}
+	fmt.Fprintf(in.env.Stdout, "panelftp database ready: %s\n", what)
+	return nil
 }

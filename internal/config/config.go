@@ -21,6 +21,9 @@ type Store struct {
 	// DB is a PostgreSQL URL; when set, it replaces the SQLite database
 	// (several nodes share it).
 	DB string
+	// Pool caps this process's PostgreSQL connections (0: the store's
+	// default); a serving node holds one more, listening for changes.
+	Pool int
 }
 
 // Homes are the installation's rules for account homes. `serve` applies
@@ -89,6 +92,10 @@ type Serve struct {
 	// credentials; when not root and no --ftp-listen is given, it listens
 	// on :2121 so no privilege is needed.
 	Demo bool
+	// NodeTimeout is how long the other nodes count this one as alive
+	// after its last heartbeat; a node silent for longer is removed with
+	// its sessions.
+	NodeTimeout time.Duration
 }
 
 // Bans configures the defender: failed log-ins per IP over Threshold within
@@ -106,6 +113,7 @@ type Bans struct {
 func BindStore(fs *flag.FlagSet, s *Store) {
 	fs.StringVar(&s.DataDir, "data", "./panelftp-data", "data directory (SQLite database, TLS certificate, panel secret)")
 	fs.StringVar(&s.DB, "db", "", "PostgreSQL URL, e.g. postgres://panelftp@db/panelftp (default: SQLite in the data directory)")
+	fs.IntVar(&s.Pool, "db-pool", 3, "most PostgreSQL connections this process opens (a server holds one more, listening for changes)")
 }
 
 // DefaultHomes are the home rules when no flag is given.
@@ -142,7 +150,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.StringVar(&c.FTPListen, "ftp-listen", ":21", "FTP control address")
 	fs.StringVar(&c.FTPSListen, "ftps-listen", "", "implicit FTPS address, e.g. :990 (default off)")
 	fs.StringVar(&c.PassivePorts, "passive-ports", "21000-21100", "passive data port range to open in the firewall")
-	fs.StringVar(&c.PublicHost, "public-host", "", "IP address PASV announces (needed behind NAT and in containers; default: the address the client connected to)")
+	fs.StringVar(&c.PublicHost, "public-host", "", "IP address PASV announces (needed behind NAT and in containers); it overrides the live setting, for this node (default: the live setting, else the address the client connected to)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "TLS certificate PEM file (default: a self-signed one generated into the data directory)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "TLS private key PEM file")
 	fs.StringVar(&c.TLSCertDir, "tls-cert-dir", "", "folder of per-domain certificates (NAME.crt with NAME.key, or NAME.pem with both), chosen by SNI or HOST (default: none)")
@@ -175,6 +183,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9121 (default off)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve the Go profiler (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (default off)")
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo account and FTP user and print their credentials")
+	fs.DurationVar(&c.NodeTimeout, "node-timeout", 20*time.Second, "with several nodes: a node silent for this long counts as dead, and its sessions are dropped")
 }
 
 // ApplyEnv sets every flag of fs that was not given on the command line

@@ -8,9 +8,12 @@
 // engine and the web panel call Failure: once an IP (an IPv6 /64, see below)
 // has failed Threshold times within Window, it is banned for BanTime,
 // doubled on every repeat ban up to MaxBan, and the ban is written to the
-// store. Run re-reads the bans from the store every Refresh, so bans made by
-// other nodes, the CLI or the panel apply here within seconds and survive a
-// restart.
+// store. With Config.Shared (several nodes), the failures are counted in the
+// store, so the Threshold holds for the whole cluster whichever nodes saw
+// them. Every write of a ban records a change in the store's feed; Apply
+// refreshes the bans it names and Resync (Load) re-reads them all, so bans
+// made by other nodes, the CLI or the panel apply here as soon as the feed
+// brings them, and survive a restart. Run forgets old failures and bans.
 //
 // What a ban or a score applies to:
 //   - IPv4-mapped IPv6 addresses (::ffff:192.0.2.7) are the IPv4 address
@@ -49,9 +52,12 @@ const (
 	DefaultWindow     = 10 * time.Minute
 	DefaultBanTime    = 15 * time.Minute
 	DefaultMaxBan     = 24 * time.Hour
-	DefaultRefresh    = 2 * time.Second
 	DefaultMaxTracked = 100_000
+	DefaultForget     = 30 * 24 * time.Hour
 )
+
+// pruneEvery is how often Run forgets old failures and bans.
+const pruneEvery = time.Minute
 
 // maxPending caps the bans kept for a later write while the store fails.
 const maxPending = 10_000
@@ -73,9 +79,15 @@ type Config struct {
 	// such as the administrator's office or monitoring. Nothing is safe by
 	// default, not even loopback. See ParseSafeList.
 	SafeList []netip.Prefix
-	// Refresh is how often Run re-reads the bans from the store, so bans
-	// from other nodes and the CLI apply here (default 2s).
-	Refresh time.Duration
+	// Forget is how long after a ban ended its row, and so its repeat
+	// count, is kept (default 30 days): an IP banned again within it gets
+	// a longer ban.
+	Forget time.Duration
+	// Shared, when set, counts the failures in the store, together with
+	// every other node using it; nil counts this node's failures only (one
+	// node). Either way, the failures are also counted in memory, which
+	// takes over while the store fails.
+	Shared store.LoginFailures
 	// MaxTracked caps how many IPs (IPv6 /64s) have a failure score at once
 	// (default 100,000); the least recently failing one is forgotten first.
 	MaxTracked int
@@ -98,7 +110,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Window, DefaultWindow)
 	def(&c.BanTime, DefaultBanTime)
 	def(&c.MaxBan, DefaultMaxBan)
-	def(&c.Refresh, DefaultRefresh)
+	def(&c.Forget, DefaultForget)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -198,19 +210,30 @@ func (d *Defender) Failure(ctx context.Context, ip netip.Addr, reason string) (b
 	if d.safe(ip) {
 		return false, nil
 	}
+	if _, banned := d.Banned(ip); banned {
+		// Already out (a connection opened before the ban, or a ban from
+		// another node): don't count again, which would lengthen the ban.
+		return true, nil
+	}
 	now := d.cfg.Now()
 	key := scoreKey(ip)
+	shared, sharedErr := d.countShared(ctx, key, now)
 	// Checking the ban, counting and closing the door happen under the
 	// table's lock, so that once key reaches Threshold no other failure
 	// of it counts before it is banned here (which would ban it twice).
 	d.fails.mu.Lock()
 	if _, banned := d.Banned(ip); banned {
-		// Already out (a connection opened before the ban, or a ban from
-		// another node): don't count again, which would lengthen the ban.
 		d.fails.mu.Unlock()
 		return true, nil
 	}
 	n, reached := d.fails.addLocked(key, int64(now.Sub(d.epoch)))
+	if shared > n {
+		// The store counted failures seen by other nodes too.
+		n, reached = shared, shared >= d.cfg.Threshold
+		if reached {
+			d.fails.forgetLocked(key)
+		}
+	}
 	known := 0
 	if reached {
 		// Ban at once with what this node knows; banForFailures corrects
@@ -220,9 +243,22 @@ func (d *Defender) Failure(ctx context.Context, ip netip.Addr, reason string) (b
 	}
 	d.fails.mu.Unlock()
 	if !reached {
-		return false, nil
+		return false, sharedErr
 	}
-	return true, d.banForFailures(ctx, key, n, known, reason, now)
+	return true, errors.Join(sharedErr, d.banForFailures(ctx, key, n, known, reason, now))
+}
+
+// countShared records a failure of key in the shared store and returns
+// how many key has there within the window; 0 without a shared store.
+func (d *Defender) countShared(ctx context.Context, key netip.Prefix, now time.Time) (int, error) {
+	if d.cfg.Shared == nil {
+		return 0, nil
+	}
+	n, err := d.cfg.Shared.AddLoginFailure(ctx, keyString(key), now.UTC(), now.Add(-d.cfg.Window).UTC())
+	if err != nil {
+		return 0, fmt.Errorf("defender: counting the failure of %s with the other nodes (counted here only): %w", keyString(key), err)
+	}
+	return n, nil
 }
 
 // banForFailures bans key after n failures, known being the repeat count
@@ -312,7 +348,7 @@ func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, re
 }
 
 // Unban lifts the ban of ip here at once and deletes it from the store, so
-// other nodes lift it at their next refresh. For an IPv6 address it lifts
+// other nodes lift it as soon as the change feed tells them. For an IPv6 address it lifts
 // both the address's own ban and its /64's, since either keeps it out. It
 // also forgets the IP's failure score, and the store row goes with its
 // repeat count: an administrator's unban is a pardon. It returns a
@@ -364,12 +400,10 @@ func (d *Defender) Unban(ctx context.Context, ip netip.Addr) error {
 // expire first. Bans kept on this node only because the store failed are
 // not listed.
 func (d *Defender) List(ctx context.Context) ([]store.Ban, error) {
-	all, err := d.st.ListBans(ctx)
+	active, err := d.st.ListBans(ctx, d.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("defender: listing bans: %w", err)
 	}
-	now := d.cfg.Now()
-	active := slices.DeleteFunc(all, func(b store.Ban) bool { return !b.Until.After(now) })
 	slices.SortStableFunc(active, func(a, b store.Ban) int { return a.Until.Compare(b.Until) })
 	return active, nil
 }

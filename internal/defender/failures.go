@@ -78,6 +78,10 @@ func (f *failures) addLocked(key netip.Prefix, now int64) (n int, reached bool) 
 func (f *failures) forget(key netip.Prefix) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.forgetLocked(key)
+}
+
+func (f *failures) forgetLocked(key netip.Prefix) {
 	if t := f.byKey[key]; t != nil {
 		f.remove(t)
 	}

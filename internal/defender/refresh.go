@@ -11,34 +11,119 @@ import (
 	"github.com/panelftp/panelftp/internal/store"
 )
 
-// Run keeps this node's bans in step with the store until ctx ends: it
-// loads them at once, then every Refresh, and drops the failure scores
-// that left the window. A failing store is logged once when it starts
-// failing and once when it recovers; meanwhile the bans last loaded stay
-// in force.
+// Run forgets, every minute until ctx ends, the failure scores that left
+// the window and, in the store, the failures older than the window and the
+// bans that ended more than Forget ago. A failing store is logged once
+// when it starts failing and once when it recovers.
 func (d *Defender) Run(ctx context.Context) {
-	tick := time.NewTicker(d.cfg.Refresh)
+	tick := time.NewTicker(pruneEvery)
 	defer tick.Stop()
 	failing := false
 	for {
-		err := d.Load(ctx)
-		d.fails.prune(int64(d.cfg.Now().Sub(d.epoch)))
-		if ctx.Err() != nil {
-			return
-		}
-		switch {
-		case err != nil && !failing:
-			d.log.Warn("cannot refresh IP bans from the store; keeping the bans loaded before", "err", err)
-		case err == nil && failing:
-			d.log.Info("IP bans refreshed from the store again")
-		}
-		failing = err != nil
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		now := d.cfg.Now()
+		d.fails.prune(int64(now.Sub(d.epoch)))
+		err := d.pruneStore(ctx, now)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil && !failing:
+			d.log.Warn("cannot forget old bans and failures in the store; retrying", "err", err)
+		case err == nil && failing:
+			d.log.Info("forgetting old bans and failures in the store again")
+		}
+		failing = err != nil
 	}
+}
+
+func (d *Defender) pruneStore(ctx context.Context, now time.Time) error {
+	err := d.st.PruneBans(ctx, now.Add(-d.cfg.Forget).UTC())
+	if d.cfg.Shared != nil {
+		err = errors.Join(err, d.cfg.Shared.PruneLoginFailures(ctx, now.Add(-d.cfg.Window).UTC()))
+	}
+	return err
+}
+
+// Apply refreshes the bans that changes name (store.ChangeBan), as the
+// change feed brings them: a ban put or lifted by another node, the CLI or
+// the panel applies here at once. Many at once are read in one Load.
+func (d *Defender) Apply(ctx context.Context, changes []store.Change) {
+	var keys []string
+	for _, c := range changes {
+		if c.Kind == store.ChangeBan {
+			keys = append(keys, c.Key)
+		}
+	}
+	var err error
+	switch {
+	case len(keys) == 0:
+		return
+	case len(keys) > 64:
+		err = d.Load(ctx)
+	default:
+		err = d.refresh(ctx, keys...)
+	}
+	if err != nil {
+		// The feed re-reads everything once the store answers again.
+		d.log.Warn("cannot refresh changed IP bans from the store", "err", err)
+	}
+}
+
+// Resync re-reads every ban in force (Load), when the change feed may have
+// missed some.
+func (d *Defender) Resync(ctx context.Context) error { return d.Load(ctx) }
+
+// Refresh re-reads from the store the bans that can keep ip out — the
+// address's own and, for IPv6, its /64's — so that a ban put or lifted
+// through the store applies on this node at once. ip may also be a /64
+// as the ban list writes it.
+func (d *Defender) Refresh(ctx context.Context, ip string) error {
+	if p, err := netip.ParsePrefix(ip); err == nil {
+		return d.refresh(ctx, keyString(normalizePrefix(p)))
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%q is not an IP address", ip)}
+	}
+	addr, _ = normalize(addr)
+	keys := []string{keyString(hostKey(addr))}
+	if addr.Is6() {
+		keys = append(keys, keyString(scoreKey(addr)))
+	}
+	return d.refresh(ctx, keys...)
+}
+
+// refresh re-reads the store rows of keys and puts them in force here, or
+// lifts them when they are gone or ended.
+func (d *Defender) refresh(ctx context.Context, keys ...string) error {
+	d.loadMu.Lock()
+	defer d.loadMu.Unlock()
+	now := d.cfg.Now()
+	for _, name := range keys {
+		k, ok := parseKey(name)
+		if !ok {
+			continue
+		}
+		row, err := d.st.GetBan(ctx, name)
+		if err != nil && !errors.Is(err, domain.ErrNotFound) {
+			return fmt.Errorf("defender: reading the ban of %s: %w", name, err)
+		}
+		d.mu.Lock()
+		if _, pending := d.pending[k]; !pending {
+			if err == nil && row.Until.After(now) {
+				d.bans[k] = ban{until: row.Until.UnixNano(), count: row.Count}
+			} else {
+				delete(d.bans, k)
+			}
+		}
+		d.mu.Unlock()
+	}
+	return nil
 }
 
 // Load replaces this node's bans with those in force in the store, plus
@@ -52,8 +137,8 @@ func (d *Defender) Load(ctx context.Context) error {
 	d.mu.Lock()
 	d.journal = map[netip.Prefix]ban{}
 	d.mu.Unlock()
-	rows, err := d.st.ListBans(ctx)
 	now := d.cfg.Now()
+	rows, err := d.st.ListBans(ctx, now)
 	var table map[netip.Prefix]ban
 	bad := 0
 	if err == nil {

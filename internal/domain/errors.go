@@ -23,6 +23,10 @@ const (
 	LimitReached
 	// Forbidden: the caller may not touch this object.
 	Forbidden
+	// Unavailable: the database cannot answer right now; nothing is known
+	// about the request's object, and the same request may work in a
+	// moment.
+	Unavailable
 )
 
 // Error is a refusal with a message meant for the person who asked.
@@ -32,14 +36,20 @@ type Error struct {
 	Kind  Kind
 	Field string
 	Msg   string
+	// Err is the cause, for the log (Unavailable wraps the database's
+	// error); it is not part of the message.
+	Err error
 }
 
 func (e *Error) Error() string { return e.Msg }
 
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
 // Is lets errors.Is(err, domain.ErrNotFound) match on kind alone.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Msg == "" && t.Field == "" && t.Kind == e.Kind
+	return ok && t.Msg == "" && t.Field == "" && t.Err == nil && t.Kind == e.Kind
 }
 
 // Sentinels to compare against with errors.Is.
@@ -49,6 +59,7 @@ var (
 	ErrConflict     = &Error{Kind: Conflict}
 	ErrLimitReached = &Error{Kind: LimitReached}
 	ErrForbidden    = &Error{Kind: Forbidden}
+	ErrUnavailable  = &Error{Kind: Unavailable}
 )
 
 func invalid(field, format string, args ...any) error {
@@ -63,6 +74,12 @@ func NotFoundf(format string, args ...any) error {
 // Conflictf builds a Conflict error for field.
 func Conflictf(field, format string, args ...any) error {
 	return &Error{Kind: Conflict, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// UnavailableErr says that the database could not answer, keeping its
+// error as the cause.
+func UnavailableErr(cause error) error {
+	return &Error{Kind: Unavailable, Msg: "the database is unavailable: " + cause.Error(), Err: cause}
 }
 
 // KindOf returns the Kind of err, or 0 when err is not a domain refusal.

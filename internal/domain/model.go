@@ -23,6 +23,9 @@ type Account struct {
 	Enabled           bool
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	// Version is set by the store and grows with every change that must
+	// end the FTP sessions of the account's sub-users (see Versions).
+	Version int64
 }
 
 // FTPUser is an FTP sub-user "<name>.<account>", locked into Path.
@@ -42,6 +45,23 @@ type FTPUser struct {
 	// LastLoginAt is zero when the user never logged in.
 	LastLoginAt time.Time
 	LastLoginIP string
+	// Version is set by the store and grows with every change that must
+	// end the user's FTP sessions (see Versions).
+	Version int64
+}
+
+// Versions are the versions of the sub-user and of its account that an
+// FTP log-in read. A session is stale, and must end, once either has
+// grown: versions come from one counter in the shared store, so comparing
+// them needs no clock and holds across nodes and restarts.
+type Versions struct {
+	User, Account int64
+}
+
+// Older reports whether v was read before current: a session logged in
+// with v must end.
+func (v Versions) Older(current Versions) bool {
+	return v.User < current.User || v.Account < current.Account
 }
 
 // Directory is the absolute host path the sub-user is locked into.

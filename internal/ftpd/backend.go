@@ -131,7 +131,7 @@ func (cl *client) Login(ctx context.Context, user, pass string) (ftp.Session, er
 	if err := cl.requireTLS(login); err != nil {
 		return nil, err
 	}
-	if err := cl.sess.Login(username, login.Account.Name, started, login.MaxSessions); err != nil {
+	if err := cl.sess.Login(username, login.Account.Name, login.Versions, login.MaxSessions); err != nil {
 		cl.log.Warn("FTP login refused", "user", username, "reason", err.Error())
 		return nil, &ftp.Error{Code: 530, Message: capitalize(err.Error()) + "."}
 	}

@@ -6,25 +6,29 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/feed"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 	"github.com/panelftp/panelftp/internal/store/sqlstore"
 )
 
-// runRegistry runs the registry's store loop for the test's duration.
+// runRegistry runs the registry's store loop and the change feed's
+// kicks for the test's duration.
 func (e *env) runRegistry() {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		e.Reg.Run(ctx, e.Store, sessions.NodeID(), e.Srv.log)
-	}()
-	e.t.Cleanup(func() { cancel(); <-done })
+	e.Reg.Join(sessions.Cluster{Store: e.Store, Node: sessions.NodeID(), Log: e.Srv.log})
+	var wg sync.WaitGroup
+	wg.Go(func() { e.Reg.Run(ctx) })
+	wg.Go(func() {
+		feed.Run(ctx, e.Store, feed.Config{}, feed.Follower{Name: "kicks", Apply: e.Reg.Apply, Resync: e.Reg.Resync})
+	})
+	e.t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 // slowRetr starts downloading name on r, reading 64 KiB every 10 ms.

@@ -129,7 +129,8 @@ func (s *Service) SetFTPLimit(ctx context.Context, name string, limit int) error
 }
 
 // SetAccountEnabled enables or disables an account; disabling ends the live
-// FTP sessions of all its sub-users and refuses their log-ins.
+// FTP sessions of all its sub-users on every node (the store gives the
+// account a new version) and refuses their log-ins.
 func (s *Service) SetAccountEnabled(ctx context.Context, name string, enabled bool) error {
 	a, err := s.getAccount(ctx, name)
 	if err != nil {
@@ -138,9 +139,6 @@ func (s *Service) SetAccountEnabled(ctx context.Context, name string, enabled bo
 	a.Enabled, a.UpdatedAt = enabled, s.now().UTC()
 	if err := s.store.UpdateAccount(ctx, a); err != nil {
 		return err
-	}
-	if !enabled {
-		s.kickAccount(ctx, a.Name)
 	}
 	s.log.Info("account enabled changed", "account", name, "enabled", enabled)
 	return nil
@@ -163,23 +161,11 @@ func (s *Service) DeleteAccount(ctx context.Context, name string, force bool) er
 		return &domain.Error{Kind: domain.Conflict, Field: "account",
 			Msg: fmt.Sprintf("account %s still has %d FTP sub-user(s): delete them first, or use --force to delete them with the account (files are kept)", name, n)}
 	}
-	s.kickAccount(ctx, name)
 	if err := s.store.DeleteAccount(ctx, name); err != nil {
 		return err
 	}
 	s.log.Info("account deleted", "account", name, "ftp_users_deleted", n)
 	return nil
-}
-
-func (s *Service) kickAccount(ctx context.Context, name string) {
-	users, err := s.store.ListFTPUsers(ctx, name)
-	if err != nil {
-		s.log.Error("could not list FTP users to disconnect", "account", name, "err", err)
-		return
-	}
-	for _, u := range users {
-		s.kickUser(ctx, u.Username)
-	}
 }
 
 func (s *Service) getAccount(ctx context.Context, name string) (domain.Account, error) {

@@ -30,8 +30,11 @@ func TestAddAccountCreatesMissingHome(t *testing.T) {
 		t.Fatalf("AddAccount = %+v\nwant %+v", a, want)
 	}
 	got, err := e.svc.GetAccount(e.ctx, "bob")
-	if err != nil || got != want {
-		t.Fatalf("stored account = %+v, %v\nwant %+v", got, err, want)
+	if err != nil || got.Version == 0 {
+		t.Fatalf("stored account = %+v, %v: want a version", got, err)
+	}
+	if got.Version = 0; got != want {
+		t.Fatalf("stored account = %+v\nwant %+v", got, want)
 	}
 }
 
@@ -133,19 +136,15 @@ func TestDisableAccountKicksItsUsers(t *testing.T) {
 	e.addUser("bob", "two.bob", "/")
 	e.addUser("alice", "one.alice", "/")
 
-	seq := e.lastKick()
+	seq := e.lastChange()
 	if err := e.svc.SetAccountEnabled(e.ctx, "bob", false); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.kickedUsers(seq); strings.Join(got, ",") != "one.bob,two.bob" {
-		t.Fatalf("kicked %q, want one.bob and two.bob", got)
+	if got := e.changesAfter(seq); strings.Join(got, ",") != "account bob" {
+		t.Fatalf("changes %q, want one of account bob (ending the sessions of its users)", got)
 	}
-	seq = e.lastKick()
-	if err := e.svc.SetAccountEnabled(e.ctx, "bob", true); err != nil {
-		t.Fatal(err)
-	}
-	if got := e.kicksAfter(seq); len(got) != 0 {
-		t.Fatalf("enabling kicked %+v", got)
+	if a, err := e.svc.GetAccount(e.ctx, "bob"); err != nil || a.Version != e.lastChange() {
+		t.Fatalf("account version %d, %v; want %d, the change's", a.Version, err, e.lastChange())
 	}
 }
 
@@ -173,7 +172,7 @@ func TestDeleteAccount(t *testing.T) {
 		e.unchanged(before)
 	})
 	t.Run("force", func(t *testing.T) {
-		seq := e.lastKick()
+		seq := e.lastChange()
 		files := e.tree()
 		if err := e.svc.DeleteAccount(e.ctx, "bob", true); err != nil {
 			t.Fatal(err)
@@ -184,8 +183,8 @@ func TestDeleteAccount(t *testing.T) {
 		if u := e.users(""); len(u) != 1 || u[0].Username != "one.alice" {
 			t.Fatalf("users left: %+v, want only one.alice", u)
 		}
-		if got := e.kickedUsers(seq); strings.Join(got, ",") != "one.bob,two.bob" {
-			t.Fatalf("kicked %q, want one.bob and two.bob", got)
+		if got := e.changesAfter(seq); strings.Join(got, ",") != "account bob" {
+			t.Fatalf("changes %q, want one of account bob (ending the sessions of its users)", got)
 		}
 		if after := e.tree(); strings.Join(after, "\n") != strings.Join(files, "\n") {
 			t.Fatalf("files changed:\nbefore %q\nafter  %q", files, after)
@@ -271,23 +270,23 @@ func TestAccountCallsIgnoreCase(t *testing.T) {
 	wantErr(t, e.svc.DeleteAccount(e.ctx, "BOB", false), domain.Conflict, "account")
 	e.unchanged(before)
 
-	seq := e.lastKick()
+	seq := e.lastChange()
 	if err := e.svc.SetAccountEnabled(e.ctx, "Bob", false); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.kickedUsers(seq); len(got) != 1 || got[0] != "dev.bob" {
-		t.Fatalf("disabling via Bob kicked %q, want dev.bob", got)
+	if got := e.changesAfter(seq); len(got) != 1 || got[0] != "account bob" {
+		t.Fatalf("disabling via Bob recorded %q, want account bob", got)
 	}
 	if a, _ := e.svc.GetAccount(e.ctx, "bob"); a.Enabled {
 		t.Fatal("account still enabled")
 	}
 
-	seq = e.lastKick()
+	seq = e.lastChange()
 	if err := e.svc.DeleteAccount(e.ctx, "BOB", true); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.kickedUsers(seq); len(got) != 1 || got[0] != "dev.bob" {
-		t.Fatalf("deleting via BOB kicked %q, want dev.bob", got)
+	if got := e.changesAfter(seq); len(got) != 1 || got[0] != "account bob" {
+		t.Fatalf("deleting via BOB recorded %q, want account bob", got)
 	}
 	if n := len(e.accounts()); n != 0 {
 		t.Fatalf("%d accounts left", n)

@@ -13,23 +13,16 @@ import (
 
 // ListBans returns the IP bans in force now, soonest to expire first.
 func (s *Service) ListBans(ctx context.Context) ([]store.Ban, error) {
-	all, err := s.store.ListBans(ctx)
+	active, err := s.store.ListBans(ctx, s.now())
 	if err != nil {
 		return nil, err
-	}
-	now := s.now()
-	active := all[:0]
-	for _, b := range all {
-		if b.Until.After(now) {
-			active = append(active, b)
-		}
 	}
 	sort.Slice(active, func(i, j int) bool { return active[i].Until.Before(active[j].Until) })
 	return active, nil
 }
 
 // AddBan keeps ip out of the FTP service and the panel for dur; every node
-// applies it within seconds.
+// applies it as soon as it reads the change feed.
 func (s *Service) AddBan(ctx context.Context, ip string, dur time.Duration, reason string) (store.Ban, error) {
 	addr, err := parseIP(ip)
 	if err != nil {

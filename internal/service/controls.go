@@ -25,11 +25,9 @@ func (s *Service) SetFTPControls(ctx context.Context, account, username string, 
 		return domain.FTPUser{}, false, err
 	}
 	u.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateFTPUser(ctx, u); err != nil {
+	ended = domain.SessionsMustEnd(before, u)
+	if err := s.store.UpdateFTPUser(ctx, u, ended); err != nil {
 		return domain.FTPUser{}, false, err
-	}
-	if ended = domain.SessionsMustEnd(before, u); ended {
-		s.kickUser(ctx, u.Username)
 	}
 	s.log.Info("FTP user controls changed", "account", u.Account, "user", u.Username, "quota_mb", u.QuotaMB,
 		"max_files", u.MaxFiles, "upload_kbps", u.UploadKBps, "download_kbps", u.DownloadKBps,

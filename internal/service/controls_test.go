@@ -22,7 +22,7 @@ func TestSetFTPControls(t *testing.T) {
 	e.addUser("bob", "other.bob", "/")
 
 	e.clock.Add(time.Minute)
-	seq := e.lastKick()
+	seq := e.lastChange()
 	u, ended, err := e.svc.SetFTPControls(e.ctx, "bob", "Dev.Bob", domain.ControlsChange{
 		QuotaMB: ptr(int64(300)), MaxFiles: ptr(int64(5000)), UploadKBps: ptr(int64(200)), DownloadKBps: ptr(int64(400)),
 		AllowIPs: ptr([]string{"192.0.2.0/24", "2001:db8::/32"}), DenyIPs: ptr([]string{"192.0.2.66"}),
@@ -41,7 +41,11 @@ func TestSetFTPControls(t *testing.T) {
 	if !reflect.DeepEqual(stored.Controls, want) || stored.QuotaMB != 300 || !stored.UpdatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("stored %+v\nwant controls %+v, quota 300, updated %v", stored, want, e.clock.Now())
 	}
-	if !reflect.DeepEqual(u, stored) {
+	// The version is the store's, read back with the user.
+	if stored.Version <= u.Version {
+		t.Fatalf("version %d stored after a change that ends the sessions, %d before", stored.Version, u.Version)
+	}
+	if u.Version = stored.Version; !reflect.DeepEqual(u, stored) {
 		t.Fatalf("returned %+v\nstored %+v", u, stored)
 	}
 	if got := e.kickedUsers(seq); len(got) != 1 || got[0] != "dev.bob" || !ended {
@@ -55,7 +59,7 @@ func TestSetFTPControls(t *testing.T) {
 	}
 
 	// Only the given fields change; relaxing a rule keeps the sessions.
-	seq = e.lastKick()
+	seq = e.lastChange()
 	if _, ended, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{ReadOnly: ptr(false), UploadKBps: ptr(int64(0))}); err != nil || ended {
 		t.Fatal(ended, err)
 	}
@@ -74,7 +78,7 @@ func TestSetFTPControls(t *testing.T) {
 		"expiry in past":   {Expires: ptr("2026-01-01")},
 		"TLS required set": {TLSRequired: ptr(false)}, // off first, then on below
 	} {
-		seq := e.lastKick()
+		seq := e.lastChange()
 		if _, _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", ch); err != nil {
 			t.Fatal(name, err)
 		}
@@ -82,7 +86,7 @@ func TestSetFTPControls(t *testing.T) {
 			t.Errorf("%s: %d kicks, want %d", name, got, want)
 		}
 	}
-	seq = e.lastKick()
+	seq = e.lastChange()
 	if _, _, err := e.svc.SetFTPControls(e.ctx, "bob", "dev.bob", domain.ControlsChange{TLSRequired: ptr(true)}); err != nil {
 		t.Fatal(err)
 	}

@@ -188,8 +188,8 @@ func (s *Service) SetFTPUserEnabled(ctx context.Context, account, username strin
 	return s.updateFTPUser(ctx, u, "FTP user enabled changed")
 }
 
-// DeleteFTPUser removes the login and ends its live sessions. The files
-// stay where they are.
+// DeleteFTPUser removes the login, which ends its live sessions on every
+// node. The files stay where they are.
 func (s *Service) DeleteFTPUser(ctx context.Context, account, username string) error {
 	u, err := s.GetFTPUser(ctx, account, username)
 	if err != nil {
@@ -198,19 +198,19 @@ func (s *Service) DeleteFTPUser(ctx context.Context, account, username string) e
 	if err := s.store.DeleteFTPUser(ctx, u.Username); err != nil {
 		return err
 	}
-	s.kickUser(ctx, u.Username)
 	s.log.Info("FTP user deleted", "account", u.Account, "user", u.Username)
 	return nil
 }
 
-// updateFTPUser saves u and ends its live sessions so the change takes
-// effect at once (sessions decide their root and limits at log-in).
+// updateFTPUser saves u, which ends its live sessions on every node so
+// the change takes effect at once (sessions decide their root and limits
+// at log-in): the store gives the user a new version in the same
+// transaction.
 func (s *Service) updateFTPUser(ctx context.Context, u domain.FTPUser, what string) error {
 	u.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateFTPUser(ctx, u); err != nil {
+	if err := s.store.UpdateFTPUser(ctx, u, true); err != nil {
 		return err
 	}
-	s.kickUser(ctx, u.Username)
 	s.log.Info(what, "account", u.Account, "user", u.Username)
 	return nil
 }

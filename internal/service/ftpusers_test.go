@@ -33,7 +33,9 @@ func TestAddFTPUser(t *testing.T) {
 	if !strings.HasPrefix(u.PasswordHash, "$argon2id$") || strings.Contains(u.PasswordHash, pw1) {
 		t.Fatalf("password stored as %q, want an argon2id hash", u.PasswordHash)
 	}
-	if got := e.storedUser("dev.bob"); !reflect.DeepEqual(got, u) {
+	if got := e.storedUser("dev.bob"); got.Version == 0 {
+		t.Fatalf("stored %+v without a version", got)
+	} else if got.Version = 0; !reflect.DeepEqual(got, u) {
 		t.Fatalf("stored %+v\nreturned %+v", got, u)
 	}
 	if fi, err := os.Stat(filepath.Join(a.Home, "example.com", "dev")); err != nil || !fi.IsDir() {
@@ -286,15 +288,17 @@ func TestChangesKickTheUser(t *testing.T) {
 	for _, tc := range ops {
 		t.Run(tc.name, func(t *testing.T) {
 			e.clock.Add(time.Second)
-			seq := e.lastKick()
+			seq := e.lastChange()
 			if err := tc.op(); err != nil {
 				t.Fatal(err)
 			}
-			kicks := e.kicksAfter(seq)
-			if len(kicks) != 1 || kicks[0].Username != "dev.bob" || kicks[0].SessionID != "" || !kicks[0].At.Equal(e.clock.Now()) {
-				t.Fatalf("kicks %+v, want one for dev.bob at %v", kicks, e.clock.Now())
+			if got := e.changesAfter(seq); len(got) != 1 || got[0] != "user dev.bob" {
+				t.Fatalf("changes %q, want one of user dev.bob", got)
 			}
 			u := e.storedUser("dev.bob")
+			if u.Version != e.lastChange() {
+				t.Errorf("version %d, want %d: the change's, so that its sessions end", u.Version, e.lastChange())
+			}
 			if !u.UpdatedAt.Equal(e.clock.Now()) {
 				t.Errorf("UpdatedAt = %v, want %v", u.UpdatedAt, e.clock.Now())
 			}
@@ -347,12 +351,12 @@ func TestDeleteFTPUserKeepsFiles(t *testing.T) {
 	writeFile(t, filepath.Join(a.Home, "site", "img", "logo.png"), "png")
 	files := e.tree()
 
-	seq := e.lastKick()
+	seq := e.lastChange()
 	if err := e.svc.DeleteFTPUser(e.ctx, "bob", "DEV.bob"); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.kickedUsers(seq); len(got) != 1 || got[0] != "dev.bob" {
-		t.Fatalf("kicked %q, want dev.bob", got)
+	if got := e.changesAfter(seq); len(got) != 1 || got[0] != "user dev.bob" {
+		t.Fatalf("changes %q, want one of user dev.bob", got)
 	}
 	if _, err := e.st.GetFTPUser(e.ctx, "dev.bob"); domain.KindOf(err) != domain.NotFound {
 		t.Fatalf("user still stored: %v", err)

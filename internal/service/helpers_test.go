@@ -171,51 +171,60 @@ func (e *env) storedUser(username string) domain.FTPUser {
 	return u
 }
 
-func (e *env) lastKick() int64 {
+// lastChange is the Seq of the newest entry of the change feed.
+func (e *env) lastChange() int64 {
 	e.t.Helper()
-	seq, err := e.st.LastKickSeq(e.ctx)
-	if err != nil {
-		e.t.Fatalf("LastKickSeq: %v", err)
+	seq := int64(0)
+	for _, c := range e.feedAfter(0) {
+		seq = c.Seq
 	}
 	return seq
 }
 
-// kicksAfter returns the kicks requested since seq.
-func (e *env) kicksAfter(seq int64) []store.Kick {
+func (e *env) feedAfter(seq int64) []store.Change {
 	e.t.Helper()
-	kicks, err := e.st.KicksAfter(e.ctx, seq, e.clock.Now().Add(-time.Hour))
+	changes, _, err := e.st.ChangesAfter(e.ctx, seq, 10000)
 	if err != nil {
-		e.t.Fatalf("KicksAfter: %v", err)
+		e.t.Fatalf("ChangesAfter: %v", err)
 	}
-	return kicks
+	return changes
 }
 
-// kickedUsers returns the usernames whose sessions were asked to end since seq.
+// kickedUsers lists the users whose sessions changes since seq end.
 func (e *env) kickedUsers(seq int64) []string {
 	e.t.Helper()
-	var names []string
-	for _, k := range e.kicksAfter(seq) {
-		if k.Username != "" {
-			names = append(names, k.Username)
+	names := []string{}
+	for _, c := range e.feedAfter(seq) {
+		if c.Kind == store.ChangeUser {
+			names = append(names, c.Key)
 		}
 	}
-	slices.Sort(names)
 	return names
 }
 
+// changesAfter lists the changes recorded since seq as "kind key".
+func (e *env) changesAfter(seq int64) []string {
+	e.t.Helper()
+	list := []string{}
+	for _, c := range e.feedAfter(seq) {
+		list = append(list, string(c.Kind)+" "+c.Key)
+	}
+	return list
+}
+
 // state is everything a refused call must leave as it was: the store's
-// accounts and users, the kick queue, and every file under the test's base
-// directory (homes and outside).
+// accounts and users, the change feed (so no session was ended), and
+// every file under the test's base directory (homes and outside).
 type state struct {
-	accounts []domain.Account
-	users    []domain.FTPUser
-	kickSeq  int64
-	files    []string
+	accounts  []domain.Account
+	users     []domain.FTPUser
+	changeSeq int64
+	files     []string
 }
 
 func (e *env) snapshot() state {
 	e.t.Helper()
-	return state{accounts: e.accounts(), users: e.users(""), kickSeq: e.lastKick(), files: e.tree()}
+	return state{accounts: e.accounts(), users: e.users(""), changeSeq: e.lastChange(), files: e.tree()}
 }
 
 func (e *env) tree() []string {
@@ -248,8 +257,8 @@ func (e *env) unchanged(before state) {
 	if !reflect.DeepEqual(before.users, after.users) {
 		e.t.Errorf("FTP users changed:\nbefore %+v\nafter  %+v", before.users, after.users)
 	}
-	if before.kickSeq != after.kickSeq {
-		e.t.Errorf("kicks requested: %+v", e.kicksAfter(before.kickSeq))
+	if before.changeSeq != after.changeSeq {
+		e.t.Errorf("changes recorded: %q", e.changesAfter(before.changeSeq))
 	}
 	if !slices.Equal(before.files, after.files) {
 		e.t.Errorf("files changed:\nbefore %q\nafter  %q", before.files, after.files)

@@ -68,6 +68,9 @@ type Login struct {
 	// ExpiresAt is when the session must end (the end of the user's last
 	// day, UTC); zero = never.
 	ExpiresAt time.Time
+	// Versions are those of User and Account as read: the session must
+	// end once either changes (see sessions.Session.Login).
+	Versions domain.Versions
 }
 
 // newLogin decides the session of u in a.
@@ -77,7 +80,7 @@ func newLogin(u domain.FTPUser, a domain.Account) Login {
 		ReadOnly: u.ReadOnly, TLSRequired: u.TLSRequired,
 		UploadRate: u.UploadKBps << 10, DownloadRate: u.DownloadKBps << 10,
 		MaxSessions: u.MaxSessions, QuotaBytes: u.QuotaMB << 20, MaxFiles: u.MaxFiles,
-		ExpiresAt: u.ExpiresAt(),
+		ExpiresAt: u.ExpiresAt(), Versions: domain.Versions{User: u.Version, Account: a.Version},
 	}
 }
 

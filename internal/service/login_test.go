@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
 )
 
@@ -42,6 +43,13 @@ func TestAuthenticate(t *testing.T) {
 		u := e.storedUser("dev.bob")
 		if !u.LastLoginAt.Equal(e.clock.Now()) || u.LastLoginIP != "198.51.100.7" {
 			t.Fatalf("stored last login %v from %q, want %v from 198.51.100.7", u.LastLoginAt, u.LastLoginIP, e.clock.Now())
+		}
+		acct, err := e.svc.GetAccount(e.ctx, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (domain.Versions{User: u.Version, Account: acct.Version}); login.Versions != want || want.User == 0 || want.Account == 0 {
+			t.Fatalf("log-in versions %+v, want the stored %+v", login.Versions, want)
 		}
 	})
 	t.Run("case-insensitive username", func(t *testing.T) {
@@ -97,7 +105,7 @@ func TestAuthenticate(t *testing.T) {
 		if _, err := e.svc.Authenticate(e.ctx, "dev.alice", pw1, "203.0.113.9"); err != nil {
 			t.Fatalf("alice: %v", err)
 		}
-		e.unchanged(state{accounts: before.accounts, users: e.users(""), kickSeq: before.kickSeq, files: before.files})
+		e.unchanged(state{accounts: before.accounts, users: e.users(""), changeSeq: before.changeSeq, files: before.files})
 	})
 
 	t.Run("cancelled", func(t *testing.T) {

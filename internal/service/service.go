@@ -5,7 +5,6 @@
 package service
 
 import (
-	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -15,10 +14,6 @@ import (
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/store"
 )
-
-// SessionTTL is how stale a node's heartbeat may be before its sessions are
-// treated as gone (the node crashed or lost its database).
-const SessionTTL = 5 * time.Second
 
 // Options configure a Service. The zero value of each field is its default.
 type Options struct {
@@ -77,15 +72,5 @@ func (s *Service) Now() time.Time { return s.now() }
 // Store returns the underlying store, for the parts of the composition root
 // that publish sessions and read kicks.
 func (s *Service) Store() store.Store { return s.store }
-
-// kickUser asks every node to end username's sessions. A failure is logged,
-// not returned: the change itself has been saved, and the sessions will end
-// at the latest when they next log in.
-func (s *Service) kickUser(ctx context.Context, username string) {
-	err := s.store.RequestKick(ctx, store.Kick{Username: username, At: s.now().UTC()})
-	if err != nil {
-		s.log.Error("could not request disconnect of sessions", "user", username, "err", err)
-	}
-}
 
 func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }

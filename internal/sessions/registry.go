@@ -7,16 +7,24 @@
 // transfer path only touches atomics, so counting bytes costs nothing a
 // transfer would notice.
 //
+// A session remembers the versions of its user and account it logged in
+// with (domain.Versions). Apply ends the sessions a change notice makes
+// stale, and Resync re-reads the versions of every user with a live
+// session and ends the stale ones; neither compares clocks, so a session
+// is ended however the nodes' clocks differ and however long this node was
+// away from the store.
+//
 // Run makes the registry visible to every node and every process: it
-// publishes changed sessions and a heartbeat to the shared store, and
-// applies the kicks other processes (the CLI, the web panel, another node)
-// request through it. The package uses only the standard library, the
-// domain model and the store interface.
+// publishes changed sessions and a heartbeat to the shared store (see
+// Cluster). The package uses only the standard library, the domain model
+// and the store interface.
 package sessions
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"strings"
@@ -24,6 +32,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
 )
 
 // Limits caps how many connections the registry admits. The zero value of
@@ -65,9 +74,12 @@ var (
 	ErrTooManyConnections = errors.New("too many connections to this server")
 	ErrTooManyFromIP      = errors.New("too many connections from your IP address")
 	ErrTooManyForUser     = errors.New("too many sessions for this user")
-	// ErrKicked refuses a log-in that raced with a kick of the same user:
-	// the log-in may have read the user's old password or path.
+	// ErrKicked refuses a log-in that raced with a change of its user or
+	// account: the log-in read the user's old password or path.
 	ErrKicked = errors.New("this user was just changed or disconnected; log in again")
+	// ErrCannotCount refuses a log-in whose place among the sessions of
+	// every node could not be claimed because the store did not answer.
+	ErrCannotCount = errors.New("log-in is not possible right now, please try again later")
 )
 
 // LimitError says which limit refused a connection or log-in.
@@ -85,16 +97,64 @@ type Registry struct {
 	limits Limits
 	now    func() time.Time
 
-	// Run's timing; tests shorten them.
-	publishEvery, kickEvery time.Duration
+	// publishEvery is how often Run publishes changed sessions; tests
+	// shorten it.
+	publishEvery time.Duration
 
 	mu      sync.Mutex
+	cluster Cluster
 	byID    map[string]*Session
 	perIP   map[netip.Prefix]int // by domain.ClientKey
 	perUser map[string]int
-	// userKicks remembers when a kick of a username arrived, so that a
-	// log-in in flight at that moment is refused (see Session.Login).
-	userKicks map[string]time.Time
+	// staleUser and staleAccount hold, per name, the version below which
+	// sessions are stale, as the latest change notices said: a log-in that
+	// read older data while the notice arrived is refused (see login).
+	staleUser, staleAccount map[string]floor
+	// claimed are sessions ClaimSession stored that Run has not yet
+	// taken over.
+	claimed map[string]bool
+}
+
+// floor is a version below which sessions are stale, and when this node
+// learnt it.
+type floor struct {
+	version int64
+	at      time.Time
+}
+
+// floorKept is how long a floor refuses log-ins in flight: longer than any
+// log-in takes from reading the user to Session.Login.
+const floorKept = time.Minute
+
+// Cluster says how a registry shares its sessions with the other nodes
+// and processes of one store. The zero value of each field is its default.
+type Cluster struct {
+	// Store holds the sessions of every node (required for Run, Resync
+	// and CountEverywhere).
+	Store Store
+	// Node names this process among the nodes (see NodeID).
+	Node string
+	// Log receives the lines about kicks and the store (default: none).
+	Log *slog.Logger
+	// NodeTTL is how long the other nodes count this node as alive after
+	// its last heartbeat (default DefaultNodeTTL). Run sends a heartbeat
+	// every quarter of it; a node silent for longer is removed, with its
+	// sessions, by the next heartbeat of another.
+	NodeTTL time.Duration
+	// CountEverywhere makes MaxPerUser and MaxPerIP count the sessions of
+	// every live node: a log-in claims its place in Store, atomically, so
+	// two nodes cannot both take the last one. Without it (one node),
+	// they count this node's sessions only.
+	CountEverywhere bool
+}
+
+// DefaultNodeTTL is the default Cluster.NodeTTL.
+const DefaultNodeTTL = 20 * time.Second
+
+// Store is what the registry reads and writes in the shared store.
+type Store interface {
+	store.Sessions
+	LoginStates(ctx context.Context, usernames []string) (map[string]store.LoginState, error)
 }
 
 // NewRegistry returns an empty registry enforcing limits.
@@ -103,12 +163,35 @@ func NewRegistry(limits Limits) *Registry {
 		limits:       limits.withDefaults(),
 		now:          time.Now,
 		publishEvery: time.Second,
-		kickEvery:    250 * time.Millisecond,
+		cluster:      Cluster{NodeTTL: DefaultNodeTTL, Log: slog.New(slog.DiscardHandler)},
 		byID:         map[string]*Session{},
 		perIP:        map[netip.Prefix]int{},
 		perUser:      map[string]int{},
-		userKicks:    map[string]time.Time{},
+		staleUser:    map[string]floor{},
+		staleAccount: map[string]floor{},
+		claimed:      map[string]bool{},
 	}
+}
+
+// Join makes the registry a node of c. Call it once, before the registry
+// admits connections.
+func (r *Registry) Join(c Cluster) {
+	if c.NodeTTL <= 0 {
+		c.NodeTTL = DefaultNodeTTL
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	c.Log = c.Log.With("node", c.Node)
+	r.mu.Lock()
+	r.cluster = c
+	r.mu.Unlock()
+}
+
+func (r *Registry) clusterConfig() Cluster {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cluster
 }
 
 // Limits returns the limits in force, defaults applied.
@@ -196,43 +279,6 @@ func (r *Registry) Kick(id string) bool {
 	return true
 }
 
-// KickUser ends the sessions of username that were admitted on a password
-// check begun before changedAt (the time the user was changed, deleted or
-// disabled), and refuses such log-ins still in flight. Sessions whose check
-// began after the change read the new data and are kept, so a client that
-// logs in again at once with the new password is not cut off. It returns
-// how many sessions it ended.
-func (r *Registry) KickUser(username string, changedAt time.Time) int {
-	username = strings.ToLower(username)
-	r.mu.Lock()
-	now := r.now()
-	if changedAt.IsZero() {
-		changedAt = now
-	}
-	if at, ok := r.userKicks[username]; !ok || changedAt.After(at) {
-		r.userKicks[username] = changedAt
-	}
-	for u, at := range r.userKicks {
-		if now.Sub(at) > time.Minute {
-			delete(r.userKicks, u)
-		}
-	}
-	var victims []*Session
-	for _, s := range r.byID {
-		s.mu.Lock()
-		stale := s.username == username && s.authStarted.Before(changedAt)
-		s.mu.Unlock()
-		if stale {
-			victims = append(victims, s)
-		}
-	}
-	r.mu.Unlock()
-	for _, s := range victims {
-		s.Kick()
-	}
-	return len(victims)
-}
-
 // Busy returns the sessions with a transfer or listing running.
 func (r *Registry) Busy() []*Session {
 	var busy []*Session
@@ -255,33 +301,115 @@ func (r *Registry) all() []*Session {
 	return list
 }
 
-// login admits s as username, checking the user's limit (maxSessions,
-// or MaxPerUser when it is 0) and racing kicks.
-func (r *Registry) login(s *Session, username, account string, authStarted time.Time, maxSessions int) error {
+// login admits s as username of account with versions v: it refuses a
+// log-in that read its user or account before a change this node has
+// already been told of, checks the user's limit (maxSessions, or
+// MaxPerUser when it is 0) and, in a cluster counting everywhere, claims
+// the session's place in the store.
+func (r *Registry) login(s *Session, username, account string, v domain.Versions, maxSessions int) error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if _, ok := r.byID[s.id]; !ok {
+		r.mu.Unlock()
 		return ErrKicked
 	}
-	if at, ok := r.userKicks[username]; ok && authStarted.Before(at) {
+	if r.staleLocked(username, account, v) {
+		r.mu.Unlock()
 		return ErrKicked
 	}
-	max := r.limits.MaxPerUser
+	maxUser := r.limits.MaxPerUser
 	if maxSessions > 0 {
-		max = maxSessions
+		maxUser = maxSessions
 	}
-	if max > 0 && r.perUser[username] >= max {
-		return &LimitError{Err: ErrTooManyForUser, Max: max}
+	if maxUser > 0 && r.perUser[username] >= maxUser {
+		r.mu.Unlock()
+		return &LimitError{Err: ErrTooManyForUser, Max: maxUser}
 	}
 	s.mu.Lock()
 	if s.username != "" {
 		s.mu.Unlock()
+		r.mu.Unlock()
 		return errors.New("already logged in")
 	}
-	s.username, s.account, s.authStarted = username, account, authStarted
+	s.username, s.account, s.versions = username, account, v
 	s.mu.Unlock()
 	r.perUser[username]++
-	return nil
+	c, claim := r.claimLocked(s, maxUser)
+	r.mu.Unlock()
+	if !c.CountEverywhere {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	err := c.Store.ClaimSession(ctx, claim)
+	if err == nil {
+		return nil
+	}
+	r.undoLogin(s, username)
+	switch domain.FieldOf(err) {
+	case "user":
+		return &LimitError{Err: ErrTooManyForUser, Max: maxUser}
+	case "ip":
+		return &LimitError{Err: ErrTooManyFromIP, Max: r.Limits().MaxPerIP}
+	}
+	c.Log.Warn("cannot claim a log-in's place among the sessions of every node; log-in refused", "user", username, "err", err)
+	return ErrCannotCount
+}
+
+// staleLocked reports whether versions v of username and account were read
+// before a change this node was told of. The caller holds r.mu.
+func (r *Registry) staleLocked(username, account string, v domain.Versions) bool {
+	return v.User < r.staleUser[username].version || v.Account < r.staleAccount[account].version
+}
+
+// claimLocked is the claim of s's place: the rooms left for other nodes
+// are the limits (maxUser for its user) minus this node's own sessions of
+// the user and from the client, s included. The caller holds r.mu and has
+// logged s in.
+func (r *Registry) claimLocked(s *Session, maxUser int) (Cluster, store.SessionClaim) {
+	c := r.cluster
+	if !c.CountEverywhere {
+		return c, store.SessionClaim{}
+	}
+	room := func(max, own int) int {
+		if max <= 0 {
+			return -1
+		}
+		return max - own + 1
+	}
+	r.claimed[s.id] = true
+	x := s.snapshot(r.now())
+	x.Node = c.Node
+	return c, store.SessionClaim{Node: c.Node, TTL: c.NodeTTL, Session: x,
+		UserRoom: room(maxUser, r.perUser[s.username]), IPRoom: room(r.limits.MaxPerIP, r.perIP[domain.ClientKey(s.ip)])}
+}
+
+// undoLogin takes back a log-in of s as username whose claim failed,
+// unless the session has ended meanwhile (remove has counted it off).
+func (r *Registry) undoLogin(s *Session, username string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.byID[s.id]; !ok {
+		return
+	}
+	s.mu.Lock()
+	s.username, s.account, s.versions = "", "", domain.Versions{}
+	s.mu.Unlock()
+	if r.perUser[username]--; r.perUser[username] <= 0 {
+		delete(r.perUser, username)
+	}
+}
+
+// takeClaimed returns the IDs of the sessions claimed in the store since
+// the last call, for Run to publish (or delete) like its own.
+func (r *Registry) takeClaimed() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.claimed))
+	for id := range r.claimed {
+		ids = append(ids, id)
+	}
+	clear(r.claimed)
+	return ids
 }
 
 // remove forgets s; it is idempotent.

@@ -1,7 +1,9 @@
 package sessions
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
 )
 
 // clock is a settable time source for the registry.
@@ -113,15 +116,15 @@ func TestUnlimited(t *testing.T) {
 	r, _ := newTestRegistry(Limits{-1, -1, -1})
 	for i := range 50 {
 		s := mustOpen(t, r, netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), uint16(1000+i)).String())
-		if err := s.Login("dev.bob", "bob", time.Time{}, 0); err != nil {
+		if err := s.Login("dev.bob", "bob", v1, 0); err != nil {
 			t.Fatalf("Login %d: %v", i, err)
 		}
 	}
 }
 
 func TestLoginPerUserLimit(t *testing.T) {
-	r, c := newTestRegistry(Limits{MaxPerUser: 2})
-	start := c.now()
+	r, _ := newTestRegistry(Limits{MaxPerUser: 2})
+	start := v1
 	s1, s2, s3 := mustOpen(t, r, "192.0.2.1:1"), mustOpen(t, r, "192.0.2.2:1"), mustOpen(t, r, "192.0.2.3:1")
 	for _, s := range []*Session{s1, s2} {
 		if err := s.Login("dev.bob", "bob", start, 0); err != nil {
@@ -144,8 +147,8 @@ func TestLoginPerUserLimit(t *testing.T) {
 // TestLoginOwnLimit: a user's own limit replaces MaxPerUser for that
 // user, higher or lower, and leaves the other users at MaxPerUser.
 func TestLoginOwnLimit(t *testing.T) {
-	r, c := newTestRegistry(Limits{MaxPerUser: 2})
-	start := c.now()
+	r, _ := newTestRegistry(Limits{MaxPerUser: 2})
+	start := v1
 	login := func(user string, own int) error {
 		return mustOpen(t, r, "192.0.2.1:1").Login(user, "bob", start, own)
 	}
@@ -219,8 +222,16 @@ func TestNodeID(t *testing.T) {
 	}
 }
 
+// v1 is the versions a log-in read in most tests.
+var v1 = domain.Versions{User: 10, Account: 5}
+
+// change is a change notice of kind for key with sequence number seq.
+func change(kind store.ChangeKind, key string, seq int64) store.Change {
+	return store.Change{Seq: seq, Kind: kind, Key: key}
+}
+
 func TestKick(t *testing.T) {
-	r, c := newTestRegistry(Limits{})
+	r, _ := newTestRegistry(Limits{})
 	var kicked atomic.Int32
 	open := func(remote string) *Session {
 		s, err := r.Open(addr(remote), func() { kicked.Add(1) })
@@ -231,11 +242,11 @@ func TestKick(t *testing.T) {
 	}
 	a, b, other := open("192.0.2.1:1"), open("192.0.2.1:2"), open("192.0.2.2:1")
 	for _, s := range []*Session{a, b} {
-		if err := s.Login("dev.bob", "bob", c.now(), 0); err != nil {
+		if err := s.Login("dev.bob", "bob", v1, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := other.Login("web.ann", "ann", c.now(), 0); err != nil {
+	if err := other.Login("web.ann", "ann", v1, 0); err != nil {
 		t.Fatal(err)
 	}
 	if !r.Kick(a.ID()) || r.Kick("nonexistent") {
@@ -245,34 +256,140 @@ func TestKick(t *testing.T) {
 	if kicked.Load() != 1 || !a.Kicked() {
 		t.Fatalf("kick function called %d times, want exactly 1", kicked.Load())
 	}
-	if n := r.KickUser("DEV.bob", c.now().Add(time.Second)); n != 2 { // a is still registered until its connection ends
-		t.Fatalf("KickUser = %d, want 2", n)
-	}
-	if kicked.Load() != 2 || other.Kicked() {
-		t.Errorf("after KickUser: %d kicks, other user kicked = %v", kicked.Load(), other.Kicked())
+	r.Apply(t.Context(), []store.Change{change(store.ChangeUser, "dev.bob", 11)})
+	if kicked.Load() != 2 || !b.Kicked() || other.Kicked() {
+		t.Errorf("after a change of dev.bob: %d kicks, b kicked = %v, other user kicked = %v", kicked.Load(), b.Kicked(), other.Kicked())
 	}
 }
 
-func TestLoginRacingKickIsRefused(t *testing.T) {
+// TestApplyEndsStaleSessions: a notice ends the sessions that read the
+// user or account before it, and only those; clocks play no part.
+func TestApplyEndsStaleSessions(t *testing.T) {
+	r, _ := newTestRegistry(Limits{})
+	login := func(remote, user, account string, v domain.Versions) *Session {
+		t.Helper()
+		s := mustOpen(t, r, remote)
+		if err := s.Login(user, account, v, 0); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	old := login("192.0.2.1:1", "dev.bob", "bob", domain.Versions{User: 10, Account: 5})
+	fresh := login("192.0.2.1:2", "dev.bob", "bob", domain.Versions{User: 20, Account: 5})
+	sibling := login("192.0.2.1:3", "web.bob", "bob", domain.Versions{User: 12, Account: 5})
+	stranger := login("192.0.2.1:4", "dev.ann", "ann", domain.Versions{User: 1, Account: 2})
+	anon := mustOpen(t, r, "192.0.2.1:5")
+
+	r.Apply(t.Context(), []store.Change{change(store.ChangeUser, "dev.bob", 15), change(store.ChangeBan, "dev.bob", 16)})
+	if !old.Kicked() || fresh.Kicked() || sibling.Kicked() || stranger.Kicked() || anon.Kicked() {
+		t.Fatalf("after user dev.bob at 15: old %v fresh %v sibling %v stranger %v anon %v; want only old ended",
+			old.Kicked(), fresh.Kicked(), sibling.Kicked(), stranger.Kicked(), anon.Kicked())
+	}
+	r.Apply(t.Context(), []store.Change{change(store.ChangeAccount, "bob", 30)})
+	if !fresh.Kicked() || !sibling.Kicked() || stranger.Kicked() {
+		t.Fatalf("after account bob at 30: fresh %v sibling %v stranger %v; want bob's ended", fresh.Kicked(), sibling.Kicked(), stranger.Kicked())
+	}
+	r.Apply(t.Context(), []store.Change{change(store.ChangeSession, anon.ID(), 31)})
+	if !anon.Kicked() || stranger.Kicked() {
+		t.Fatalf("after a kick of session %s: anon %v stranger %v", anon.ID(), anon.Kicked(), stranger.Kicked())
+	}
+}
+
+// TestLoginRacingChangeIsRefused: a log-in that read the user before a
+// change this node already applied is refused; one that read it after is
+// admitted, and so is one that read the account before an unrelated change.
+func TestLoginRacingChangeIsRefused(t *testing.T) {
 	r, c := newTestRegistry(Limits{})
+	r.Apply(t.Context(), []store.Change{change(store.ChangeUser, "dev.bob", 11), change(store.ChangeAccount, "ann", 12)})
 	s := mustOpen(t, r, "192.0.2.1:1")
-	authStarted := c.now()
-	c.add(10 * time.Millisecond)
-	r.KickUser("dev.bob", c.now()) // the password changes while the log-in is checked
-	c.add(10 * time.Millisecond)
-	if err := s.Login("dev.bob", "bob", authStarted, 0); !errors.Is(err, ErrKicked) {
-		t.Fatalf("log-in that started before the kick: err = %v, want ErrKicked", err)
+	if err := s.Login("dev.bob", "bob", domain.Versions{User: 10, Account: 5}, 0); !errors.Is(err, ErrKicked) {
+		t.Fatalf("log-in that read version 10 after the change at 11: err = %v, want ErrKicked", err)
+	}
+	if err := s.Login("dev.bob", "bob", domain.Versions{User: 11, Account: 5}, 0); err != nil {
+		t.Fatalf("log-in that read the change: %v", err)
 	}
 	s2 := mustOpen(t, r, "192.0.2.1:2")
-	if err := s2.Login("dev.bob", "bob", c.now(), 0); err != nil {
-		t.Fatalf("log-in that started after the kick: %v", err)
+	if err := s2.Login("dev.ann", "ann", domain.Versions{User: 3, Account: 4}, 0); !errors.Is(err, ErrKicked) {
+		t.Fatalf("log-in that read the account before its change: err = %v, want ErrKicked", err)
+	}
+	// The refusal lasts as long as a log-in can be in flight, not forever.
+	c.add(2 * floorKept)
+	r.Apply(t.Context(), nil)
+	r.Apply(t.Context(), []store.Change{change(store.ChangeUser, "other.bob", 13)})
+	if err := s2.Login("dev.ann", "ann", domain.Versions{User: 3, Account: 4}, 0); err != nil {
+		t.Fatalf("log-in long after the change was forgotten: %v", err)
+	}
+}
+
+// fakeStates is a store of log-in states for Resync.
+type fakeStates struct {
+	Store
+	states map[string]store.LoginState
+	err    error
+}
+
+func (f *fakeStates) LoginStates(_ context.Context, names []string) (map[string]store.LoginState, error) {
+	out := map[string]store.LoginState{}
+	for _, n := range names {
+		if st, ok := f.states[n]; ok {
+			out[n] = st
+		}
+	}
+	return out, f.err
+}
+
+// TestResyncEndsStaleSessions: after the node may have missed changes, it
+// ends the sessions whose user is gone, disabled or at a newer version.
+func TestResyncEndsStaleSessions(t *testing.T) {
+	r, _ := newTestRegistry(Limits{})
+	st := &fakeStates{states: map[string]store.LoginState{
+		"same.bob":    {Versions: domain.Versions{User: 10, Account: 5}, Enabled: true},
+		"changed.bob": {Versions: domain.Versions{User: 11, Account: 5}, Enabled: true},
+		"moved.bob":   {Versions: domain.Versions{User: 10, Account: 6}, Enabled: true},
+		"off.bob":     {Versions: domain.Versions{User: 10, Account: 5}, Enabled: false},
+	}}
+	r.Join(Cluster{Store: st, Node: "n1"})
+	sessions := map[string]*Session{}
+	for i, u := range []string{"same.bob", "changed.bob", "moved.bob", "off.bob", "gone.bob"} {
+		s := mustOpen(t, r, fmt.Sprintf("192.0.2.1:%d", i+1))
+		if err := s.Login(u, "bob", domain.Versions{User: 10, Account: 5}, 0); err != nil {
+			t.Fatal(err)
+		}
+		sessions[u] = s
+	}
+	anon := mustOpen(t, r, "192.0.2.9:1")
+	st.err = errDown
+	if err := r.Resync(t.Context()); err == nil {
+		t.Fatal("Resync with a failing store: no error")
+	}
+	for u, s := range sessions {
+		if s.Kicked() {
+			t.Fatalf("%s ended by a Resync that could not read the store", u)
+		}
+	}
+	st.err = nil
+	if err := r.Resync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for u, s := range sessions {
+		if want := u != "same.bob"; s.Kicked() != want {
+			t.Errorf("%s: ended = %v, want %v", u, s.Kicked(), want)
+		}
+	}
+	if anon.Kicked() {
+		t.Error("a connection not logged in was ended")
+	}
+	// What Resync read refuses the log-ins in flight that read less.
+	late := mustOpen(t, r, "192.0.2.1:99")
+	if err := late.Login("changed.bob", "bob", domain.Versions{User: 10, Account: 5}, 0); !errors.Is(err, ErrKicked) {
+		t.Errorf("log-in in flight with a version older than Resync read: %v, want ErrKicked", err)
 	}
 }
 
 func TestProgressAndSpeed(t *testing.T) {
 	r, c := newTestRegistry(Limits{})
 	s := mustOpen(t, r, "192.0.2.1:4000")
-	if err := s.Login("dev.bob", "bob", c.now(), 0); err != nil {
+	if err := s.Login("dev.bob", "bob", v1, 0); err != nil {
 		t.Fatal(err)
 	}
 	s.SetClient("lftp 4.9")
@@ -334,34 +451,6 @@ func TestProgressIsRaceFree(t *testing.T) {
 	wg.Wait()
 	if up, _ := s.Totals(); up != 40000 {
 		t.Errorf("BytesUp = %d, want 40000", up)
-	}
-}
-
-// A client that logs in again right after a change, with the new password,
-// must not be cut off when the change's kick reaches this node later.
-func TestKickSparesLoginsAfterTheChange(t *testing.T) {
-	r, c := newTestRegistry(Limits{})
-	old := mustOpen(t, r, "192.0.2.1:1")
-	if err := old.Login("dev.bob", "bob", c.now(), 0); err != nil {
-		t.Fatal(err)
-	}
-	c.add(10 * time.Millisecond)
-	changedAt := c.now()
-	c.add(10 * time.Millisecond)
-	fresh := mustOpen(t, r, "192.0.2.1:2")
-	if err := fresh.Login("dev.bob", "bob", c.now(), 0); err != nil {
-		t.Fatal(err)
-	}
-	inFlight := mustOpen(t, r, "192.0.2.1:3")
-	c.add(200 * time.Millisecond) // the kick arrives 200 ms after the change
-	if n := r.KickUser("dev.bob", changedAt); n != 1 {
-		t.Errorf("KickUser ended %d sessions, want 1 (the one from before the change)", n)
-	}
-	if !old.Kicked() || fresh.Kicked() {
-		t.Errorf("old kicked = %v (want true), fresh kicked = %v (want false)", old.Kicked(), fresh.Kicked())
-	}
-	if err := inFlight.Login("dev.bob", "bob", changedAt.Add(time.Millisecond), 0); err != nil {
-		t.Errorf("log-in whose check began after the change: %v", err)
 	}
 }
 

@@ -37,16 +37,16 @@ type Session struct {
 
 	mu       sync.Mutex
 	username string
-	// authStarted is when the password check that admitted username began.
-	authStarted time.Time
-	account     string
-	client      string
-	tlsControl  bool
-	tlsData     bool
-	activity    domain.Activity
-	file        string
-	bytesTotal  int64
-	transferNo  int64 // counts Begin calls, to reset the speed sampler
+	account  string
+	// versions are those of the user and account the log-in read.
+	versions   domain.Versions
+	client     string
+	tlsControl bool
+	tlsData    bool
+	activity   domain.Activity
+	file       string
+	bytesTotal int64
+	transferNo int64 // counts Begin calls, to reset the speed sampler
 	// speed sampler, touched only by snapshot
 	sampleNo    int64
 	sampleAt    time.Time
@@ -68,14 +68,23 @@ func (s *Session) Username() string {
 	return s.username
 }
 
-// Login records that the connection logged in as username of account.
-// authStarted is when the password check began: a change of username made
-// after that refuses the log-in with ErrKicked, because the check may have
-// read the user as it was before the change. maxSessions, when positive,
-// replaces Limits.MaxPerUser for this user (higher or lower).
-// A *LimitError reports that the user's limit is reached.
-func (s *Session) Login(username, account string, authStarted time.Time, maxSessions int) error {
-	return s.reg.login(s, username, account, authStarted, maxSessions)
+// Login records that the connection logged in as username of account,
+// having read them at versions v (service.Login.Versions). A change of
+// either that this node has already been told of refuses the log-in with
+// ErrKicked, because it read the user as it was before the change; any
+// later change ends the session. maxSessions, when positive, replaces
+// Limits.MaxPerUser for this user (higher or lower). A *LimitError reports
+// that the user's limit or, counting every node, MaxPerIP is reached;
+// ErrCannotCount that the other nodes' sessions could not be counted.
+func (s *Session) Login(username, account string, v domain.Versions, maxSessions int) error {
+	return s.reg.login(s, username, account, v, maxSessions)
+}
+
+// login returns what Login recorded.
+func (s *Session) login() (username, account string, v domain.Versions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.username, s.account, s.versions
 }
 
 // SetClient records the client software the client named (FTP CLNT).

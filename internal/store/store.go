@@ -1,13 +1,16 @@
 // Package store defines what panelftp keeps: accounts, FTP sub-users, the
-// live-session view shared by all nodes, kick requests, administrators, API
-// tokens, IP bans, live settings and panel log-outs. The sqlstore
+// live-session view shared by all nodes, the feed of changes every node
+// follows, administrators, API tokens, IP bans and failed log-ins, live
+// settings and panel log-outs. The sqlstore
 // subpackage implements it on SQLite (embedded default) and PostgreSQL
 // (several nodes); storetest holds the one conformance suite both must
 // pass.
 //
 // Errors: a missing row is domain.ErrNotFound, a duplicate key
-// domain.ErrConflict, a full account domain.ErrLimitReached (all matched with
-// errors.Is). The store checks no product rule beyond those.
+// domain.ErrConflict, a full account or session limit
+// domain.ErrLimitReached, a database that does not answer
+// domain.ErrUnavailable (all matched with errors.Is). The store checks no
+// product rule beyond those.
 package store
 
 import (
@@ -22,8 +25,10 @@ type Store interface {
 	Accounts
 	FTPUsers
 	Sessions
+	Changes
 	Admins
 	Bans
+	LoginFailures
 	Settings
 	PanelLogouts
 	Close() error
@@ -31,14 +36,19 @@ type Store interface {
 
 // Accounts persists hosting accounts.
 type Accounts interface {
-	// CreateAccount inserts a; domain.ErrConflict if the name exists.
+	// CreateAccount inserts a; domain.ErrConflict if the name exists. The
+	// account gets a new Version.
 	CreateAccount(ctx context.Context, a domain.Account) error
 	GetAccount(ctx context.Context, name string) (domain.Account, error)
 	ListAccounts(ctx context.Context) ([]domain.Account, error)
-	// UpdateAccount replaces every field of the account named a.Name.
+	// UpdateAccount replaces every field of the account named a.Name
+	// except Version. When the home, uid, gid or enabled flag changes —
+	// what an FTP session decided at log-in — it gives the account a new
+	// Version and records a ChangeAccount, in the same transaction.
 	UpdateAccount(ctx context.Context, a domain.Account) error
 	// DeleteAccount removes the account and, in the same transaction, its
-	// FTP sub-users and the API tokens limited to it.
+	// FTP sub-users and the API tokens limited to it, and records a
+	// ChangeAccount.
 	DeleteAccount(ctx context.Context, name string) error
 }
 
@@ -46,7 +56,9 @@ type Accounts interface {
 type FTPUsers interface {
 	// CreateFTPUser inserts u unless its account already has limit sub-users
 	// (limit 0 = unlimited), checked and inserted atomically so two
-	// concurrent adds cannot both pass the last free slot.
+	// concurrent adds cannot both pass the last free slot. The user gets a
+	// new Version, recorded as a ChangeUser: sessions left over from an
+	// earlier user of the same name end.
 	CreateFTPUser(ctx context.Context, u domain.FTPUser, limit int) error
 	GetFTPUser(ctx context.Context, username string) (domain.FTPUser, error)
 	// ListFTPUsers lists an account's sub-users, or all when account is "",
@@ -54,40 +66,121 @@ type FTPUsers interface {
 	ListFTPUsers(ctx context.Context, account string) ([]domain.FTPUser, error)
 	CountFTPUsers(ctx context.Context, account string) (int, error)
 	// UpdateFTPUser replaces the password hash, path, quota, controls,
-	// enabled flag and updated time.
-	UpdateFTPUser(ctx context.Context, u domain.FTPUser) error
+	// enabled flag and updated time. With endSessions (the change must
+	// apply to the sessions logged in already, which decided at log-in),
+	// the user gets a new Version and a ChangeUser is recorded, in the
+	// same transaction.
+	UpdateFTPUser(ctx context.Context, u domain.FTPUser, endSessions bool) error
+	// DeleteFTPUser removes the user and records a ChangeUser.
 	DeleteFTPUser(ctx context.Context, username string) error
 	RecordLogin(ctx context.Context, username string, at time.Time, ip string) error
+	// LoginStates returns the current state of the named users that
+	// exist; a name missing from the result was deleted.
+	LoginStates(ctx context.Context, usernames []string) (map[string]LoginState, error)
 }
 
-// Kick asks whichever node serves a session to end it: either one session
-// by ID, or every session of Username.
-type Kick struct {
-	Seq       int64 // increasing; nodes remember the last one they saw
-	SessionID string
-	Username  string
-	At        time.Time
+// LoginState is what decides whether an FTP session may go on: the
+// versions of its user and account now, and whether both are enabled.
+type LoginState struct {
+	Versions domain.Versions
+	Enabled  bool // the user and its account
 }
 
 // Sessions is the live-session view shared by every node: each node
-// publishes its sessions and a heartbeat; anyone lists them or asks for a kick.
+// publishes its sessions and a heartbeat; anyone lists them. Whether a
+// node is alive is judged by the database's clock alone, so nodes whose
+// clocks differ agree on it.
 type Sessions interface {
-	// PublishSessions records node's heartbeat at `at`, upserts the changed
-	// sessions and deletes the node's sessions whose IDs are in gone.
-	PublishSessions(ctx context.Context, node string, at time.Time, changed []domain.Session, gone []string) error
+	// PublishSessions records node's heartbeat — the node counts as
+	// alive until ttl after now, by the database's clock —, upserts the
+	// changed sessions and deletes the node's sessions whose IDs are in
+	// gone. It also removes every node whose time is up, with its
+	// sessions. known is false when node had no row (its first publish,
+	// or it was removed as dead while it could not publish): the caller
+	// must then publish all its sessions again.
+	PublishSessions(ctx context.Context, node string, ttl time.Duration, changed []domain.Session, gone []string) (known bool, err error)
 	// ClearNode forgets every session of node (at start and clean shutdown).
 	ClearNode(ctx context.Context, node string) error
-	// ListSessions returns the sessions of nodes whose heartbeat is not
-	// older than aliveAfter, of one account or all when account is "".
-	ListSessions(ctx context.Context, account string, aliveAfter time.Time) ([]domain.Session, error)
-	GetSession(ctx context.Context, id string, aliveAfter time.Time) (domain.Session, error)
-	// RequestKick queues k (Seq is assigned).
-	RequestKick(ctx context.Context, k Kick) error
-	// KicksAfter returns kicks with Seq > seq, oldest first, and deletes
-	// kicks older than olderThan.
-	KicksAfter(ctx context.Context, seq int64, olderThan time.Time) ([]Kick, error)
-	// LastKickSeq is where a starting node begins reading kicks.
-	LastKickSeq(ctx context.Context) (int64, error)
+	// ListSessions returns the sessions of live nodes, of one account or
+	// all when account is "".
+	ListSessions(ctx context.Context, account string) ([]domain.Session, error)
+	// GetSession returns a session of a live node.
+	GetSession(ctx context.Context, id string) (domain.Session, error)
+	// ClaimSession admits a log-in among the sessions of every live node:
+	// unless other nodes hold UserRoom or more sessions of c.Session's user,
+	// or IPRoom or more from its client (domain.ClientKey), it stores the
+	// session under c.Node, at once. Counting and storing are atomic, so two
+	// nodes cannot both take the last place. A refusal is a
+	// domain.ErrLimitReached error whose Field is "user" or "ip".
+	ClaimSession(ctx context.Context, c SessionClaim) error
+}
+
+// SessionClaim is a log-in asking for its place (see ClaimSession).
+type SessionClaim struct {
+	Node string
+	TTL  time.Duration // the node's heartbeat lifetime, as in PublishSessions
+	// Session is the session as the node will publish it, logged in.
+	Session domain.Session
+	// UserRoom and IPRoom are how many sessions of the user, and from the
+	// client, other nodes may hold for the claim to pass: the limit minus
+	// what the claiming node holds itself. Negative means no limit.
+	UserRoom, IPRoom int
+}
+
+// ChangeKind says what a Change is about.
+type ChangeKind string
+
+// What changes nodes follow.
+const (
+	// ChangeUser: FTP user Key changed or was deleted; its sessions
+	// logged in with a user version below Seq must end.
+	ChangeUser ChangeKind = "user"
+	// ChangeAccount: account Key changed or was deleted; its sub-users'
+	// sessions logged in with an account version below Seq must end.
+	ChangeAccount ChangeKind = "account"
+	// ChangeSession: an administrator or owner asked to end session Key.
+	ChangeSession ChangeKind = "session"
+	// ChangeBan: the ban of Key (an address or an IPv6 /64) was put or
+	// lifted.
+	ChangeBan ChangeKind = "ban"
+	// ChangeSettings: the live FTP service settings changed.
+	ChangeSettings ChangeKind = "settings"
+)
+
+// Change is one entry of the change feed: what another process changed
+// that every node must act on.
+type Change struct {
+	// Seq orders the feed: increasing in commit order, never reused. The
+	// versions of users and accounts are Seqs of this feed.
+	Seq  int64
+	Kind ChangeKind
+	Key  string
+}
+
+// Changes is the change feed. The store records a Change in the same
+// transaction as the write it describes, so a node following the feed
+// misses nothing that was committed.
+type Changes interface {
+	// ChangesAfter returns up to limit changes with Seq > after, oldest
+	// first. complete is false when changes after `after` were already
+	// pruned: the caller has missed some and must re-read what it follows.
+	ChangesAfter(ctx context.Context, after int64, limit int) (changes []Change, complete bool, err error)
+	// PruneChanges forgets the changes recorded more than olderThan ago,
+	// by the database's clock.
+	PruneChanges(ctx context.Context, olderThan time.Duration) error
+	// KickSession records a ChangeSession asking the node serving session
+	// id to end it.
+	KickSession(ctx context.Context, id string) error
+}
+
+// ChangeWatcher is implemented by stores that announce changes as they
+// commit (PostgreSQL's LISTEN/NOTIFY), so nodes need not poll often.
+type ChangeWatcher interface {
+	// WatchChanges listens on a connection of its own: it calls ready once
+	// listening, then changed after each commit that recorded changes
+	// (possibly more often), until ctx ends or the connection fails; it
+	// returns that error.
+	WatchChanges(ctx context.Context, ready, changed func()) error
 }
 
 // Admin is a server administrator of the web panel.
@@ -128,7 +221,8 @@ type Admins interface {
 }
 
 // Ban keeps an IP out until Until. Count is how many times it was banned,
-// so repeat offenders get longer bans.
+// so repeat offenders get longer bans. One row per address holds its
+// ban and its repeat count, in force or not.
 type Ban struct {
 	IP     string
 	Until  time.Time
@@ -137,17 +231,39 @@ type Ban struct {
 	At     time.Time
 }
 
-// Bans persists IP bans shared by every node.
+// Bans persists IP bans shared by every node. Every write records a
+// ChangeBan.
 type Bans interface {
-	// PutBan inserts or replaces the ban of b.IP.
+	// PutBan inserts or replaces the ban of b.IP and forgets b.IP's failed
+	// log-ins (see LoginFailures), which the ban settles.
 	PutBan(ctx context.Context, b Ban) error
 	GetBan(ctx context.Context, ip string) (Ban, error)
-	ListBans(ctx context.Context) ([]Ban, error)
+	// ListBans returns the bans in force at now (Until after now),
+	// ordered by IP.
+	ListBans(ctx context.Context, now time.Time) ([]Ban, error)
+	// DeleteBan lifts the ban of ip, forgetting its repeat count and its
+	// failed log-ins: an administrator's pardon.
 	DeleteBan(ctx context.Context, ip string) error
+	// PruneBans forgets the bans that ended before `before`, repeat count
+	// and all.
+	PruneBans(ctx context.Context, before time.Time) error
+}
+
+// LoginFailures keeps the failed log-ins of each client (an address or an
+// IPv6 /64, as a ban's IP) so that every node counts them together.
+type LoginFailures interface {
+	// AddLoginFailure records a failure of key at `at`, forgets key's
+	// failures before since, and returns how many are left, this one
+	// included. Concurrent calls for one key are serialised, so each sees
+	// the ones before it.
+	AddLoginFailure(ctx context.Context, key string, at, since time.Time) (int, error)
+	// PruneLoginFailures forgets every failure before `before`.
+	PruneLoginFailures(ctx context.Context, before time.Time) error
 }
 
 // Settings persists the live FTP service settings saved by an
 // administrator; when none are saved, the command-line values apply.
+// Every write records a ChangeSettings.
 type Settings interface {
 	// GetSettings returns the saved settings and when they were saved, or
 	// domain.ErrNotFound when none are.

@@ -212,7 +212,8 @@ func TestAdminSettings(t *testing.T) {
 	c := e.admin()
 	r := c.get("/admin/settings")
 	wantStatus(t, r, http.StatusOK)
-	wantContains(t, r.body, "ftp.example.test", ">2121<", ">990<", "restart", `value="192.0.2.10"`, "started with")
+	wantContains(t, r.body, "ftp.example.test", ">2121<", ">990<", "restart", `value="192.0.2.10"`, "started with",
+		"no <span class=\"mono\">--public-host</span> of its own")
 
 	// A refused value is shown next to its field, typed values kept, nothing saved.
 	r = c.post("/admin/settings", url.Values{"public_host": {"ftp.example.com"}, "max_per_user": {"3"}})
@@ -253,6 +254,17 @@ func TestAdminSettings(t *testing.T) {
 	if _, saved, _, _ := e.svc.Settings(context.Background()); saved {
 		t.Fatal("an owner cookie saved settings")
 	}
+}
+
+// TestSettingsShowTheNodesOwnPublicHost: a node started with its own
+// --public-host says so beside the saved passive address it overrides.
+func TestSettingsShowTheNodesOwnPublicHost(t *testing.T) {
+	e := newEnv(t, func(c *cfgT) { c.NodePublicHost = "198.51.100.20" })
+	if err := e.svc.SaveSettings(context.Background(), domain.Settings{PublicHost: "203.0.113.9"}); err != nil {
+		t.Fatal(err)
+	}
+	wantContains(t, e.admin().get("/admin/settings").body, `value="203.0.113.9"`,
+		"--public-host 198.51.100.20</span>, which it announces whatever is saved here")
 }
 
 func TestNewChecksConfig(t *testing.T) {

@@ -53,13 +53,21 @@ func (rc *reqCtx) listURL(account string) string {
 // owner wraps h with the account owner's log-in check. The account is
 // re-read on every request, so disabling it, deleting it or changing its
 // panel password ends existing sessions at once.
+//
+// When the store cannot say whether the session is still good, the answer
+// is 503 and the cookie is kept: a database blip must not log out everyone
+// watching the live connections page.
 func (s *server) owner(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess, ok := s.sessionFrom(r, roleOwner)
+		sess, ok, err := s.sessionFrom(r, roleOwner)
+		if err != nil {
+			s.storeDown(w, r, &reqCtx{}, err)
+			return
+		}
 		if ok {
 			a, err := s.svc.GetAccount(r.Context(), sess.Name)
 			if err != nil && domain.KindOf(err) != domain.NotFound {
-				s.fail(w, r, nil, err)
+				s.storeDown(w, r, &reqCtx{}, err)
 				return
 			}
 			ok = err == nil && a.Enabled && s.fingerprint(a.PanelPasswordHash) == sess.Fingerprint
@@ -77,11 +85,15 @@ func (s *server) owner(h handlerFunc) http.HandlerFunc {
 // re-checks that the admin still exists with the same password.
 func (s *server) admin(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		sess, ok := s.sessionFrom(r, roleAdmin)
+		sess, ok, err := s.sessionFrom(r, roleAdmin)
+		if err != nil {
+			s.storeDown(w, r, &reqCtx{admin: true}, err)
+			return
+		}
 		if ok {
 			hash, err := s.adminHash(r, sess.Name)
 			if err != nil {
-				s.fail(w, r, nil, err)
+				s.storeDown(w, r, &reqCtx{admin: true}, err)
 				return
 			}
 			ok = hash != "" && s.fingerprint(hash) == sess.Fingerprint
@@ -110,11 +122,11 @@ func (s *server) adminHash(r *http.Request, name string) (string, error) {
 	return "", nil
 }
 
-func (s *server) sessionFrom(r *http.Request, want role) (session, bool) {
+func (s *server) sessionFrom(r *http.Request, want role) (session, bool, error) {
 	name := s.cookies.forRole(want)
 	c, err := r.Cookie(name)
 	if err != nil {
-		return session{}, false
+		return session{}, false, nil
 	}
 	return s.decodeSession(r.Context(), name, want, c.Value)
 }

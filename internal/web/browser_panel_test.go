@@ -406,7 +406,7 @@ func startFakeNode(t *testing.T, e *env, sessions ...domain.Session) *fakeNode {
 			case <-stop:
 				return
 			case <-tick.C:
-				_ = e.st.PublishSessions(context.Background(), "node-1", time.Now(), nil, nil)
+				_, _ = e.st.PublishSessions(context.Background(), "node-1", time.Hour, nil, nil)
 			}
 		}
 	}()
@@ -418,7 +418,7 @@ func (n *fakeNode) publish(s ...domain.Session) { n.e.publish(s...) }
 
 func (n *fakeNode) end(ids ...string) {
 	n.e.t.Helper()
-	if err := n.e.st.PublishSessions(context.Background(), "node-1", time.Now(), nil, ids); err != nil {
+	if _, err := n.e.st.PublishSessions(context.Background(), "node-1", time.Hour, nil, ids); err != nil {
 		n.e.t.Fatal(err)
 	}
 }

@@ -224,7 +224,7 @@ func connectionsInBrowser(t *testing.T, e *env, b *browsertest.Tab) {
 			case <-stop:
 				return
 			case <-tick.C:
-				_ = e.st.PublishSessions(context.Background(), "node-1", time.Now(), nil, nil)
+				_, _ = e.st.PublishSessions(context.Background(), "node-1", time.Hour, nil, nil)
 			}
 		}
 	}()

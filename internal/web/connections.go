@@ -165,6 +165,10 @@ func (s *server) connectionsPage(w http.ResponseWriter, r *http.Request, rc *req
 // connectionsJSON is the feed the connections page polls.
 func (s *server) connectionsJSON(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	feed, err := s.sessions(r, rc)
+	if domain.KindOf(err) == domain.Unavailable {
+		s.storeDown(w, r, rc, err)
+		return
+	}
 	if err != nil {
 		s.log.Error("web: listing sessions", "err", err)
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "could not list the connections"})

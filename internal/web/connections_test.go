@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
 )
 
 // publish makes a fake node publish sessions, as an FTP node would.
 func (e *env) publish(sessions ...domain.Session) {
 	e.t.Helper()
-	if err := e.st.PublishSessions(context.Background(), "node-1", time.Now(), sessions, nil); err != nil {
+	if _, err := e.st.PublishSessions(context.Background(), "node-1", time.Hour, sessions, nil); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -24,12 +25,12 @@ func (e *env) publish(sessions ...domain.Session) {
 // kicked reports whether a disconnect of session id was requested.
 func (e *env) kicked(id string) bool {
 	e.t.Helper()
-	kicks, err := e.st.KicksAfter(context.Background(), 0, time.Time{})
+	changes, _, err := e.st.ChangesAfter(context.Background(), 0, 10000)
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	for _, k := range kicks {
-		if k.SessionID == id {
+	for _, c := range changes {
+		if c.Kind == store.ChangeSession && c.Key == id {
 			return true
 		}
 	}

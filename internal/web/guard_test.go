@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"testing"
 	"time"
 
@@ -92,5 +93,40 @@ func TestBansFollowTheForwardedClient(t *testing.T) {
 			}
 			wantStatus(t, r, http.StatusForbidden)
 		}
+	}
+}
+
+// TestBanChangesApplyAtOnceOnThisNode: a ban put or lifted in the admin
+// area applies on the node that served the request before the page
+// answers, without waiting for the change feed (not running here).
+func TestBanChangesApplyAtOnceOnThisNode(t *testing.T) {
+	e := newEnv(t)
+	def := defender.New(defender.Config{Threshold: 3, BanTime: time.Hour}, e.st, nil)
+	e.cfg.Guard = def
+	e.srv = e.startPanel()
+	admin := e.client()
+	if r := admin.login("/admin/login", "root", adminPW); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("admin log-in: %d", r.StatusCode)
+	}
+	admin.csrf = admin.token("/admin/bans")
+	ip := netip.MustParseAddr("2001:db8:1:2::7")
+
+	wantRedirect(t, admin.post("/admin/bans", url.Values{"ip": {ip.String()}, "for": {"2h"}}), "/admin/bans")
+	if _, banned := def.Banned(ip); !banned {
+		t.Fatal("a ban put in the admin area is not in force on this node when the page answers")
+	}
+	// An automatic ban of the whole /64, lifted by naming one address.
+	for range 3 {
+		if _, err := def.Failure(context.Background(), netip.MustParseAddr("2001:db8:9:9::1"), "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantRedirect(t, admin.post("/admin/bans/lift", url.Values{"ip": {"2001:db8:9:9::5"}}), "/admin/bans")
+	if _, banned := def.Banned(netip.MustParseAddr("2001:db8:9:9::1")); banned {
+		t.Fatal("a /64 ban lifted in the admin area still keeps its addresses out on this node")
+	}
+	wantRedirect(t, admin.post("/admin/bans/lift", url.Values{"ip": {ip.String()}}), "/admin/bans")
+	if _, banned := def.Banned(ip); banned {
+		t.Fatal("a ban lifted in the admin area still keeps the address out on this node")
 	}
 }

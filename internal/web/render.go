@@ -170,10 +170,12 @@ func (s *server) errorPage(w http.ResponseWriter, r *http.Request, rc *reqCtx, s
 }
 
 // fail answers an error from the service that is not about a form field:
-// a missing object is 404, a refusal 403, anything else a logged 500
-// whose details stay in the log.
+// a missing object is 404, a refusal 403, a database that does not answer
+// 503, anything else a logged 500 whose details stay in the log.
 func (s *server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
 	switch domain.KindOf(err) {
+	case domain.Unavailable:
+		s.storeDown(w, r, rc, err)
 	case domain.NotFound:
 		s.errorPage(w, r, rc, http.StatusNotFound, err.Error())
 	case domain.Forbidden:
@@ -185,6 +187,24 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, rc *reqCtx, err er
 		s.errorPage(w, r, rc, http.StatusInternalServerError,
 			"Something went wrong on the server; nothing more is known here. Try again, and ask the administrator to check the log if it persists.")
 	}
+}
+
+// unavailableText is what a page says while the database does not answer.
+const unavailableText = "The panel is briefly unavailable: its database is not answering. Nothing is wrong with your account; " +
+	"try again in a few seconds."
+
+// storeDown answers 503 with Retry-After when the store could not answer:
+// a page saying the panel is briefly unavailable, or JSON for the live
+// connections feed, whose script then keeps polling. Cookies stay as they
+// are, since nothing is known about the session.
+func (s *server) storeDown(w http.ResponseWriter, r *http.Request, rc *reqCtx, err error) {
+	s.log.Warn("web: the store is not answering", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", "5")
+	if strings.HasSuffix(r.URL.Path, ".json") {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": unavailableText})
+		return
+	}
+	s.errorPage(w, r, rc, http.StatusServiceUnavailable, unavailableText)
 }
 
 // formErrors maps a form field to the message shown next to it; "" is

@@ -116,36 +116,35 @@ func (s *server) encodeSession(name string, sess session) string {
 
 // decodeSession verifies the cookie value and its expiry. Any defect —
 // bad signature, wrong role for the cookie, expired, logged out — gives
-// ok false.
-func (s *server) decodeSession(ctx context.Context, name string, want role, value string) (session, bool) {
+// ok false. An error means the store could not say whether the session
+// was logged out: the session is neither vouched for nor refused.
+func (s *server) decodeSession(ctx context.Context, name string, want role, value string) (sess session, ok bool, err error) {
 	p64, sig64, found := strings.Cut(value, ".")
 	if !found {
-		return session{}, false
+		return session{}, false, nil
 	}
 	payload, err1 := b64.DecodeString(p64)
 	sig, err2 := b64.DecodeString(sig64)
 	if err1 != nil || err2 != nil || !hmac.Equal(sig, mac(s.keys.session, name, string(payload))) {
-		return session{}, false
+		return session{}, false, nil
 	}
 	f := strings.Split(string(payload), "|")
 	if len(f) != 5 || role(f[0]) != want || f[1] == "" || f[3] == "" {
-		return session{}, false
+		return session{}, false, nil
 	}
 	exp, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
-		return session{}, false
+		return session{}, false, nil
 	}
-	sess := session{Role: want, Name: f[1], Expires: time.Unix(exp, 0), Nonce: f[3], Fingerprint: f[4]}
+	sess = session{Role: want, Name: f[1], Expires: time.Unix(exp, 0), Nonce: f[3], Fingerprint: f[4]}
 	if !s.cfg.Now().Before(sess.Expires) {
-		return session{}, false
+		return session{}, false, nil
 	}
 	loggedOut, err := s.svc.PanelSessionLoggedOut(ctx, sess.Nonce)
 	if err != nil {
-		// Without the store the session cannot be vouched for.
-		s.log.Error("web: cannot check a session against the log-outs", "err", err)
-		return session{}, false
+		return session{}, false, err
 	}
-	return sess, !loggedOut
+	return sess, !loggedOut, nil
 }
 
 // startSession sets a fresh session cookie after a successful log-in. A

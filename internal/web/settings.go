@@ -27,6 +27,9 @@ type settingsPage struct {
 	Defaults domain.Settings
 	// BannerMax is the longest greeting the form takes.
 	BannerMax int
+	// NodePublicHost is the --public-host of the node serving the page,
+	// which overrides the saved passive address on that node.
+	NodePublicHost string
 
 	Connect       connectInfo
 	HostFromURL   bool
@@ -67,6 +70,7 @@ func (s *server) showSettings(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	p.Defaults, p.Connect, p.HostFromURL = s.cfg.Defaults, s.connectInfo(r), s.cfg.FTPHost == ""
 	p.BannerMax = domain.BannerMax
+	p.NodePublicHost = s.cfg.NodePublicHost
 	p.SecureCookies, p.PanelURL = s.cfg.SecureCookies, u.String()
 	s.render(w, r, rc, status, "settings", view{
 		Title: "FTP service settings", Nav: "settings",
@@ -104,7 +108,7 @@ func (s *server) settingsSave(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if len(errs) == 0 {
 		err := s.svc.SaveSettings(r.Context(), set)
 		if err == nil {
-			s.setFlash(w, "FTP service settings saved: every node applies them within a few seconds.")
+			s.setFlash(w, "FTP service settings saved: every node applies them at once.")
 			http.Redirect(w, r, "/admin/settings", http.StatusSeeOther)
 			return
 		}

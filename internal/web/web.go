@@ -73,16 +73,22 @@ type Config struct {
 	// Version is the running panelftp's version line, shown to
 	// administrators at the foot of every page; "" shows none.
 	Version string
+	// NodePublicHost is this node's own --public-host: it overrides the
+	// saved passive address on this node; "" when not given.
+	NodePublicHost string
 }
 
 // Guard decides which client IPs are banned for failing to log in;
 // *defender.Defender implements it. Banned is called for every log-in
 // POST and must answer from memory; Failure after every log-in refused
 // for a wrong name or password or a disabled account. Failure's error
-// (the ban could not be saved) is logged; the ban still applies.
+// (the ban could not be saved) is logged; the ban still applies. Refresh
+// is called after an administrator bans an IP or lifts a ban through the
+// service, so that it applies on this node at once.
 type Guard interface {
 	Banned(ip netip.Addr) (until time.Time, banned bool)
 	Failure(ctx context.Context, ip netip.Addr, reason string) (banned bool, err error)
+	Refresh(ctx context.Context, ip string) error
 }
 
 // Timing and size limits of the panel.

@@ -83,9 +83,9 @@ func (s *Store) CountFTPUsers(ctx context.Context, account string) (_ int, err e
 	return s.next.CountFTPUsers(ctx, account)
 }
 
-func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser) (err error) {
+func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser, endSessions bool) (err error) {
 	defer s.observe("UpdateFTPUser", time.Now(), &err)
-	return s.next.UpdateFTPUser(ctx, u)
+	return s.next.UpdateFTPUser(ctx, u, endSessions)
 }
 
 func (s *Store) DeleteFTPUser(ctx context.Context, username string) (err error) {
@@ -98,9 +98,14 @@ func (s *Store) RecordLogin(ctx context.Context, username string, at time.Time, 
 	return s.next.RecordLogin(ctx, username, at, ip)
 }
 
-func (s *Store) PublishSessions(ctx context.Context, node string, at time.Time, changed []domain.Session, gone []string) (err error) {
+func (s *Store) LoginStates(ctx context.Context, usernames []string) (_ map[string]store.LoginState, err error) {
+	defer s.observe("LoginStates", time.Now(), &err)
+	return s.next.LoginStates(ctx, usernames)
+}
+
+func (s *Store) PublishSessions(ctx context.Context, node string, ttl time.Duration, changed []domain.Session, gone []string) (_ bool, err error) {
 	defer s.observe("PublishSessions", time.Now(), &err)
-	return s.next.PublishSessions(ctx, node, at, changed, gone)
+	return s.next.PublishSessions(ctx, node, ttl, changed, gone)
 }
 
 func (s *Store) ClearNode(ctx context.Context, node string) (err error) {
@@ -108,29 +113,34 @@ func (s *Store) ClearNode(ctx context.Context, node string) (err error) {
 	return s.next.ClearNode(ctx, node)
 }
 
-func (s *Store) ListSessions(ctx context.Context, account string, aliveAfter time.Time) (_ []domain.Session, err error) {
+func (s *Store) ListSessions(ctx context.Context, account string) (_ []domain.Session, err error) {
 	defer s.observe("ListSessions", time.Now(), &err)
-	return s.next.ListSessions(ctx, account, aliveAfter)
+	return s.next.ListSessions(ctx, account)
 }
 
-func (s *Store) GetSession(ctx context.Context, id string, aliveAfter time.Time) (_ domain.Session, err error) {
+func (s *Store) GetSession(ctx context.Context, id string) (_ domain.Session, err error) {
 	defer s.observe("GetSession", time.Now(), &err)
-	return s.next.GetSession(ctx, id, aliveAfter)
+	return s.next.GetSession(ctx, id)
 }
 
-func (s *Store) RequestKick(ctx context.Context, k store.Kick) (err error) {
-	defer s.observe("RequestKick", time.Now(), &err)
-	return s.next.RequestKick(ctx, k)
+func (s *Store) ClaimSession(ctx context.Context, c store.SessionClaim) (err error) {
+	defer s.observe("ClaimSession", time.Now(), &err)
+	return s.next.ClaimSession(ctx, c)
 }
 
-func (s *Store) KicksAfter(ctx context.Context, seq int64, olderThan time.Time) (_ []store.Kick, err error) {
-	defer s.observe("KicksAfter", time.Now(), &err)
-	return s.next.KicksAfter(ctx, seq, olderThan)
+func (s *Store) ChangesAfter(ctx context.Context, after int64, limit int) (_ []store.Change, _ bool, err error) {
+	defer s.observe("ChangesAfter", time.Now(), &err)
+	return s.next.ChangesAfter(ctx, after, limit)
 }
 
-func (s *Store) LastKickSeq(ctx context.Context) (_ int64, err error) {
-	defer s.observe("LastKickSeq", time.Now(), &err)
-	return s.next.LastKickSeq(ctx)
+func (s *Store) PruneChanges(ctx context.Context, olderThan time.Duration) (err error) {
+	defer s.observe("PruneChanges", time.Now(), &err)
+	return s.next.PruneChanges(ctx, olderThan)
+}
+
+func (s *Store) KickSession(ctx context.Context, id string) (err error) {
+	defer s.observe("KickSession", time.Now(), &err)
+	return s.next.KickSession(ctx, id)
 }
 
 func (s *Store) CreateAdmin(ctx context.Context, a store.Admin) (err error) {
@@ -193,14 +203,29 @@ func (s *Store) GetBan(ctx context.Context, ip string) (_ store.Ban, err error) 
 	return s.next.GetBan(ctx, ip)
 }
 
-func (s *Store) ListBans(ctx context.Context) (_ []store.Ban, err error) {
+func (s *Store) ListBans(ctx context.Context, now time.Time) (_ []store.Ban, err error) {
 	defer s.observe("ListBans", time.Now(), &err)
-	return s.next.ListBans(ctx)
+	return s.next.ListBans(ctx, now)
 }
 
 func (s *Store) DeleteBan(ctx context.Context, ip string) (err error) {
 	defer s.observe("DeleteBan", time.Now(), &err)
 	return s.next.DeleteBan(ctx, ip)
+}
+
+func (s *Store) PruneBans(ctx context.Context, before time.Time) (err error) {
+	defer s.observe("PruneBans", time.Now(), &err)
+	return s.next.PruneBans(ctx, before)
+}
+
+func (s *Store) AddLoginFailure(ctx context.Context, key string, at, since time.Time) (_ int, err error) {
+	defer s.observe("AddLoginFailure", time.Now(), &err)
+	return s.next.AddLoginFailure(ctx, key, at, since)
+}
+
+func (s *Store) PruneLoginFailures(ctx context.Context, before time.Time) (err error) {
+	defer s.observe("PruneLoginFailures", time.Now(), &err)
+	return s.next.PruneLoginFailures(ctx, before)
 }
 
 func (s *Store) GetSettings(ctx context.Context) (_ domain.Settings, _ time.Time, err error) {

@@ -5,17 +5,20 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
 )
 
-const accountCols = "name, home, uid, gid, ftp_limit, panel_password_hash, enabled, created_at, updated_at"
+const accountCols = "name, home, uid, gid, ftp_limit, panel_password_hash, enabled, created_at, updated_at, version"
 
 func scanAccount(r rowScanner) (domain.Account, error) {
 	var a domain.Account
 	var created, updated int64
-	err := r.Scan(&a.Name, &a.Home, &a.UID, &a.GID, &a.FTPLimit, &a.PanelPasswordHash, &a.Enabled, &created, &updated)
+	err := r.Scan(&a.Name, &a.Home, &a.UID, &a.GID, &a.FTPLimit, &a.PanelPasswordHash, &a.Enabled, &created, &updated, &a.Version)
 	a.CreatedAt, a.UpdatedAt = timeOf(created), timeOf(updated)
 	return a, err
 }
@@ -26,9 +29,18 @@ func noAccount(name string) func() error {
 
 // CreateAccount implements store.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a domain.Account) error {
-	err := s.insert(ctx, func() error { return domain.Conflictf("account", "account %s already exists", a.Name) },
-		"INSERT INTO accounts ("+accountCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-		a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		version, err := s.recordChange(ctx, tx, store.ChangeAccount, a.Name)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO accounts ("+accountCols+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+			a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt), version)
+		if s.d.isDuplicate(err) {
+			return domain.Conflictf("account", "account %s already exists", a.Name)
+		}
+		return err
+	})
 	return wrap("create account", err)
 }
 
@@ -50,10 +62,28 @@ func (s *Store) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 
 // UpdateAccount implements store.Accounts.
 func (s *Store) UpdateAccount(ctx context.Context, a domain.Account) error {
-	err := s.exec(ctx, noAccount(a.Name),
-		`UPDATE accounts SET home = $2, uid = $3, gid = $4, ftp_limit = $5, panel_password_hash = $6,
-			enabled = $7, created_at = $8, updated_at = $9 WHERE name = $1`,
-		a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var old domain.Account
+		err := tx.QueryRowContext(ctx, "SELECT home, uid, gid, enabled, version FROM accounts WHERE name = $1"+s.d.forUpdate, a.Name).
+			Scan(&old.Home, &old.UID, &old.GID, &old.Enabled, &old.Version)
+		if errors.Is(err, sql.ErrNoRows) {
+			return noAccount(a.Name)()
+		}
+		if err != nil {
+			return err
+		}
+		version := old.Version
+		if a.Home != old.Home || a.UID != old.UID || a.GID != old.GID || a.Enabled != old.Enabled {
+			if version, err = s.recordChange(ctx, tx, store.ChangeAccount, a.Name); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE accounts SET home = $2, uid = $3, gid = $4, ftp_limit = $5, panel_password_hash = $6,
+			enabled = $7, created_at = $8, updated_at = $9, version = $10 WHERE name = $1`,
+			a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt), version)
+		return err
+	})
 	return wrap("update account", err)
 }
 
@@ -68,20 +98,24 @@ func (s *Store) DeleteAccount(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		return mustChange(res, noAccount(name))
+		if err := mustChange(res, noAccount(name)); err != nil {
+			return err
+		}
+		_, err = s.recordChange(ctx, tx, store.ChangeAccount, name)
+		return err
 	})
 	return wrap("delete account", err)
 }
 
 const ftpUserCols = `username, account, password_hash, path, quota_mb, enabled,
-	created_at, updated_at, last_login_at, last_login_ip, ` + controlCols
+	created_at, updated_at, last_login_at, last_login_ip, version, ` + controlCols
 
 func scanFTPUser(r rowScanner) (domain.FTPUser, error) {
 	var u domain.FTPUser
 	var created, updated, login int64
 	var c controlRow
 	err := r.Scan(append([]any{&u.Username, &u.Account, &u.PasswordHash, &u.Path, &u.QuotaMB, &u.Enabled,
-		&created, &updated, &login, &u.LastLoginIP}, c.dest()...)...)
+		&created, &updated, &login, &u.LastLoginIP, &u.Version}, c.dest()...)...)
 	if err != nil {
 		return u, err
 	}
@@ -108,10 +142,14 @@ func (s *Store) CreateFTPUser(ctx context.Context, u domain.FTPUser, limit int) 
 		if err := checkLimit(ctx, tx, u.Account, limit); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO ftp_users ("+ftpUserCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		version, err := s.recordChange(ctx, tx, store.ChangeUser, u.Username)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "INSERT INTO ftp_users ("+ftpUserCols+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 			append([]any{u.Username, u.Account, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled,
-				micros(u.CreatedAt), micros(u.UpdatedAt), micros(u.LastLoginAt), u.LastLoginIP}, controlValues(u.Controls)...)...)
+				micros(u.CreatedAt), micros(u.UpdatedAt), micros(u.LastLoginAt), u.LastLoginIP, version}, controlValues(u.Controls)...)...)
 		switch {
 		case s.d.isDuplicate(err):
 			return domain.Conflictf("username", "FTP username %s already exists", u.Username)
@@ -180,19 +218,79 @@ func (s *Store) CountFTPUsers(ctx context.Context, account string) (int, error) 
 
 // UpdateFTPUser implements store.FTPUsers. It also saves UpdatedAt, which
 // the caller sets; the account, creation time and last log-in stay.
-func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser) error {
-	err := s.exec(ctx, noFTPUser(u.Username),
-		`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6,
-			max_files = $7, upload_kbps = $8, download_kbps = $9, allow_ips = $10, deny_ips = $11,
-			read_only = $12, tls_required = $13, expires = $14, max_sessions = $15
+func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser, endSessions bool) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		version := sql.NullInt64{}
+		if endSessions {
+			seq, err := s.recordChange(ctx, tx, store.ChangeUser, u.Username)
+			if err != nil {
+				return err
+			}
+			version = sql.NullInt64{Int64: seq, Valid: true}
+		}
+		res, err := tx.ExecContext(ctx,
+			`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6,
+			version = COALESCE($7, version),
+			max_files = $8, upload_kbps = $9, download_kbps = $10, allow_ips = $11, deny_ips = $12,
+			read_only = $13, tls_required = $14, expires = $15, max_sessions = $16
 			WHERE username = $1`,
-		append([]any{u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt)}, controlValues(u.Controls)...)...)
+			append([]any{u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt), version},
+				controlValues(u.Controls)...)...)
+		if err != nil {
+			return err
+		}
+		return mustChange(res, noFTPUser(u.Username))
+	})
 	return wrap("update FTP user", err)
 }
 
 // DeleteFTPUser implements store.FTPUsers.
 func (s *Store) DeleteFTPUser(ctx context.Context, username string) error {
-	return wrap("delete FTP user", s.exec(ctx, noFTPUser(username), "DELETE FROM ftp_users WHERE username = $1", username))
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM ftp_users WHERE username = $1", username)
+		if err != nil {
+			return err
+		}
+		if err := mustChange(res, noFTPUser(username)); err != nil {
+			return err
+		}
+		_, err = s.recordChange(ctx, tx, store.ChangeUser, username)
+		return err
+	})
+	return wrap("delete FTP user", err)
+}
+
+// LoginStates implements store.FTPUsers, a few hundred names per query.
+func (s *Store) LoginStates(ctx context.Context, usernames []string) (map[string]store.LoginState, error) {
+	states := make(map[string]store.LoginState, len(usernames))
+	for chunk := range slices.Chunk(usernames, 500) {
+		marks := make([]string, len(chunk))
+		args := make([]any, len(chunk))
+		for i, u := range chunk {
+			marks[i], args[i] = fmt.Sprintf("$%d", i+1), u
+		}
+		rows, err := s.db.QueryContext(ctx, `SELECT u.username, u.version, a.version, u.enabled AND a.enabled
+			FROM ftp_users u JOIN accounts a ON a.name = u.account
+			WHERE u.username IN (`+strings.Join(marks, ", ")+")", args...)
+		if err != nil {
+			return nil, wrap("read log-in states", err)
+		}
+		for rows.Next() {
+			var name string
+			var st store.LoginState
+			if err := rows.Scan(&name, &st.Versions.User, &st.Versions.Account, &st.Enabled); err != nil {
+				rows.Close()
+				return nil, wrap("read log-in states", err)
+			}
+			states[name] = st
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, wrap("read log-in states", err)
+		}
+	}
+	return states, nil
 }
 
 // RecordLogin implements store.FTPUsers.

@@ -24,24 +24,31 @@ type dialect struct {
 	forUpdate string
 	// oneWriter: the database admits one writer at a time (SQLite).
 	oneWriter bool
-	// lock takes a transaction-scoped lock named key, serialising the
-	// transactions that take it; a no-op where transactions are already
-	// serial.
-	lock func(ctx context.Context, tx *sql.Tx, key lockKey) error
+	// now is an SQL expression for the database's clock in Unix
+	// microseconds: nodes judge heartbeats and prune the change feed by
+	// it, so their own clocks need not agree.
+	now string
+	// lock takes a transaction-scoped lock named key and name (name may
+	// be ""), serialising the transactions that take it; a no-op where
+	// transactions are already serial.
+	lock func(ctx context.Context, tx *sql.Tx, key lockKey, name string) error
 	// isDuplicate and isMissingRef recognise a unique-key violation and a
 	// foreign-key violation.
 	isDuplicate  func(error) bool
 	isMissingRef func(error) bool
 }
 
-// lockKey names an advisory lock (first half of PostgreSQL's two-int key;
-// the second half is the schema, so tests in separate schemas of one
-// database do not wait on each other).
+// lockKey names a kind of advisory lock (first half of PostgreSQL's
+// two-int key; the second half hashes the schema and the lock's name, so
+// tests in separate schemas of one database do not wait on each other).
 type lockKey int
 
 const (
-	lockMigrate lockKey = 0x70667401 // applying migrations
-	lockKicks   lockKey = 0x70667402 // numbering kicks in commit order
+	lockMigrate  lockKey = 0x70667401 // applying migrations
+	lockChanges  lockKey = 0x70667402 // numbering changes in commit order
+	lockUser     lockKey = 0x70667403 // counting one user's sessions
+	lockClient   lockKey = 0x70667404 // counting one client's sessions
+	lockFailures lockKey = 0x70667405 // counting one client's failed log-ins
 )
 
 // Portable schema words, replaced per dialect.
@@ -52,6 +59,8 @@ const (
 	// {serial} is an auto-incremented integer primary key whose values are
 	// never reused, even after the highest row is deleted.
 	wordSerial = "{serial}"
+	// {now} is the database's clock (dialect.now), in queries.
+	wordNow = "{now}"
 )
 
 var sqliteDialect = &dialect{
@@ -61,7 +70,8 @@ var sqliteDialect = &dialect{
 		wordSerial, "INTEGER PRIMARY KEY AUTOINCREMENT",
 	),
 	oneWriter: true,
-	lock:      func(context.Context, *sql.Tx, lockKey) error { return nil },
+	now:       "CAST(unixepoch('subsec') * 1000000 AS INTEGER)",
+	lock:      func(context.Context, *sql.Tx, lockKey, string) error { return nil },
 	isDuplicate: func(err error) bool {
 		c := sqliteCode(err)
 		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
@@ -78,14 +88,21 @@ var postgresDialect = &dialect{
 		wordSerial, "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 	),
 	forUpdate: " FOR UPDATE",
-	lock: func(ctx context.Context, tx *sql.Tx, key lockKey) error {
+	now:       "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)",
+	lock: func(ctx context.Context, tx *sql.Tx, key lockKey, name string) error {
+		if name != "" {
+			name = "/" + name // "" keeps the migration lock of older versions
+		}
 		_, err := tx.ExecContext(ctx,
-			"SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '')))", int32(key))
+			"SELECT pg_advisory_xact_lock($1, hashtext(coalesce(current_schema(), '') || $2))", int32(key), name)
 		return err
 	},
 	isDuplicate:  func(err error) bool { return pgCode(err) == "23505" },
 	isMissingRef: func(err error) bool { return pgCode(err) == "23503" },
 }
+
+// sql puts the database's clock into query.
+func (d *dialect) sql(query string) string { return strings.ReplaceAll(query, wordNow, d.now) }
 
 // sqliteCode is the extended SQLite result code of err, or 0.
 func sqliteCode(err error) int {

@@ -32,7 +32,48 @@ var migrations = []migration{
 	{version: 4, about: "API tokens limited to an account, with an expiry", sql: schemaV4},
 	{version: 5, about: "per-user controls of FTP sub-users", sql: schemaV5},
 	{version: 6, about: "welcome banner", sql: schemaV6},
+	{version: 7, about: "change feed, versions, node lifetimes, failed log-ins", sql: schemaV7},
 }
+
+// schemaV7 makes the cluster keep its promises. The change feed replaces
+// the kicks table: versions of users and accounts are Seqs of the feed,
+// so a node compares versions, never clocks. change_floor remembers the
+// highest Seq pruned, so a reader can tell it missed changes. A node's
+// lifetime (expires_at) is set by the database's clock at each heartbeat.
+// ip_key is what per-IP limits count (domain.ClientKey). Failed log-ins
+// are shared so that every node counts them together.
+const schemaV7 = `
+DROP TABLE kicks;
+CREATE TABLE changes (
+	seq  {serial},
+	kind TEXT NOT NULL,
+	key  {key} NOT NULL DEFAULT '',
+	at   BIGINT NOT NULL
+);
+CREATE INDEX changes_at ON changes (at);
+CREATE TABLE change_floor (
+	id             INTEGER PRIMARY KEY CHECK (id = 1),
+	pruned_through BIGINT NOT NULL
+);
+INSERT INTO change_floor (id, pruned_through) VALUES (1, 0);
+
+ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ftp_users ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+
+ALTER TABLE nodes ADD COLUMN expires_at BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX nodes_expires ON nodes (expires_at);
+ALTER TABLE sessions ADD COLUMN ip_key {key} NOT NULL DEFAULT '';
+CREATE INDEX sessions_username ON sessions (username);
+CREATE INDEX sessions_ip_key ON sessions (ip_key);
+
+CREATE INDEX bans_until ON bans (until_at);
+CREATE TABLE login_failures (
+	key {key} NOT NULL,
+	at  BIGINT NOT NULL
+);
+CREATE INDEX login_failures_key ON login_failures (key, at);
+CREATE INDEX login_failures_at ON login_failures (at);
+`
 
 // schemaV6 adds the greeting to the live settings.
 const schemaV6 = `
@@ -205,7 +246,7 @@ func (s *Store) migrate(ctx context.Context) error {
 // schema is now up to date.
 func (s *Store) migrateOne(ctx context.Context) (done bool, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.d.lock(ctx, tx, lockMigrate); err != nil {
+		if err := s.d.lock(ctx, tx, lockMigrate, ""); err != nil {
 			return err
 		}
 		cur, err := schemaVersion(ctx, tx)

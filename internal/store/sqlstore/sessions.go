@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -17,20 +18,33 @@ const sessionCols = `s.id, s.node, s.username, s.account, s.remote_addr, s.clien
 // upsertSession writes one session of node $2. Its column list matches
 // sessionArgs.
 const upsertSession = `INSERT INTO sessions (id, node, username, account, remote_addr, client, tls_control, tls_data,
-	connected_at, last_activity, activity, file, bytes_done, bytes_total, speed, bytes_up, bytes_down)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+	connected_at, last_activity, activity, file, bytes_done, bytes_total, speed, bytes_up, bytes_down, ip_key)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 ON CONFLICT (id) DO UPDATE SET node = excluded.node, username = excluded.username, account = excluded.account,
 	remote_addr = excluded.remote_addr, client = excluded.client, tls_control = excluded.tls_control,
 	tls_data = excluded.tls_data, connected_at = excluded.connected_at, last_activity = excluded.last_activity,
 	activity = excluded.activity, file = excluded.file, bytes_done = excluded.bytes_done,
 	bytes_total = excluded.bytes_total, speed = excluded.speed, bytes_up = excluded.bytes_up,
-	bytes_down = excluded.bytes_down`
+	bytes_down = excluded.bytes_down, ip_key = excluded.ip_key`
 
 func sessionArgs(node string, x domain.Session) []any {
 	return []any{x.ID, node, x.Username, x.Account, x.RemoteAddr, x.Client, x.TLSControl, x.TLSData,
 		micros(x.ConnectedAt), micros(x.LastActivity), string(x.Activity), x.File, x.BytesDone, x.BytesTotal,
-		x.Speed, x.BytesUp, x.BytesDown}
+		x.Speed, x.BytesUp, x.BytesDown, clientKey(x.RemoteAddr)}
 }
+
+// clientKey is what per-IP limits count x's client as (domain.ClientKey),
+// or "" for an address that does not parse.
+func clientKey(remote string) string {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return ""
+	}
+	return domain.ClientKey(ap.Addr()).String()
+}
+
+// alive is the condition on nodes n that are alive by the database's clock.
+const alive = "n.expires_at >= {now}"
 
 func scanSession(r rowScanner) (domain.Session, error) {
 	var x domain.Session
@@ -45,11 +59,14 @@ func scanSession(r rowScanner) (domain.Session, error) {
 // PublishSessions implements store.Sessions. Every session is stored under
 // node, whatever its Node field says. A node publishes often with up to
 // thousands of sessions, so one transaction reuses two prepared statements.
-func (s *Store) PublishSessions(ctx context.Context, node string, at time.Time, changed []domain.Session, gone []string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO nodes (id, heartbeat_at) VALUES ($1, $2)
-			ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`, node, micros(at)); err != nil {
+func (s *Store) PublishSessions(ctx context.Context, node string, ttl time.Duration, changed []domain.Session, gone []string) (known bool, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if known, err = s.heartbeat(ctx, tx, node, ttl); err != nil {
+			return err
+		}
+		// The dead nodes' sessions go with them, by ON DELETE CASCADE.
+		if _, err := tx.ExecContext(ctx, s.d.sql("DELETE FROM nodes WHERE expires_at < {now} AND id <> $1"), node); err != nil {
 			return err
 		}
 		if err := execEach(ctx, tx, upsertSession, changed, func(x domain.Session) []any { return sessionArgs(node, x) }); err != nil {
@@ -58,7 +75,21 @@ func (s *Store) PublishSessions(ctx context.Context, node string, at time.Time, 
 		return execEach(ctx, tx, "DELETE FROM sessions WHERE id = $1 AND node = $2", gone,
 			func(id string) []any { return []any{id, node} })
 	})
-	return wrap("publish sessions", err)
+	return known, wrap("publish sessions", err)
+}
+
+// heartbeat makes node alive until ttl from now and reports whether it
+// had published before (a row that ClaimSession made has heartbeat 0).
+func (s *Store) heartbeat(ctx context.Context, tx *sql.Tx, node string, ttl time.Duration) (known bool, err error) {
+	var last int64
+	err = tx.QueryRowContext(ctx, "SELECT heartbeat_at FROM nodes WHERE id = $1", node).Scan(&last)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, s.d.sql(`INSERT INTO nodes (id, heartbeat_at, expires_at) VALUES ($1, {now}, {now} + $2)
+		ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`),
+		node, ttl.Microseconds())
+	return last != 0, err
 }
 
 // execEach runs the prepared query once per item, with args(item).
@@ -90,82 +121,70 @@ func (s *Store) ClearNode(ctx context.Context, node string) error {
 }
 
 // ListSessions implements store.Sessions, ordered by session ID.
-func (s *Store) ListSessions(ctx context.Context, account string, aliveAfter time.Time) ([]domain.Session, error) {
-	q := "SELECT " + sessionCols + " FROM sessions s JOIN nodes n ON n.id = s.node WHERE n.heartbeat_at >= $1"
-	args := []any{micros(aliveAfter)}
+func (s *Store) ListSessions(ctx context.Context, account string) ([]domain.Session, error) {
+	q := "SELECT " + sessionCols + " FROM sessions s JOIN nodes n ON n.id = s.node WHERE " + alive
+	var args []any
 	if account != "" {
-		q += " AND s.account = $2"
+		q += " AND s.account = $1"
 		args = append(args, account)
 	}
-	rows, err := s.db.QueryContext(ctx, q+" ORDER BY s.id", args...)
+	rows, err := s.db.QueryContext(ctx, s.d.sql(q+" ORDER BY s.id"), args...)
 	list, err := scanAll(rows, err, scanSession)
 	return list, wrap("list sessions", err)
 }
 
 // GetSession implements store.Sessions.
-func (s *Store) GetSession(ctx context.Context, id string, aliveAfter time.Time) (domain.Session, error) {
+func (s *Store) GetSession(ctx context.Context, id string) (domain.Session, error) {
 	x, err := scanSession(s.db.QueryRowContext(ctx,
-		"SELECT "+sessionCols+" FROM sessions s JOIN nodes n ON n.id = s.node WHERE s.id = $1 AND n.heartbeat_at >= $2",
-		id, micros(aliveAfter)))
+		s.d.sql("SELECT "+sessionCols+" FROM sessions s JOIN nodes n ON n.id = s.node WHERE s.id = $1 AND "+alive), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return x, domain.NotFoundf("session %s is not connected", id)
 	}
 	return x, wrap("get session", err)
 }
 
-// RequestKick implements store.Sessions. In PostgreSQL the kick lock makes
-// kicks commit in Seq order: otherwise a node could read Seq 11 while 10
-// was still uncommitted, move past 10 and never see it.
-func (s *Store) RequestKick(ctx context.Context, k store.Kick) error {
+// ClaimSession implements store.Sessions. In PostgreSQL, locks on the
+// user and on the client (always taken in that order) serialise the claims
+// that count the same sessions; SQLite has one writer at a time anyway.
+// The node's row is made if missing, with heartbeat 0 so that its next
+// publish still sends every session.
+func (s *Store) ClaimSession(ctx context.Context, c store.SessionClaim) error {
+	x, key := c.Session, clientKey(c.Session.RemoteAddr)
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		if err := s.d.lock(ctx, tx, lockKicks); err != nil {
+		if err := s.d.lock(ctx, tx, lockUser, x.Username); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO kicks (session_id, username, at) VALUES ($1, $2, $3)",
-			k.SessionID, k.Username, micros(k.At))
+		if err := s.d.lock(ctx, tx, lockClient, key); err != nil {
+			return err
+		}
+		for _, l := range []struct {
+			room          int
+			column, value string
+			field, what   string
+		}{
+			{c.UserRoom, "username", x.Username, "user", "too many sessions for this user"},
+			{c.IPRoom, "ip_key", key, "ip", "too many connections from your IP address"},
+		} {
+			if l.room < 0 {
+				continue
+			}
+			var n int
+			err := tx.QueryRowContext(ctx, s.d.sql("SELECT COUNT(*) FROM sessions s JOIN nodes n ON n.id = s.node WHERE s."+
+				l.column+" = $1 AND s.node <> $2 AND "+alive), l.value, c.Node).Scan(&n)
+			if err != nil {
+				return err
+			}
+			if n >= l.room {
+				return &domain.Error{Kind: domain.LimitReached, Field: l.field, Msg: l.what + " on the other servers"}
+			}
+		}
+		_, err := tx.ExecContext(ctx, s.d.sql(`INSERT INTO nodes (id, heartbeat_at, expires_at) VALUES ($1, 0, {now} + $2)
+			ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at`), c.Node, c.TTL.Microseconds())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, upsertSession, sessionArgs(c.Node, x)...)
 		return err
 	})
-	return wrap("request kick", err)
-}
-
-// KicksAfter implements store.Sessions. Kicks older than olderThan are
-// deleted first and so never returned: a node back from a long pause must
-// not end sessions opened after the kick. Every node polls this, so the
-// delete runs only when there is something to delete: in SQLite even an
-// empty DELETE takes the database's single write lock.
-func (s *Store) KicksAfter(ctx context.Context, seq int64, olderThan time.Time) ([]store.Kick, error) {
-	cut := micros(olderThan)
-	var stale int
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM kicks WHERE at < $1 LIMIT 1) old", cut).Scan(&stale)
-	if err == nil && stale > 0 {
-		err = s.write(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, "DELETE FROM kicks WHERE at < $1", cut)
-			return err
-		})
-	}
-	if err != nil {
-		return nil, wrap("delete old kicks", err)
-	}
-	// at >= cut also hides a stale kick another node added meanwhile.
-	rows, err := s.db.QueryContext(ctx,
-		"SELECT seq, session_id, username, at FROM kicks WHERE seq > $1 AND at >= $2 ORDER BY seq", seq, cut)
-	kicks, err := scanAll(rows, err, scanKick)
-	return kicks, wrap("read kicks", err)
-}
-
-func scanKick(r rowScanner) (store.Kick, error) {
-	var k store.Kick
-	var at int64
-	err := r.Scan(&k.Seq, &k.SessionID, &k.Username, &at)
-	k.At = timeOf(at)
-	return k, err
-}
-
-// LastKickSeq implements store.Sessions. Seqs are never reused (AUTOINCREMENT,
-// identity), so kicks added later have a higher Seq even if every kick up
-// to now has been deleted.
-func (s *Store) LastKickSeq(ctx context.Context) (int64, error) {
-	var seq int64
-	err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM kicks").Scan(&seq)
-	return seq, wrap("last kick seq", err)
+	return wrap("claim a session", err)
 }

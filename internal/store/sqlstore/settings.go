@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/store"
 )
 
 // GetSettings implements store.Settings.
@@ -33,6 +34,10 @@ func (s *Store) PutSettings(ctx context.Context, set domain.Settings, at time.Ti
 			max_per_user = excluded.max_per_user, banner = excluded.banner,
 			hide_server_name = excluded.hide_server_name, updated_at = excluded.updated_at`,
 			set.PublicHost, set.TLSRequired, set.MaxConnections, set.MaxPerIP, set.MaxPerUser, set.Banner, set.HideServerName, micros(at))
+		if err != nil {
+			return err
+		}
+		_, err = s.recordChange(ctx, tx, store.ChangeSettings, "")
 		return err
 	})
 	return wrap("put settings", err)
@@ -41,7 +46,10 @@ func (s *Store) PutSettings(ctx context.Context, set domain.Settings, at time.Ti
 // DeleteSettings implements store.Settings.
 func (s *Store) DeleteSettings(ctx context.Context) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "DELETE FROM settings")
+		if _, err := tx.ExecContext(ctx, "DELETE FROM settings"); err != nil {
+			return err
+		}
+		_, err := s.recordChange(ctx, tx, store.ChangeSettings, "")
 		return err
 	})
 	return wrap("delete settings", err)

@@ -96,7 +96,7 @@ func benchPublish(b *testing.B, open func() (*Store, error)) {
 		for i := range all {
 			all[i].BytesDone += 4096
 		}
-		if err := s.PublishSessions(b.Context(), "n1", time.Now(), all, nil); err != nil {
+		if _, err := s.PublishSessions(b.Context(), "n1", time.Minute, all, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

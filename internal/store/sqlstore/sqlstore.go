@@ -13,7 +13,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -35,6 +37,10 @@ const SQLiteFile = "panelftp.db"
 type Store struct {
 	db *sql.DB
 	d  *dialect
+	// dsn and channel are PostgreSQL's: WatchChanges opens a connection
+	// of its own to dsn and listens on channel, which names the schema so
+	// that stores in other schemas of the database do not wake it.
+	dsn, channel string
 	// wmu queues this process's SQLite writers in Go: SQLite admits one
 	// writer at a time, and waiting on a mutex is fairer and cheaper than
 	// every connection spinning in SQLite's busy handler. Other processes
@@ -44,9 +50,49 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// ErrNoDatabase is returned (wrapped) by Open with Options.Existing when
+// there is no panelftp database to open; nothing was created.
+var ErrNoDatabase = errors.New("no panelftp database")
+
+// Options tune Open. The zero value creates a missing database with the
+// default pool.
+type Options struct {
+	// Existing refuses to create a database: Open fails with ErrNoDatabase
+	// instead, leaving no file, directory or table behind.
+	Existing bool
+	// MaxConns caps the PostgreSQL connections of the pool (default
+	// DefaultMaxConns); WatchChanges holds one more.
+	MaxConns int
+}
+
+// DefaultMaxConns is the default PostgreSQL pool of a Store: 20 nodes, each
+// with its listening connection, hold 80 connections, leaving room for
+// the CLI and the administrator in PostgreSQL's default max_connections of
+// 100 (3 of which are reserved for superusers).
+const DefaultMaxConns = 3
+
+// Open opens the PostgreSQL database dsn or, when dsn is "", the SQLite
+// database in dir, and brings its schema up to date.
+func Open(ctx context.Context, dir, dsn string, o Options) (*Store, error) {
+	if dsn != "" {
+		return openPostgres(ctx, dsn, o)
+	}
+	return openSQLite(dir, o)
+}
+
 // OpenSQLite opens (creating if needed) dir/panelftp.db and brings its
 // schema up to date. dir is created with mode 0700 if missing.
-func OpenSQLite(dir string) (*Store, error) {
+func OpenSQLite(dir string) (*Store, error) { return openSQLite(dir, Options{}) }
+
+func openSQLite(dir string, o Options) (*Store, error) {
+	if o.Existing {
+		p := filepath.Join(dir, SQLiteFile)
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w in %s (no %s there)", ErrNoDatabase, dir, SQLiteFile)
+		} else if err != nil {
+			return nil, fmt.Errorf("sqlstore: %w", err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("sqlstore: creating database directory: %w", err)
 	}
@@ -69,7 +115,7 @@ func OpenSQLite(dir string) (*Store, error) {
 	// unbounded pool keeps a file descriptor per connection a burst opened.
 	db.SetMaxOpenConns(8)
 	db.SetMaxIdleConns(8)
-	return open(context.Background(), db, sqliteDialect, path)
+	return open(context.Background(), &Store{db: db, d: sqliteDialect}, path)
 }
 
 // sqliteDSN puts every setting in the DSN so that each connection the pool
@@ -96,26 +142,51 @@ func sqliteDSN(path string) string {
 // OpenPostgres connects to the PostgreSQL database dsn (a postgres:// URL or
 // key=value string as pgx accepts) and brings its schema up to date.
 func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	return openPostgres(ctx, dsn, Options{})
+}
+
+func openPostgres(ctx context.Context, dsn string, o Options) (*Store, error) {
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: opening PostgreSQL: %w", err)
 	}
-	// Several nodes and CLI calls share one server: cap each pool so that
-	// together they stay inside PostgreSQL's max_connections (default 100).
-	db.SetMaxOpenConns(16)
-	db.SetMaxIdleConns(4)
-	return open(ctx, db, postgresDialect, "PostgreSQL")
+	// Several nodes and CLI calls share one server: a small pool each
+	// keeps them inside PostgreSQL's max_connections.
+	n := o.MaxConns
+	if n <= 0 {
+		n = DefaultMaxConns
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{db: db, d: postgresDialect, dsn: dsn}
+	if o.Existing {
+		var found bool
+		err := db.QueryRowContext(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&found)
+		if err == nil && !found {
+			db.Close()
+			return nil, fmt.Errorf("%w in this PostgreSQL database (it has no panelftp tables)", ErrNoDatabase)
+		}
+	}
+	return open(ctx, s, "PostgreSQL")
 }
 
-func open(ctx context.Context, db *sql.DB, d *dialect, what string) (*Store, error) {
-	s := &Store{db: db, d: d}
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+func open(ctx context.Context, s *Store, what string) (*Store, error) {
+	if err := s.db.PingContext(ctx); err != nil {
+		s.db.Close()
 		return nil, fmt.Errorf("sqlstore: connecting to %s: %w", what, err)
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+	}
+	if s.d == postgresDialect {
+		var schema string
+		if err := s.db.QueryRowContext(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("sqlstore: %s: %w", what, err)
+		}
+		s.channel = "panelftp_changes_" + schema
 	}
 	return s, nil
 }
@@ -177,13 +248,16 @@ func mustChange(res sql.Result, missing func() error) error {
 	return nil
 }
 
-// wrap adds the operation to unexpected database errors; domain errors,
-// meant for people, pass through unchanged.
+// wrap turns a database error into domain.ErrUnavailable naming the
+// operation: the schema is ours and checked by the conformance suite, so
+// what fails at run time is the database not answering (gone, restarting,
+// out of connections, timed out). Domain errors, meant for people, pass
+// through unchanged.
 func wrap(op string, err error) error {
 	if err == nil || domain.KindOf(err) != 0 {
 		return err
 	}
-	return fmt.Errorf("sqlstore: %s: %w", op, err)
+	return domain.UnavailableErr(fmt.Errorf("sqlstore: %s: %w", op, err))
 }
 
 // rowScanner is *sql.Row or *sql.Rows.

@@ -269,7 +269,7 @@ func writeMany(ctx context.Context, s *Store, prefix string, n int) error {
 		if err := s.CreateFTPUser(ctx, u, 10000); err != nil {
 			return fmt.Errorf("write %d: %w", i, err)
 		}
-		if err := s.RequestKick(ctx, store.Kick{Username: u.Username, At: time.Now()}); err != nil {
+		if err := s.KickSession(ctx, u.Username); err != nil {
 			return fmt.Errorf("kick %d: %w", i, err)
 		}
 	}

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"sync"
 	"testing"
 	"time"
 
@@ -163,7 +164,7 @@ var banCases = []testCase{
 		got, err := s.GetBan(t.Context(), "2001:db8::1")
 		check(t, err, "GetBan")
 		same(t, "GetBan", got, storedBan(ban("2001:db8::1")))
-		list, err := s.ListBans(t.Context())
+		list, err := s.ListBans(t.Context(), at(0))
 		check(t, err, "ListBans")
 		same(t, "ListBans", keys(list, banIP), []string{"192.0.2.1", "198.51.100.9", "2001:db8::1"})
 	}},
@@ -174,7 +175,7 @@ var banCases = []testCase{
 		got, err := s.GetBan(t.Context(), "192.0.2.1")
 		check(t, err, "GetBan")
 		same(t, "after second PutBan", got, storedBan(b))
-		list, err := s.ListBans(t.Context())
+		list, err := s.ListBans(t.Context(), at(0))
 		check(t, err, "ListBans")
 		same(t, "bans", len(list), 1)
 	}},
@@ -186,5 +187,83 @@ var banCases = []testCase{
 		_, err = s.GetBan(t.Context(), "192.0.2.1")
 		wantErr(t, err, domain.ErrNotFound, "GetBan after delete")
 		wantErr(t, s.DeleteBan(t.Context(), "192.0.2.1"), domain.ErrNotFound, "second DeleteBan")
+	}},
+	{"list holds the bans in force; prune forgets the ended ones", func(t *testing.T, s store.Store) {
+		for i, ip := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+			b := ban(ip)
+			b.Until = at(time.Duration(i+1) * time.Hour)
+			check(t, s.PutBan(t.Context(), b), "PutBan %s", ip)
+		}
+		list, err := s.ListBans(t.Context(), at(time.Hour))
+		check(t, err, "ListBans")
+		same(t, "in force after the first ended", keys(list, banIP), []string{"192.0.2.2", "192.0.2.3"})
+		// An ended ban keeps its row, and so its repeat count, until pruned.
+		_, err = s.GetBan(t.Context(), "192.0.2.1")
+		check(t, err, "GetBan of an ended ban")
+		check(t, s.PruneBans(t.Context(), at(2*time.Hour+time.Second)), "PruneBans")
+		_, err = s.GetBan(t.Context(), "192.0.2.1")
+		wantErr(t, err, domain.ErrNotFound, "GetBan of a pruned ban")
+		_, err = s.GetBan(t.Context(), "192.0.2.2")
+		wantErr(t, err, domain.ErrNotFound, "GetBan of a pruned ban")
+		list, err = s.ListBans(t.Context(), at(0))
+		check(t, err, "ListBans")
+		same(t, "left after pruning", keys(list, banIP), []string{"192.0.2.3"})
+		check(t, s.PruneBans(t.Context(), at(0)), "PruneBans with nothing to prune")
+	}},
+}
+
+var failureCases = []testCase{
+	{"failures count within the window, per key", func(t *testing.T, s store.Store) {
+		add := func(key string, when, since time.Duration) int {
+			t.Helper()
+			n, err := s.AddLoginFailure(t.Context(), key, at(when), at(since))
+			check(t, err, "AddLoginFailure %s", key)
+			return n
+		}
+		same(t, "first", add("192.0.2.1", 0, -time.Hour), 1)
+		same(t, "second", add("192.0.2.1", time.Minute, -time.Hour), 2)
+		same(t, "another key", add("2001:db8:1:2::/64", time.Minute, -time.Hour), 1)
+		// Failures before since are forgotten.
+		same(t, "after the first left the window", add("192.0.2.1", 2*time.Minute, 30*time.Second), 2)
+		check(t, s.PruneLoginFailures(t.Context(), at(90*time.Second)), "PruneLoginFailures")
+		same(t, "after pruning", add("192.0.2.1", 3*time.Minute, 0), 2)
+		same(t, "the other key after pruning", add("2001:db8:1:2::/64", 3*time.Minute, 0), 1)
+	}},
+	{"a ban and its lifting settle the failures", func(t *testing.T, s store.Store) {
+		for range 3 {
+			_, err := s.AddLoginFailure(t.Context(), "192.0.2.1", at(0), at(-time.Hour))
+			check(t, err, "AddLoginFailure")
+		}
+		check(t, s.PutBan(t.Context(), ban("192.0.2.1")), "PutBan")
+		n, err := s.AddLoginFailure(t.Context(), "192.0.2.1", at(time.Second), at(-time.Hour))
+		check(t, err, "AddLoginFailure")
+		same(t, "failures after a ban", n, 1)
+		check(t, s.DeleteBan(t.Context(), "192.0.2.1"), "DeleteBan")
+		n, err = s.AddLoginFailure(t.Context(), "192.0.2.1", at(2*time.Second), at(-time.Hour))
+		check(t, err, "AddLoginFailure")
+		same(t, "failures after the ban was lifted", n, 1)
+	}},
+	{"concurrent failures of one key are counted one by one", func(t *testing.T, s store.Store) {
+		const n = 20
+		counts := make(chan int, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				c, err := s.AddLoginFailure(t.Context(), "192.0.2.1", at(0), at(-time.Hour))
+				if err != nil {
+					t.Error(err)
+				}
+				counts <- c
+			})
+		}
+		wg.Wait()
+		close(counts)
+		seen := map[int]bool{}
+		for c := range counts {
+			seen[c] = true
+		}
+		if len(seen) != n {
+			t.Fatalf("%d concurrent failures saw %d distinct counts %v: each must see the ones before it", n, len(seen), seen)
+		}
 	}},
 }

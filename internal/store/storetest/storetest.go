@@ -34,10 +34,12 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"FTPUsers", ftpUserCases},
 		{"Limit", limitCases},
 		{"Sessions", sessionCases},
-		{"Kicks", kickCases},
 		{"Admins", adminCases},
 		{"APITokens", tokenCases},
 		{"Bans", banCases},
+		{"LoginFailures", failureCases},
+		{"Changes", changeCases},
+		{"Claims", claimCases},
 		{"Settings", settingsCases},
 		{"PanelLogouts", logoutCases},
 	}
@@ -124,21 +126,19 @@ var emptyCases = []testCase{
 		check(t, err, "ListAccounts")
 		users, err := s.ListFTPUsers(ctx, "")
 		check(t, err, "ListFTPUsers")
-		sessions, err := s.ListSessions(ctx, "", time.Time{})
+		sessions, err := s.ListSessions(ctx, "")
 		check(t, err, "ListSessions")
-		kicks, err := s.KicksAfter(ctx, 0, time.Time{})
-		check(t, err, "KicksAfter")
+		changes, complete, err := s.ChangesAfter(ctx, 0, 10)
+		check(t, err, "ChangesAfter")
 		admins, err := s.ListAdmins(ctx)
 		check(t, err, "ListAdmins")
 		tokens, err := s.ListAPITokens(ctx)
 		check(t, err, "ListAPITokens")
-		bans, err := s.ListBans(ctx)
+		bans, err := s.ListBans(ctx, time.Time{})
 		check(t, err, "ListBans")
-		seq, err := s.LastKickSeq(ctx)
-		check(t, err, "LastKickSeq")
-		n := len(accounts) + len(users) + len(sessions) + len(kicks) + len(admins) + len(tokens) + len(bans)
-		if n != 0 || seq != 0 {
-			t.Fatalf("new store holds %d rows, last kick seq %d; want an empty store", n, seq)
+		n := len(accounts) + len(users) + len(sessions) + len(changes) + len(admins) + len(tokens) + len(bans)
+		if n != 0 || !complete {
+			t.Fatalf("new store holds %d rows, change feed complete %v; want an empty store and a complete feed", n, complete)
 		}
 	}},
 }

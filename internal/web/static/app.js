@@ -497,6 +497,7 @@
       fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' })
         .then(function (res) {
           if (res.status === 401) throw new Error('logged out');
+          if (res.status === 503) throw new Error('the panel is briefly unavailable');
           if (!res.ok) throw new Error('HTTP ' + res.status);
           return res.json();
         })
