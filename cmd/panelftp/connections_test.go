@@ -113,7 +113,7 @@ func TestLiveSettingsReachTheServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Quit()
-	// The server re-reads the settings every 2 seconds.
+	// The server reads the saved settings from the change feed.
 	deadline := time.Now().Add(6 * time.Second)
 	refused := false
 	for !refused && time.Now().Before(deadline) {

@@ -61,10 +61,19 @@ func freePort(t *testing.T) int {
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	c := newCLI(t)
-	s := &server{cli: c, home: filepath.Join(t.TempDir(), "bob"), logs: &syncBuffer{}}
-	c.ok(append([]string{"account", "add", "bob", "--home", s.home}, ownerFlags()...)...)
+	home := filepath.Join(t.TempDir(), "bob")
+	c.ok(append([]string{"account", "add", "bob", "--home", home}, ownerFlags()...)...)
 	c.ok("ftp", "add", "web.bob", goodPassword, "/site", "bob")
+	s := launch(t, c, extra...)
+	s.home = home
+	return s
+}
 
+// launch runs `panelftp serve` on c's data directory, on free loopback
+// ports, until the test ends.
+func launch(t *testing.T, c *cli, extra ...string) *server {
+	t.Helper()
+	s := &server{cli: c, logs: &syncBuffer{}}
 	s.ftpPort, s.panelPort = freePort(t), freePort(t)
 	pasv := 30000 + int(time.Now().UnixNano()%20000)
 	args := append([]string{"serve",

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -143,4 +144,19 @@ func TestUpgradeLeavesUsersUnrestricted(t *testing.T) {
 	if err != nil || set != (domain.Settings{TLSRequired: true, MaxPerUser: 3}) {
 		t.Fatalf("upgraded settings = %+v, %v; want kept, no banner", set, err)
 	}
+}
+
+// TestOpenExistingCreatesNothing: with Options.Existing a missing database
+// is refused with ErrNoDatabase, and neither the directory nor the file is
+// made; an existing one opens.
+func TestOpenExistingCreatesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := Open(t.Context(), dir, "", Options{Existing: true}); !errors.Is(err, ErrNoDatabase) {
+		t.Fatalf("Open of a missing SQLite database: %v, want ErrNoDatabase", err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatalf("a refused Open made %s: %v", dir, err)
+	}
+	mustOpen(t, func() (*Store, error) { return OpenSQLite(dir) })
+	mustOpen(t, func() (*Store, error) { return Open(t.Context(), dir, "", Options{Existing: true}) })
 }

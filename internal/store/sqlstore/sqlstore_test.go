@@ -48,6 +48,12 @@ func sqliteFresh(t testing.TB) func() (*Store, error) {
 // pgFresh creates a schema of its own in the shared test database (other
 // test packages may use it at the same time) and drops it when t ends.
 func pgFresh(t testing.TB) func() (*Store, error) {
+	dsn := pgFreshDSN(t)
+	return func() (*Store, error) { return OpenPostgres(context.Background(), dsn) }
+}
+
+// pgFreshDSN makes the schema and returns a DSN whose search_path is it.
+func pgFreshDSN(t testing.TB) string {
 	base := pgBase(t)
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
@@ -66,8 +72,7 @@ func pgFresh(t testing.TB) func() (*Store, error) {
 		}
 		admin.Close()
 	})
-	dsn := withSearchPath(t, base, schema)
-	return func() (*Store, error) { return OpenPostgres(context.Background(), dsn) }
+	return withSearchPath(t, base, schema)
 }
 
 // pgBase returns the test PostgreSQL DSN, or skips t when none is set.
@@ -314,4 +319,27 @@ func childWriter(t *testing.T, dir string) {
 	if err := writeMany(t.Context(), s, "child", 200); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestOpenExistingPostgresCreatesNothing: a PostgreSQL database without
+// panelftp's tables is refused with Options.Existing, and no table is
+// made; once created, it opens.
+func TestOpenExistingPostgresCreatesNothing(t *testing.T) {
+	pgRequire(t)
+	dsn := pgFreshDSN(t)
+	if _, err := Open(t.Context(), "", dsn, Options{Existing: true}); !errors.Is(err, ErrNoDatabase) {
+		t.Fatalf("Open of an empty schema: %v, want ErrNoDatabase", err)
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.QueryRowContext(t.Context(),
+		"SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema()").Scan(&tables); err != nil || tables != 0 {
+		t.Fatalf("a refused Open left %d tables, %v", tables, err)
+	}
+	mustOpen(t, func() (*Store, error) { return OpenPostgres(t.Context(), dsn) })
+	mustOpen(t, func() (*Store, error) { return Open(t.Context(), "", dsn, Options{Existing: true, MaxConns: 1}) })
 }
