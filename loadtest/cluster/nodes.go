@@ -1,0 +1,254 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/store/sqlstore"
+)
+
+// cluster is the measured database, the nodes on it, and the service the
+// measurement changes users through.
+type cluster struct {
+	o      options
+	out    io.Writer
+	work   string
+	bin    string
+	dbName string
+	dsn    string    // the measured database
+	mon    *pgx.Conn // monitoring, on -db
+	st     *sqlstore.Store
+	svc    *service.Service
+	users  []user
+	nodes  []*node
+}
+
+type user struct{ name, password string }
+
+// node is one `panelftp serve` process.
+type node struct {
+	addr string
+	log  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func newCluster(ctx context.Context, o options, out io.Writer) (*cluster, error) {
+	work, err := os.MkdirTemp("", "panelftp-cluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &cluster{o: o, out: out, work: work}
+	if err := c.prepare(ctx); err != nil {
+		c.cleanup()
+		return nil, err
+	}
+	return c, nil
+}
+
+// prepare builds the binary, creates the database, its schema, an account
+// and one FTP user per kick.
+func (c *cluster) prepare(ctx context.Context) error {
+	c.bin = c.o.serverBin
+	if c.bin == "" {
+		t0 := time.Now()
+		c.bin = filepath.Join(c.work, "panelftp")
+		gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+		if err != nil || len(strings.TrimSpace(string(gomod))) == 0 {
+			return fmt.Errorf("go env GOMOD: run from the panelftp checkout (%v)", err)
+		}
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "./cmd/panelftp")
+		cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/panelftp (run from the checkout): %w\n%s", err, out)
+		}
+		fmt.Fprintf(c.out, "built panelftp in %.1fs\n", time.Since(t0).Seconds())
+	}
+	var err error
+	if c.mon, err = pgx.Connect(ctx, c.o.db); err != nil {
+		return fmt.Errorf("connecting to -db: %w", err)
+	}
+	b := make([]byte, 4)
+	rand.Read(b)
+	c.dbName = "panelftp_cluster_" + hex.EncodeToString(b)
+	if _, err := c.mon.Exec(ctx, "CREATE DATABASE "+c.dbName); err != nil {
+		c.dbName = ""
+		return fmt.Errorf("creating the measured database: %w", err)
+	}
+	u, err := url.Parse(c.o.db)
+	if err != nil {
+		return fmt.Errorf("-db must be a postgres:// URL: %w", err)
+	}
+	u.Path = "/" + c.dbName
+	c.dsn = u.String()
+	if c.st, err = openStore(ctx, c.dsn); err != nil {
+		return err
+	}
+	c.svc = newService(c.st)
+	if _, err := c.svc.AddAccount(ctx, service.NewAccount{Name: "load", Home: filepath.Join(c.work, "home"),
+		UID: domain.NoID, GID: domain.NoID}); err != nil {
+		return err
+	}
+	for i := range c.o.kicks {
+		u := user{name: fmt.Sprintf("k%d.load", i), password: "Kk7-" + rand.Text()}
+		if _, err := c.svc.AddFTPUser(ctx, service.NewFTPUser{Account: "load", Username: u.name, Password: u.password, Path: "/"}); err != nil {
+			return err
+		}
+		c.users = append(c.users, u)
+	}
+	return nil
+}
+
+// start runs the nodes and waits until each greets FTP clients.
+func (c *cluster) start(ctx context.Context) error {
+	for i := range c.o.nodes {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		n := &node{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+			log: filepath.Join(c.work, fmt.Sprintf("node%02d.log", i)), done: make(chan struct{})}
+		pasv := 15000 + 20*i
+		n.cmd = exec.Command(c.bin, "serve", "--db", c.dsn, "--data", filepath.Join(c.work, fmt.Sprintf("node%02d", i)),
+			"--db-pool", strconv.Itoa(c.o.pool), "--ftp-listen", n.addr, "--panel-listen", "",
+			"--passive-ports", fmt.Sprintf("%d-%d", pasv, pasv+19), "--log-level", "warn")
+		n.cmd.Env = childEnv()
+		logf, err := os.Create(n.log)
+		if err != nil {
+			return err
+		}
+		n.cmd.Stdout, n.cmd.Stderr = logf, logf
+		n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		if err := n.cmd.Start(); err != nil {
+			logf.Close()
+			return err
+		}
+		go func() { n.cmd.Wait(); logf.Close(); close(n.done) }()
+		c.nodes = append(c.nodes, n)
+	}
+	t0 := time.Now()
+	for _, n := range c.nodes {
+		if err := waitGreeting(ctx, n); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.out, "%d nodes greeting FTP clients after %.1fs\n", len(c.nodes), time.Since(t0).Seconds())
+	return nil
+}
+
+func waitGreeting(ctx context.Context, n *node) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-n.done:
+			return fmt.Errorf("node %s exited at start (log %s)", n.addr, n.log)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", n.addr, time.Second); err == nil {
+			conn.SetDeadline(time.Now().Add(5 * time.Second))
+			line, _ := bufio.NewReader(conn).ReadString('\n')
+			conn.Close()
+			if strings.HasPrefix(line, "220") {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("node %s not greeting after 60s (log %s)", n.addr, n.log)
+}
+
+// cleanup stops the nodes, drops the database and removes the work
+// directory, unless -keep.
+func (c *cluster) cleanup() {
+	for _, n := range c.nodes {
+		n.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for _, n := range c.nodes {
+		select {
+		case <-n.done:
+		case <-time.After(15 * time.Second):
+			n.cmd.Process.Kill()
+			<-n.done
+		}
+	}
+	if c.st != nil {
+		c.st.Close()
+	}
+	if c.mon != nil {
+		if c.dbName != "" && !c.o.keep {
+			if _, err := c.mon.Exec(context.Background(), "DROP DATABASE "+c.dbName+" WITH (FORCE)"); err != nil {
+				fmt.Fprintf(c.out, "dropping database %s: %v\n", c.dbName, err)
+			}
+		}
+		c.mon.Close(context.Background())
+	}
+	if c.o.keep {
+		fmt.Fprintf(c.out, "kept: work directory %s, database %s\n", c.work, c.dbName)
+		return
+	}
+	os.RemoveAll(c.work)
+}
+
+// showLogs prints what the nodes logged, after a failure.
+func (c *cluster) showLogs(out io.Writer) {
+	for _, n := range c.nodes {
+		b, err := os.ReadFile(n.log)
+		if err == nil && len(b) > 0 {
+			fmt.Fprintf(out, "\n%s:\n%s", n.log, b)
+		}
+	}
+}
+
+// childEnv is this environment without PANELFTP_ variables, which would
+// override the flags the nodes are given, nor an installed package's
+// environment file.
+func childEnv() []string {
+	env := []string{"PANELFTP_ENV_FILE=/dev/null"}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PANELFTP_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// openStore opens the measured database as the nodes do, with a pool of
+// one connection.
+func openStore(ctx context.Context, dsn string) (*sqlstore.Store, error) {
+	return sqlstore.Open(ctx, "", dsn, sqlstore.Options{MaxConns: 1})
+}
+
+// newService is the service the measurement changes users through, quiet.
+func newService(st *sqlstore.Store) *service.Service {
+	return service.New(st, auth.NewHasher(auth.Params{}, 4), service.Options{Logger: slog.New(slog.DiscardHandler)})
+}
