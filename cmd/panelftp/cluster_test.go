@@ -159,12 +159,17 @@ func (f *ftpConn) closed() <-chan struct{} {
 // its rows removed, the deletion's notice pruned. When B resumes, the
 // session ends within 2 s all the same — B sees it missed changes and
 // re-checks the versions of its live users — and B publishes its sessions
-// again.
+// again. With PANELFTP_TEST_REALTIME set, the nodes run with the default
+// --node-timeout of 20 s, and B stays stopped for over a minute.
 func TestClusterPausedNodeEndsStaleSessionsOnResume(t *testing.T) {
 	p := newPGCluster(t)
 	p.cli.ok("ftp", "add", "keep.bob", goodPassword, "/", "bob")
-	p.node(p.dsn)
-	b := p.node(p.dsn)
+	timing, wait := []string{"--node-timeout", "1s"}, 30*time.Second
+	if os.Getenv("PANELFTP_TEST_REALTIME") != "" {
+		timing, wait = []string{"--node-timeout", "20s"}, 3*time.Minute
+	}
+	p.node(p.dsn, timing...)
+	b := p.node(p.dsn, timing...)
 	doomed := rawLogin(t, b.addr(), "web.bob", goodPassword)
 	rawLogin(t, b.addr(), "keep.bob", goodPassword)
 	waitUntil(t, 20*time.Second, "both sessions listed", func() bool { return p.count("SELECT COUNT(*) FROM sessions WHERE username <> ''") == 2 })
@@ -174,10 +179,12 @@ func TestClusterPausedNodeEndsStaleSessionsOnResume(t *testing.T) {
 	}
 	defer b.cmd.Process.Signal(syscall.SIGCONT)
 	p.cli.ok("ftp", "delete", "web.bob", "bob")
-	waitUntil(t, 30*time.Second, "the stopped node removed by the other", func() bool { return p.count("SELECT COUNT(*) FROM nodes") == 1 })
-	waitUntil(t, 30*time.Second, "the deletion's notice pruned", func() bool {
+	stopped := time.Now()
+	waitUntil(t, wait, "the stopped node removed by the other", func() bool { return p.count("SELECT COUNT(*) FROM nodes") == 1 })
+	waitUntil(t, wait, "the deletion's notice pruned", func() bool {
 		return p.count("SELECT COUNT(*) FROM changes WHERE kind = 'user' AND key = 'web.bob'") == 0
 	})
+	t.Logf("node stopped for %v", time.Since(stopped).Round(time.Second))
 
 	ended := doomed.closed()
 	resumed := time.Now()

@@ -25,7 +25,7 @@ func settingsCommands() *group {
 		},
 		"set": &command{
 			usage:   "[--public-host IP] [--tls-required=true|false] [--max-connections N] [--max-per-ip N] [--max-per-user N] [--banner TEXT] [--hide-server-name=true|false]",
-			summary: "Save live settings; every node applies them within seconds. Flags not given keep their saved value.",
+			summary: "Save live settings; every node applies them as soon as it reads the change (at once on PostgreSQL, within 250 ms on SQLite). Flags not given keep their saved value; a node's own --public-host wins over the saved one.",
 			flags: func(fs *flag.FlagSet, in *input) {
 				s := &in.settings
 				fs.StringVar(&s.publicHost, "public-host", "", "IPv4 address PASV announces (empty: the address each client connected to)")
@@ -115,7 +115,7 @@ func settingsSet(ctx context.Context, in *input) error {
 	if err := in.svc.SaveSettings(ctx, set); err != nil {
 		return err
 	}
-	fmt.Fprintln(in.env.Stdout, "live settings saved; every node applies them within a few seconds")
+	fmt.Fprintln(in.env.Stdout, "live settings saved; every node applies them at once")
 	return nil
 }
 

@@ -9,7 +9,7 @@ import (
 )
 
 // Settings are the FTP service settings an administrator may change while
-// the service runs; every node applies them within seconds. The rest (ports,
+// the service runs; every node applies them at once. The rest (ports,
 // certificate files, passive range) need a restart.
 type Settings struct {
 	// PublicHost is the IPv4 address PASV announces; "" = the address the

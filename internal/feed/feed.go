@@ -63,7 +63,8 @@ const (
 // page is how many changes one read returns at most.
 const page = 1000
 
-// storeTimeout bounds one store call.
+// storeTimeout bounds one store call, and a follower's Apply or Resync,
+// so that a database that stops answering cannot hold the feed up.
 const storeTimeout = 5 * time.Second
 
 // Run follows st's change feed until ctx ends, handing every change to
@@ -87,14 +88,18 @@ func Run(ctx context.Context, st store.Changes, cfg Config, followers ...Followe
 	for {
 		f.catchUp(ctx)
 		timer := time.NewTimer(f.pollEvery())
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return
-		case <-f.wake:
-		case <-timer.C:
-		case <-prune.C:
-			f.prune(ctx)
+		for waiting := true; waiting; {
+			select {
+			case <-ctx.Done():
+				timer.Stop()
+				return
+			case <-f.wake:
+				waiting = false
+			case <-timer.C:
+				waiting = false
+			case <-prune.C:
+				f.prune(ctx)
+			}
 		}
 		timer.Stop()
 	}
@@ -136,7 +141,9 @@ func (f *follower) catchUp(ctx context.Context) {
 		}
 		if len(changes) > 0 {
 			for _, fl := range f.followers {
-				fl.Apply(ctx, changes)
+				actx, cancel := context.WithTimeout(ctx, storeTimeout)
+				fl.Apply(actx, changes)
+				cancel()
 			}
 			f.seq = changes[len(changes)-1].Seq
 		}
@@ -151,7 +158,9 @@ func (f *follower) catchUp(ctx context.Context) {
 func (f *follower) resyncAll(ctx context.Context) {
 	ok := true
 	for _, fl := range f.followers {
-		err := fl.Resync(ctx)
+		rctx, cancel := context.WithTimeout(ctx, storeTimeout)
+		err := fl.Resync(rctx)
+		cancel()
 		if f.report(fl.Name, "cannot re-read from the store; retrying", "re-read from the store again", err) {
 			ok = false
 		}

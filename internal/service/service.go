@@ -69,8 +69,8 @@ func New(st store.Store, h *auth.Hasher, opts Options) *Service {
 // state (whether a sub-user has expired) the way the service decides it.
 func (s *Service) Now() time.Time { return s.now() }
 
-// Store returns the underlying store, for the parts of the composition root
-// that publish sessions and read kicks.
+// Store returns the underlying store; tests read the change feed through
+// it.
 func (s *Service) Store() store.Store { return s.store }
 
 func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }

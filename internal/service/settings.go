@@ -17,7 +17,7 @@ func (s *Service) Settings(ctx context.Context) (set domain.Settings, saved bool
 	return set, err == nil, at, err
 }
 
-// SaveSettings stores settings that every node applies within seconds,
+// SaveSettings stores settings that every node applies at once (see feed),
 // overriding the command-line values until ResetSettings.
 // The banner is saved without surrounding blanks.
 func (s *Service) SaveSettings(ctx context.Context, set domain.Settings) error {

@@ -40,7 +40,8 @@ func (s *server) showBans(w http.ResponseWriter, r *http.Request, rc *reqCtx, st
 	})
 }
 
-// banAdd bans an IP by hand; every node applies it within seconds.
+// banAdd bans an IP by hand; this node applies it at once, the others
+// when the change feed brings it.
 func (s *server) banAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	f := banForm{
 		IP:     strings.TrimSpace(r.PostFormValue("ip")),

@@ -204,7 +204,7 @@ func (s *server) disconnect(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	http.Redirect(w, r, rc.connBase(), http.StatusSeeOther)
 }
 
-const disconnectMsg = "Disconnect requested: the session ends within a few seconds."
+const disconnectMsg = "Disconnect requested: the session ends in a moment."
 
 // wantsJSON tells the page's script (which asks for JSON) from a form post.
 func wantsJSON(r *http.Request) bool {

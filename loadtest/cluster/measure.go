@@ -15,7 +15,8 @@ import (
 type idleResult struct {
 	window           time.Duration
 	transactions     int64
-	connsMax, connsN int // most connections seen, and at the end
+	perTen           []int64 // transactions in each 10 s of the window
+	connsMax, connsN int     // most connections seen, and at the end
 }
 
 // kickResult is the latency of kicks of one kind, and what they cost.
@@ -51,7 +52,7 @@ func (c *cluster) measureIdle(ctx context.Context) (idleResult, error) {
 	if err != nil {
 		return r, err
 	}
-	start := time.Now()
+	start, last, lastAt := time.Now(), before, time.Now()
 	for time.Since(start) < c.o.idle {
 		n, err := c.connections(ctx)
 		if err != nil {
@@ -59,6 +60,13 @@ func (c *cluster) measureIdle(ctx context.Context) (idleResult, error) {
 		}
 		r.connsMax, r.connsN = max(r.connsMax, n), n
 		time.Sleep(time.Second)
+		if time.Since(lastAt) >= 10*time.Second {
+			x, err := c.transactions(ctx)
+			if err != nil {
+				return r, err
+			}
+			r.perTen, last, lastAt = append(r.perTen, x-last), x, time.Now()
+		}
 	}
 	after, err := c.transactions(ctx)
 	r.window, r.transactions = time.Since(start), after-before
@@ -189,15 +197,24 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
-func report(out io.Writer, o options, idle idleResult, kicks []kickResult) {
+func reportIdle(out io.Writer, o options, idle idleResult) {
 	perNode := float64(idle.transactions) / idle.window.Seconds() / float64(o.nodes)
 	fmt.Fprintf(out, "\n## %d idle nodes, %v\n\n", o.nodes, idle.window.Round(time.Second))
 	fmt.Fprintf(out, "| | |\n|---|---:|\n")
 	fmt.Fprintf(out, "| transactions in the database | %d |\n", idle.transactions)
 	fmt.Fprintf(out, "| transactions per second, all nodes | %.2f |\n", float64(idle.transactions)/idle.window.Seconds())
 	fmt.Fprintf(out, "| transactions per second per idle node | %.3f |\n", perNode)
+	if len(idle.perTen) > 0 {
+		tens := slices.Clone(idle.perTen)
+		slices.Sort(tens)
+		fmt.Fprintf(out, "| transactions in each 10 s (least / median / most) | %d / %d / %d |\n", tens[0], tens[len(tens)/2], tens[len(tens)-1])
+		fmt.Fprintf(out, "| per idle node per second, median 10 s | %.3f |\n", float64(tens[len(tens)/2])/10/float64(o.nodes))
+	}
 	fmt.Fprintf(out, "| connections (most seen / at the end) | %d / %d (%.1f per node, --db-pool %d) |\n",
 		idle.connsMax, idle.connsN, float64(idle.connsMax)/float64(o.nodes), o.pool)
+}
+
+func reportKicks(out io.Writer, kicks []kickResult) {
 	fmt.Fprintf(out, "\n## kicks, one at a time, from the request to the closed control connection\n\n")
 	fmt.Fprintf(out, "| kind | kicks | p50 | p99 | max | transactions per kick | most connections |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, k := range kicks {

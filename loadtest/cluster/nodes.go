@@ -130,7 +130,10 @@ func (c *cluster) start(ctx context.Context) error {
 		pasv := 15000 + 20*i
 		n.cmd = exec.Command(c.bin, "serve", "--db", c.dsn, "--data", filepath.Join(c.work, fmt.Sprintf("node%02d", i)),
 			"--db-pool", strconv.Itoa(c.o.pool), "--ftp-listen", n.addr, "--panel-listen", "",
-			"--passive-ports", fmt.Sprintf("%d-%d", pasv, pasv+19), "--log-level", "warn")
+			"--passive-ports", fmt.Sprintf("%d-%d", pasv, pasv+19), "--log-level", "warn",
+			// Every session comes from 127.0.0.1, and the limits count
+			// the sessions of every node.
+			"--max-per-ip", "10000", "--max-per-user", "10000")
 		n.cmd.Env = childEnv()
 		logf, err := os.Create(n.log)
 		if err != nil {

@@ -22,8 +22,9 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
-	_ "modernc.org/sqlite"             // registers driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib" // also registers driver "pgx"
+	_ "modernc.org/sqlite"           // registers driver "sqlite"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/store"
@@ -146,10 +147,19 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string, o Options) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: opening PostgreSQL: %w", err)
 	}
+	// The driver pings a pooled connection idle for over a second before
+	// reusing it: for a node that touches the database every few seconds,
+	// that doubles the transactions PostgreSQL counts. A connection that
+	// died meanwhile fails its next query before sending it, which
+	// database/sql retries on another connection; a ping after a minute
+	// still catches those a firewall dropped silently.
+	db := stdlib.OpenDB(*cfg, stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+		return p.IdleDuration > time.Minute
+	}))
 	// Several nodes and CLI calls share one server: a small pool each
 	// keeps them inside PostgreSQL's max_connections.
 	n := o.MaxConns

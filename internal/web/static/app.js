@@ -460,7 +460,7 @@
       if (!r.ok) { showMessage(r.body.error || 'The server could not disconnect ' + user + '.'); return; }
       disconnecting[id] = true;
       markDisconnecting(tr);
-      showMessage('Disconnect of ' + user + ' requested: the session ends within a few seconds.');
+      showMessage('Disconnect of ' + user + ' requested: the session ends in a moment.');
     }).catch(function () {
       showMessage('The server could not be reached: ' + user + ' is still connected. Try again.');
     });
