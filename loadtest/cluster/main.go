@@ -42,19 +42,21 @@ type options struct {
 	idle  time.Duration
 	// settle is how long the nodes run before the idle window opens:
 	// their start (schema check, first resync, first heartbeat) is not
-	// idle, PostgreSQL reports an idle connection's transactions up to
-	// 10 s late, and autovacuum's first pass over the new database (its
-	// catalogs too) takes about a minute and a hundred transactions.
+	// idle, and PostgreSQL reports an idle connection's transactions up
+	// to 10 s late.
 	settle    time.Duration
 	kicks     int
 	pool      int    // --db-pool of each node
 	serverBin string // use this panelftp binary instead of building one
 	keep      bool
 	smoke     bool
+	// logStatements has PostgreSQL log every statement of the measured
+	// database (in its server log), to see what the transactions are.
+	logStatements bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	o := options{nodes: 20, idle: 2 * time.Minute, settle: 90 * time.Second, kicks: 100, pool: 3}
+	o := options{nodes: 20, idle: 2 * time.Minute, settle: 30 * time.Second, kicks: 100, pool: 3}
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -68,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.pool, "pool", o.pool, "--db-pool of each node")
 	fs.StringVar(&o.serverBin, "server-bin", "", "panelftp binary to run (default: build ./cmd/panelftp)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory and the database")
+	fs.BoolVar(&o.logStatements, "log-statements", false, "have PostgreSQL log every statement of the measured database (needs a superuser)")
 	fs.BoolVar(&o.smoke, "smoke", false, "short pass: 3 nodes, 2s to settle, 5s idle, 10 kicks")
 	if err := fs.Parse(args); err != nil {
 		return o, err

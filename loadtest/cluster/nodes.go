@@ -94,6 +94,11 @@ func (c *cluster) prepare(ctx context.Context) error {
 		c.dbName = ""
 		return fmt.Errorf("creating the measured database: %w", err)
 	}
+	if c.o.logStatements {
+		if _, err := c.mon.Exec(ctx, "ALTER DATABASE "+c.dbName+" SET log_statement = 'all'"); err != nil {
+			return fmt.Errorf("-log-statements: %w", err)
+		}
+	}
 	u, err := url.Parse(c.o.db)
 	if err != nil {
 		return fmt.Errorf("-db must be a postgres:// URL: %w", err)
@@ -115,7 +120,19 @@ func (c *cluster) prepare(ctx context.Context) error {
 		}
 		c.users = append(c.users, u)
 	}
-	return nil
+	return vacuum(ctx, c.dsn)
+}
+
+// vacuum does at once what autovacuum would do to the new tables while the
+// nodes are measured.
+func vacuum(ctx context.Context, dsn string) error {
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "VACUUM (ANALYZE)")
+	return err
 }
 
 // start runs the nodes and waits until each greets FTP clients.
