@@ -40,7 +40,7 @@ func startSkewedNode(t *testing.T, open func() (*sqlstore.Store, error), skew ti
 	log := slog.New(slog.DiscardHandler)
 	n := &skewedNode{
 		svc: service.New(st, auth.NewHasher(auth.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 2),
-			service.Options{Now: now, Logger: log}),
+			service.Options{Now: now, Logger: log, Homes: service.HomeOptions{AllowRootOwner: true}}),
 		reg: sessions.NewRegistry(sessions.Limits{}),
 	}
 	n.reg.Join(sessions.Cluster{Store: st, Node: sessions.NodeID(), Log: log, NodeTTL: 2 * time.Second})
