@@ -80,7 +80,9 @@ CONF
 cli() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin /usr/bin/panelftp "$@"; }
 admin_pw='Panel!Install9'
 ftp_pw='Ftp-Install#42'
-step "creating the administrator, account acme and FTP user web.acme with the installed CLI"
+step "creating the database, the administrator, account acme and FTP user web.acme with the installed CLI"
+if cli account list >/dev/null 2>&1; then fail "the CLI worked before 'panelftp init' made a database"; fi
+cli init
 printf '%s\n' "$admin_pw" | cli admin add admin --password-stdin
 cli account add acme --home "$homes/acme" --uid 65534 --gid 65534
 printf '%s\n' "$ftp_pw" | cli ftp add web.acme - /site acme

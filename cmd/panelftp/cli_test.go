@@ -344,6 +344,11 @@ func TestCLIReadsTheEnvironmentFile(t *testing.T) {
 		}
 		return result{code, out.String(), errb.String()}
 	}
+	for _, dir := range []string{fromFile, fromShell, fromFlag} { // the CLI creates no database
+		if r := run(nil, "init", "--data", dir); r.code != 0 {
+			t.Fatalf("init --data %s: exit %d: %s", dir, r.code, r.stderr)
+		}
+	}
 	if r := run(nil, append([]string{"account", "add", "acme", "--home", home}, ownerFlags()...)...); r.code != 0 {
 		t.Fatalf("account add with the file's data directory: exit %d: %s", r.code, r.stderr)
 	}

@@ -42,7 +42,7 @@ func newPGCluster(t *testing.T) *pgCluster {
 	p := &pgCluster{t: t, dsn: freshSchema(t, base), cli: bareCLI(t)}
 	p.cli.env = append(p.cli.env, "PANELFTP_DB="+p.dsn)
 	p.cli.ok("init")
-	p.cli.ok("account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
+	p.cli.ok(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
 	p.cli.ok("ftp", "add", "web.bob", goodPassword, "/site", "bob")
 	return p
 }

@@ -19,7 +19,7 @@ func TestCLIRefusesToCreateADatabase(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "no-such-data")
 	c := bareCLI(t)
 	c.data = missing
-	r := c.run("account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
+	r := c.run(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
 	if r.code != 1 || !strings.Contains(r.stderr, "--data") || !strings.Contains(r.stderr, "PANELFTP_DATA") ||
 		!strings.Contains(r.stderr, "panelftp init") || strings.Contains(r.stdout, "created") {
 		t.Errorf("account add without a database: exit %d, stdout %q, stderr %q; want exit 1 naming --data, PANELFTP_DATA and panelftp init",
@@ -46,7 +46,7 @@ func TestCLIRefusesToCreateADatabase(t *testing.T) {
 	if out := c.ok("init"); !strings.Contains(out, "SQLite in "+missing) {
 		t.Errorf("init says %q", out)
 	}
-	c.ok("account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
+	c.ok(append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
 	if out := c.ok("init"); !strings.Contains(out, "ready") {
 		t.Errorf("a second init says %q", out)
 	}
@@ -87,7 +87,7 @@ func TestCLIFollowsAPostgresServersDataDirectory(t *testing.T) {
 	}
 
 	s := launch(t, bareCLI(t), "--db", dsn)
-	s.cli.okEnv([]string{"PANELFTP_DB=" + dsn}, "account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob"))
+	s.cli.okEnv([]string{"PANELFTP_DB=" + dsn}, append([]string{"account", "add", "bob", "--home", filepath.Join(t.TempDir(), "bob")}, ownerFlags()...)...)
 	marker, err := os.ReadFile(filepath.Join(s.cli.data, "store"))
 	if err != nil || !strings.Contains(string(marker), "postgres ") || strings.Contains(string(marker), "s3cret-word") {
 		t.Fatalf("data directory's store file = %q, %v; want postgres and the URL without its password", marker, err)

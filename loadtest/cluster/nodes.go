@@ -44,6 +44,9 @@ type cluster struct {
 
 type user struct{ name, password string }
 
+// loadUID owns the measurement's account when run as root.
+const loadUID = 42100
+
 // node is one `panelftp serve` process.
 type node struct {
 	addr string
@@ -109,8 +112,12 @@ func (c *cluster) prepare(ctx context.Context) error {
 		return err
 	}
 	c.svc = newService(c.st)
+	owner := domain.NoID
+	if os.Geteuid() == 0 { // as root, an account needs ids of its own
+		owner = loadUID
+	}
 	if _, err := c.svc.AddAccount(ctx, service.NewAccount{Name: "load", Home: filepath.Join(c.work, "home"),
-		UID: domain.NoID, GID: domain.NoID}); err != nil {
+		UID: owner, GID: owner}); err != nil {
 		return err
 	}
 	for i := range c.o.kicks {
