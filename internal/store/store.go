@@ -1,10 +1,9 @@
 // Package store defines what panelftp keeps: accounts, FTP sub-users, the
 // live-session view shared by all nodes, the feed of changes every node
 // follows, administrators, API tokens, IP bans and failed log-ins, live
-// settings and panel log-outs. The sqlstore
-// subpackage implements it on SQLite (embedded default) and PostgreSQL
-// (several nodes); storetest holds the one conformance suite both must
-// pass.
+// settings and panel log-outs. The sqlstore subpackage implements it on
+// SQLite (embedded default) and PostgreSQL (several nodes); storetest holds
+// the one conformance suite both must pass.
 //
 // Errors: a missing row is domain.ErrNotFound, a duplicate key
 // domain.ErrConflict, a full account or session limit

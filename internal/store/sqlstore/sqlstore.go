@@ -6,7 +6,10 @@
 // recognise a duplicate key.
 //
 // It owns the schema and its migrations, which are applied when a database
-// is opened. Times are stored as Unix microseconds (UTC, zero time = 0) so
+// is opened. Every write other nodes must act on records a change in the
+// same transaction (changes.go); on PostgreSQL the commit announces it with
+// NOTIFY on a channel named after the schema, which WatchChanges listens
+// on. Which node is alive is judged by the database's clock (dialect.now). Times are stored as Unix microseconds (UTC, zero time = 0) so
 // both databases round-trip them identically.
 package sqlstore
 
