@@ -13,8 +13,9 @@ import (
 type asciiOut struct{ prevCR bool }
 
 // copy sends up to n bytes of src (the file) to dst, converted, through
-// buf, and returns how many file bytes it sent.
-func (a *asciiOut) copy(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error) {
+// buf, telling moved after each write; it returns how many file bytes it
+// sent.
+func (a *asciiOut) copy(dst io.Writer, src io.Reader, n int64, buf []byte, moved func(int64)) (int64, error) {
 	in, out := buf[:len(buf)/3], buf[len(buf)/3:len(buf)/3] // out has room for in, doubled
 	var done int64
 	for done < n {
@@ -32,6 +33,7 @@ func (a *asciiOut) copy(dst io.Writer, src io.Reader, n int64, buf []byte) (int6
 				return done, err
 			}
 			done += int64(r)
+			moved(int64(r))
 		}
 		if rerr != nil {
 			if errors.Is(rerr, io.EOF) {
@@ -49,8 +51,9 @@ func (a *asciiOut) copy(dst io.Writer, src io.Reader, n int64, buf []byte) (int6
 type asciiIn struct{ pendingCR bool }
 
 // copy receives up to n bytes from src (the data connection), converts
-// them and writes them to dst through buf; it returns the bytes written.
-func (a *asciiIn) copy(dst *os.File, src io.Reader, n int64, buf []byte) (int64, error) {
+// them and writes them to dst through buf, telling moved after each
+// write; it returns the bytes written.
+func (a *asciiIn) copy(dst *os.File, src io.Reader, n int64, buf []byte, moved func(int64)) (int64, error) {
 	in, out := buf[:len(buf)/2-1], buf[len(buf)/2:len(buf)/2]
 	var read, written int64
 	for read < n {
@@ -73,6 +76,7 @@ func (a *asciiIn) copy(dst *os.File, src io.Reader, n int64, buf []byte) (int64,
 		if len(out) > 0 {
 			w, err := dst.Write(out)
 			written += int64(w)
+			moved(int64(w))
 			if err != nil {
 				return written, &fileError{err}
 			}

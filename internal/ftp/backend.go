@@ -126,7 +126,11 @@ type Transfer interface {
 	// smaller count with an error (say, ErrQuotaExceeded) ends the
 	// transfer after that many bytes, unless the data ends there too.
 	Allow(n int64) (int64, error)
-	// Progress is called after each chunk with the bytes moved.
+	// Progress is called with the bytes moved as they move: after each
+	// chunk, and within a chunk at least once a second while data moves
+	// (a kernel copy on a slow client is cut and resumed) or after each
+	// write of at most 64 KiB (TLS, TYPE A). The sum over the transfer
+	// is what moved; a chunk may move less than Allow granted.
 	Progress(n int64)
 	// Close is called once when the transfer ends: err is nil when every
 	// byte arrived, or why not (ErrAborted, the data connection broke, a

@@ -90,7 +90,11 @@
 //
 // Over plain TCP, downloads go from the file to the socket with
 // sendfile(2) and uploads from the socket to the file with splice(2);
-// over TLS, a download's records are gathered into 128 KiB writes.
+// over TLS, a download's records are gathered into 128 KiB writes. A
+// chunk grows while it goes fast (to 4 MiB) and shrinks when it is slow;
+// a copy still blocked after a second is cut by a deadline, counted and
+// resumed, so the bytes of a transfer (Transfer.Progress, STAT) move at
+// least once a second even for a client reading 10 KB/s.
 // Listings are formatted into a reused buffer and written 32 KiB at a
 // time.
 //

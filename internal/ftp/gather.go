@@ -29,6 +29,16 @@ type gatherConn struct {
 	mu  sync.Mutex // a blocked write holds it
 	buf *[gatherSize]byte
 	n   int
+	// pace, while a download runs, cuts each socket write once a second
+	// and hears of what was sent, so the download's counter moves.
+	pace *pacer
+}
+
+// setPace sets (nil: removes) the download's pacer.
+func (g *gatherConn) setPace(p *pacer) {
+	g.mu.Lock()
+	g.pace = p
+	g.mu.Unlock()
 }
 
 func (g *gatherConn) Write(p []byte) (int, error) {
@@ -39,7 +49,7 @@ func (g *gatherConn) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) >= gatherSize {
-			return g.Conn.Write(p)
+			return g.write(p)
 		}
 	}
 	if g.buf == nil {
@@ -66,9 +76,27 @@ func (g *gatherConn) flushLocked() error {
 	if g.n == 0 {
 		return nil
 	}
-	_, err := g.Conn.Write(g.buf[:g.n])
+	_, err := g.write(g.buf[:g.n])
 	g.n = 0
 	return err
+}
+
+// write sends p to the socket. With a pacer, a write blocked for a
+// second is cut, reported and resumed (TLS never sees the cut).
+func (g *gatherConn) write(p []byte) (int, error) {
+	if g.pace == nil {
+		return g.Conn.Write(p)
+	}
+	var done int
+	for {
+		g.pace.arm(time.Now())
+		n, err := g.Conn.Write(p[done:])
+		done += n
+		g.pace.sent(int64(n))
+		if err = g.pace.done(int64(n), err); err != nil || done == len(p) {
+			return done, err
+		}
+	}
 }
 
 // Close sends what was gathered and closes the connection; when a write

@@ -60,7 +60,7 @@ func TestTLSDownloadGathersRecords(t *testing.T) {
 	}
 	before := counter.writes.Load()
 	buf := make([]byte, copyBufSize)
-	if n, err := copyChunk(conn, f, int64(len(data)), buf); err != nil || n != int64(len(data)) {
+	if n, err := copyChunk(conn, f, int64(len(data)), buf, func(int64) {}); err != nil || n != int64(len(data)) {
 		t.Fatalf("copy = %d, %v", n, err)
 	}
 	conn.Close()

@@ -151,9 +151,9 @@ func (c *Conn) sendListing(conn net.Conn, verb string, d Dir, self, parent fs.Fi
 	b := (*bp)[:0]
 	defer func() { *bp = b[:0]; listBuffers.Put(bp) }()
 	now := time.Now()
-	dl := deadline{timeout: c.srv.idleTimeout()}
+	pace := newPacer(conn, c.srv.idleTimeout(), false)
 	flush := func() error {
-		dl.extend(conn)
+		pace.arm(time.Now())
 		_, err := conn.Write(b)
 		x.moved.Add(int64(len(b)))
 		b = b[:0]

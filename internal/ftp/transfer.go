@@ -34,6 +34,7 @@ type xfer struct {
 	verb, name string
 	size       int64 // bytes to send, -1 when unknown
 	upload     bool
+	gather     *gatherConn // under a TLS data connection
 	moved      atomic.Int64
 	aborted    atomic.Bool // ABOR arrived
 }
@@ -230,7 +231,8 @@ func (c *Conn) moveData(x *xfer, j *job, dataFirst bool, open func() (job, error
 	if c.protP.Load() {
 		// The client starts its TLS handshake once it has read the 150.
 		_ = c.out.flush()
-		tc, err := c.dataTLS(tcp)
+		x.gather = &gatherConn{Conn: tcp}
+		tc, err := c.dataTLS(x.gather)
 		if err != nil {
 			tcp.Close()
 			return nil, err
@@ -251,8 +253,8 @@ func (c *Conn) moveData(x *xfer, j *job, dataFirst bool, open func() (job, error
 
 // dataTLS runs the server side of a data connection's TLS handshake and
 // enforces TLSSessionReuse.
-func (c *Conn) dataTLS(tcp *net.TCPConn) (*tls.Conn, error) {
-	tc := tls.Server(&gatherConn{Conn: tcp}, c.controlTLS())
+func (c *Conn) dataTLS(tcp *gatherConn) (*tls.Conn, error) {
+	tc := tls.Server(tcp, c.controlTLS())
 	_ = tc.SetDeadline(time.Now().Add(c.srv.dataTimeout()))
 	if err := tc.HandshakeContext(c.srv.context()); err != nil {
 		c.log.Debug("FTP data connection TLS handshake failed", "err", err)
@@ -299,20 +301,6 @@ func (c *Conn) abortTransfer() {
 	}
 }
 
-// deadline keeps a data connection's deadline IdleTimeout ahead, setting
-// it only once half of it has gone (a timer update costs).
-type deadline struct {
-	at      time.Time
-	timeout time.Duration
-}
-
-func (d *deadline) extend(conn net.Conn) {
-	if now := time.Now(); d.at.Sub(now) < d.timeout/2 {
-		d.at = now.Add(d.timeout)
-		_ = conn.SetDeadline(d.at)
-	}
-}
-
 // adapt grows the chunk when chunks go fast and shrinks it when slow.
 func adapt(chunk int64, took time.Duration) int64 {
 	switch {
@@ -325,8 +313,10 @@ func adapt(chunk int64, took time.Duration) int64 {
 }
 
 // sendFile sends size bytes of the transfer's file. Over plain TCP each
-// chunk is one sendfile(2) from the file to the socket; over TLS the
-// file is read 64 KiB at a time and the records are gathered (gatherConn).
+// chunk is one sendfile(2) from the file to the socket, cut once a second
+// on a slow client (see pacer); over TLS the file is read 64 KiB at a
+// time and the records are gathered (gatherConn), whose socket writes
+// are cut the same way.
 func (c *Conn) sendFile(conn net.Conn, t Transfer, size int64, x *xfer) error {
 	f := t.File()
 	tcp, plain := conn.(*net.TCPConn)
@@ -336,46 +326,59 @@ func (c *Conn) sendFile(conn net.Conn, t Transfer, size int64, x *xfer) error {
 		defer copyBuffers.Put(buf)
 	}
 	var conv asciiOut
-	dl := deadline{timeout: c.srv.idleTimeout()}
+	n := &counter{t: t, x: x}
+	pace := newPacer(conn, c.srv.idleTimeout(), plain && !c.ascii)
+	moved := n.add
+	if g := x.gather; g != nil && !c.ascii {
+		// One pacer for the socket under TLS: its writes are cut.
+		pace = newPacer(g.Conn, c.srv.idleTimeout(), true)
+		pace.sent = n.socketSent
+		g.setPace(pace)
+		defer g.setPace(nil)
+		moved = n.handed
+	}
 	chunk := int64(startChunk)
 	for remaining := size; remaining > 0; {
-		n, limit := t.Allow(min(chunk, remaining))
-		if n <= 0 {
+		allowed, limit := t.Allow(min(chunk, remaining))
+		if allowed <= 0 {
 			return &fileError{orNotAllowed(limit)}
 		}
-		dl.extend(conn)
+		pace.arm(time.Now())
 		began := time.Now()
 		var m int64
 		var err error
 		switch {
 		case c.ascii:
-			m, err = conv.copy(conn, f, n, buf[:])
+			m, err = conv.copy(conn, f, allowed, buf[:], moved)
 		case plain:
-			m, err = io.CopyN(tcp, f, n) // → sendfile(2)
-			err = sideOf(err)
+			m, err = io.CopyN(tcp, f, allowed) // → sendfile(2)
+			moved(m)
+			err = sideOf(pace.done(m, err))
 		default:
-			m, err = copyChunk(conn, f, n, buf[:])
+			m, err = copyChunk(conn, f, allowed, buf[:], moved)
 		}
-		t.Progress(m)
-		x.moved.Add(m)
 		remaining -= m
 		if errors.Is(err, io.EOF) {
-			return nil // the file got shorter meanwhile: send what there is
+			break // the file got shorter meanwhile: send what there is
 		}
 		if err != nil {
+			n.upTo(n.given)
 			return err
 		}
-		if limit != nil {
+		if limit != nil && m == allowed {
+			n.upTo(n.given)
 			return &fileError{limit}
 		}
 		chunk = adapt(chunk, time.Since(began))
 	}
+	n.upTo(n.given) // TLS: the rest is in the socket's buffers
 	return nil
 }
 
 // receiveFile writes what arrives on the data connection to the
 // transfer's file, until the client closes it. Over plain TCP each chunk
-// is one splice(2) from the socket into the file.
+// is one splice(2) from the socket into the file, cut once a second on a
+// slow client (see pacer).
 func (c *Conn) receiveFile(conn net.Conn, t Transfer, x *xfer) error {
 	f := t.File()
 	tcp, plain := conn.(*net.TCPConn)
@@ -386,36 +389,36 @@ func (c *Conn) receiveFile(conn net.Conn, t Transfer, x *xfer) error {
 	}
 	var conv asciiIn
 	defer func() { conv.finish(f) }()
-	dl := deadline{timeout: c.srv.idleTimeout()}
+	n := &counter{t: t, x: x}
+	pace := newPacer(conn, c.srv.idleTimeout(), plain && !c.ascii)
 	chunk := int64(startChunk)
 	for {
-		n, limit := t.Allow(chunk)
-		if n <= 0 {
-			return endOfAllowance(conn, limit)
+		allowed, limit := t.Allow(chunk)
+		if allowed <= 0 {
+			return endOfAllowance(conn, pace, limit)
 		}
-		dl.extend(conn)
+		pace.arm(time.Now())
 		began := time.Now()
 		var m int64
 		var err error
 		switch {
 		case c.ascii:
-			m, err = conv.copy(f, conn, n, buf[:])
+			m, err = conv.copy(f, conn, allowed, buf[:], n.add)
 		case plain:
-			m, err = io.CopyN(f, tcp, n) // → splice(2)
-			err = sideOf(err)
+			m, err = io.CopyN(f, tcp, allowed) // → splice(2)
+			n.add(m)
+			err = sideOf(pace.done(m, err))
 		default:
-			m, err = copyChunk(f, conn, n, buf[:])
+			m, err = copyChunk(f, conn, allowed, buf[:], n.add)
 		}
-		t.Progress(m)
-		x.moved.Add(m)
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if limit != nil {
-			return endOfAllowance(conn, limit)
+		if limit != nil && m == allowed {
+			return endOfAllowance(conn, pace, limit)
 		}
 		chunk = adapt(chunk, time.Since(began))
 	}
@@ -423,7 +426,9 @@ func (c *Conn) receiveFile(conn net.Conn, t Transfer, x *xfer) error {
 
 // endOfAllowance ends an upload that may write no more: it succeeds if
 // the data ends here too, and fails with the backend's reason otherwise.
-func endOfAllowance(conn net.Conn, limit error) error {
+func endOfAllowance(conn net.Conn, pace *pacer, limit error) error {
+	pace.tick = false // wait for the byte as long as for any data
+	pace.arm(time.Now())
 	var b [1]byte
 	if n, err := io.ReadFull(conn, b[:]); n == 0 && errors.Is(err, io.EOF) {
 		return nil
@@ -439,9 +444,9 @@ func orNotAllowed(err error) error {
 }
 
 // copyChunk copies up to n bytes from src to dst through buf, like
-// io.CopyN; a read error of the file or a write error to it is marked
-// as the file's.
-func copyChunk(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error) {
+// io.CopyN, telling moved after each write; a read error of the file or
+// a write error to it is marked as the file's.
+func copyChunk(dst io.Writer, src io.Reader, n int64, buf []byte, moved func(int64)) (int64, error) {
 	_, toFile := dst.(*os.File)
 	var written int64
 	for written < n {
@@ -450,6 +455,7 @@ func copyChunk(dst io.Writer, src io.Reader, n int64, buf []byte) (int64, error)
 		if r > 0 {
 			w, werr := dst.Write(buf[:r])
 			written += int64(w)
+			moved(int64(w))
 			if werr != nil {
 				if toFile {
 					return written, &fileError{werr}
