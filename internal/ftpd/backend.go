@@ -223,9 +223,10 @@ func (cl *client) reportFailure(user, reason string) {
 // userState is what a log-in decided, fixed for the whole session.
 type userState struct {
 	login  service.Login
-	fs     *jail.Fs
-	quota  *quota // nil: no quota
-	limit  int64  // quota in bytes
+	jail   *sharedJail
+	fs     *jail.Fs // jail.fs
+	quota  *quota   // nil: no quota
+	limit  int64    // quota in bytes
 	rates  *userRates
 	expiry *time.Timer // ends the session at login.ExpiresAt; nil: never
 	srv    *Server
@@ -244,18 +245,20 @@ func (s *Server) openUser(login service.Login) (*userState, error) {
 	if sub == "" {
 		sub = "."
 	}
-	fs, err := jail.New(login.Account.Home, sub, opts)
+	fresh, err := jail.New(login.Account.Home, sub, opts)
 	if err != nil {
 		return nil, err
 	}
-	u := &userState{login: login, fs: fs, srv: s}
+	shared := s.jails.share(jailKey(login.Account.Home, sub, opts.UID, opts.GID), fresh)
+	fs := shared.fs
+	u := &userState{login: login, jail: shared, fs: fs, srv: s}
 	u.rates = s.rates.acquire(login.User.Username, login.UploadRate, login.DownloadRate)
 	if mb := login.User.QuotaMB; mb > 0 {
 		u.limit = mb << 20
 		key := login.User.Username + "\x00" + login.Directory
 		if u.quota, err = s.quotas.acquire(key, func() (int64, error) { return diskUsage(fs) }); err != nil {
 			s.rates.release(u.rates)
-			fs.Close()
+			s.jails.release(shared)
 			return nil, fmt.Errorf("measuring quota use: %w", err)
 		}
 	}
@@ -270,7 +273,7 @@ func (u *userState) close() {
 	if u.quota != nil {
 		u.srv.quotas.release(u.quota)
 	}
-	_ = u.fs.Close()
+	u.srv.jails.release(u.jail)
 }
 
 func capitalize(s string) string {

@@ -50,6 +50,7 @@ type Server struct {
 	certs  *certStore
 	quotas *quotaBook
 	rates  *rateBook
+	jails  *jailBook
 	logins *loginRate
 	// authWait is authTimeout; tests shorten it.
 	authWait time.Duration
@@ -86,7 +87,7 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, quotas: newQuotaBook(), rates: newRateBook(),
+		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, quotas: newQuotaBook(), rates: newRateBook(), jails: newJailBook(),
 		logins: newLoginRate(cfg.LoginsPerIPPerMinute), authWait: authTimeout, now: time.Now,
 		ctx: ctx, cancel: cancel, clients: map[*client]struct{}{},
 	}

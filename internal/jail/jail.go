@@ -46,6 +46,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -151,6 +152,23 @@ func (j *Fs) as(op func() error) error {
 
 // Close closes the root; the Fs is unusable afterwards.
 func (j *Fs) Close() error { return j.root.Close() }
+
+// Same reports whether j and other are the same folder (device and
+// inode of their roots) seen with the same identity and umask, so that
+// one may serve the sessions of the other: an Fs is safe for concurrent
+// use.
+func (j *Fs) Same(other *Fs) bool {
+	if j.opts.UID != other.opts.UID || j.opts.GID != other.opts.GID || j.opts.Umask != other.opts.Umask ||
+		!slices.Equal(j.opts.Groups, other.opts.Groups) || (j.id == nil) != (other.id == nil) {
+		return false
+	}
+	a, err := j.root.Stat(".")
+	if err != nil {
+		return false
+	}
+	b, err := other.root.Stat(".")
+	return err == nil && os.SameFile(a, b)
+}
 
 // rel maps a virtual FTP path to a name relative to the root. Cleaning it
 // as an absolute path first makes ".." above "/" clamp to the root. A name
