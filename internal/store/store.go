@@ -30,6 +30,7 @@ type Store interface {
 	LoginFailures
 	Settings
 	PanelLogouts
+	Quotas
 	Close() error
 }
 
@@ -282,4 +283,32 @@ type PanelLogouts interface {
 	AddPanelLogout(ctx context.Context, nonce string, expires, now time.Time) error
 	// PanelLoggedOut reports whether the session nonce was logged out.
 	PanelLoggedOut(ctx context.Context, nonce string) (bool, error)
+}
+
+// Quotas keeps what each FTP user's folder uses against its quota, for
+// every node: a node reserves space and entries before a write adds
+// them, so that nodes together stay within the limits, and gives back
+// what it did not use. A node holds a user while it serves sessions of
+// that user; the first node to hold a user measures the folder.
+type Quotas interface {
+	// HoldQuota records that node serves username until ttl from now by
+	// the database's clock, unless renewed; forgets every hold that
+	// expired; and returns the user's stored usage (found false when
+	// none is) and whether another node holds the user.
+	HoldQuota(ctx context.Context, username, node string, ttl time.Duration) (u domain.QuotaUsage, found, shared bool, err error)
+	// RenewQuotaHolds extends every hold of node to ttl from now.
+	RenewQuotaHolds(ctx context.Context, node string, ttl time.Duration) error
+	// ReleaseQuotaHold forgets node's hold of username and takes back
+	// the bytes and files node had reserved and not used, in one
+	// transaction.
+	ReleaseQuotaHold(ctx context.Context, username, node string, unusedBytes, unusedFiles int64) error
+	// SetQuotaUsage stores a measure of username's folder, keeping the
+	// changes made since base was read (by HoldQuota; the zero value
+	// when none was stored).
+	SetQuotaUsage(ctx context.Context, username string, measured, base domain.QuotaUsage) error
+	// ReserveQuota adds bytes and files to username's usage: a positive
+	// amount up to what its limit leaves (maxBytes, maxFiles; 0 = no
+	// limit), a negative one always; it returns what it added, checked
+	// and added atomically. domain.ErrNotFound when no usage is stored.
+	ReserveQuota(ctx context.Context, username string, bytes, files, maxBytes, maxFiles int64) (addedBytes, addedFiles int64, err error)
 }

@@ -252,3 +252,28 @@ func (s *Store) PanelLoggedOut(ctx context.Context, nonce string) (_ bool, err e
 	defer s.observe("PanelLoggedOut", time.Now(), &err)
 	return s.next.PanelLoggedOut(ctx, nonce)
 }
+
+func (s *Store) HoldQuota(ctx context.Context, username, node string, ttl time.Duration) (_ domain.QuotaUsage, _, _ bool, err error) {
+	defer s.observe("HoldQuota", time.Now(), &err)
+	return s.next.HoldQuota(ctx, username, node, ttl)
+}
+
+func (s *Store) RenewQuotaHolds(ctx context.Context, node string, ttl time.Duration) (err error) {
+	defer s.observe("RenewQuotaHolds", time.Now(), &err)
+	return s.next.RenewQuotaHolds(ctx, node, ttl)
+}
+
+func (s *Store) ReleaseQuotaHold(ctx context.Context, username, node string, unusedBytes, unusedFiles int64) (err error) {
+	defer s.observe("ReleaseQuotaHold", time.Now(), &err)
+	return s.next.ReleaseQuotaHold(ctx, username, node, unusedBytes, unusedFiles)
+}
+
+func (s *Store) SetQuotaUsage(ctx context.Context, username string, measured, base domain.QuotaUsage) (err error) {
+	defer s.observe("SetQuotaUsage", time.Now(), &err)
+	return s.next.SetQuotaUsage(ctx, username, measured, base)
+}
+
+func (s *Store) ReserveQuota(ctx context.Context, username string, bytes, files, maxBytes, maxFiles int64) (_, _ int64, err error) {
+	defer s.observe("ReserveQuota", time.Now(), &err)
+	return s.next.ReserveQuota(ctx, username, bytes, files, maxBytes, maxFiles)
+}

@@ -33,7 +33,30 @@ var migrations = []migration{
 	{version: 5, about: "per-user controls of FTP sub-users", sql: schemaV5},
 	{version: 6, about: "welcome banner", sql: schemaV6},
 	{version: 7, about: "change feed, versions, node lifetimes, failed log-ins", sql: schemaV7},
+	{version: 8, about: "quota usage shared by the nodes", sql: schemaV8},
 }
+
+// schemaV8 keeps each FTP user's quota usage (bytes allocated and
+// entries, measured, plus what nodes reserved since) and which nodes
+// hold it; a hold's expires_at is the database's clock, so nodes never
+// compare their own clocks.
+const schemaV8 = `
+CREATE TABLE quota_usage (
+	username    {key} PRIMARY KEY REFERENCES ftp_users (username) ON DELETE CASCADE,
+	directory   TEXT NOT NULL,
+	bytes       BIGINT NOT NULL,
+	files       BIGINT NOT NULL,
+	measured_at BIGINT NOT NULL
+);
+CREATE TABLE quota_holds (
+	username   {key} NOT NULL REFERENCES ftp_users (username) ON DELETE CASCADE,
+	node       {key} NOT NULL,
+	expires_at BIGINT NOT NULL,
+	PRIMARY KEY (username, node)
+);
+CREATE INDEX quota_holds_node ON quota_holds (node);
+CREATE INDEX quota_holds_expires ON quota_holds (expires_at);
+`
 
 // schemaV7 makes the cluster keep its promises. The change feed replaces
 // the kicks table: versions of users and accounts are Seqs of the feed,
