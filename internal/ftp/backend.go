@@ -135,7 +135,9 @@ type Transfer interface {
 	// Close is called once when the transfer ends: err is nil when every
 	// byte arrived, or why not (ErrAborted, the data connection broke, a
 	// write to the file failed...). An error from Close (flushing the
-	// file failed, say) fails a transfer that had succeeded.
+	// file failed, say) fails a transfer that had succeeded; an *Error
+	// from Close is the reply to a transfer that failed (but was not
+	// aborted), so the backend can say what became of the file.
 	Close(err error) error
 }
 

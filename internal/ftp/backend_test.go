@@ -47,6 +47,7 @@ type testBackend struct {
 	downloadFn func(string) error // Download fails with its error
 	readOnly   error              // ReadOnlySession's answer
 	statuses   []string           // what Conn reported at each StatusChanged
+	closeReply *Error             // Transfer.Close's answer to a failed transfer
 }
 
 type transferRecord struct {
@@ -258,8 +259,12 @@ func (t *testTransfer) Progress(n int64) { t.moved += n }
 func (t *testTransfer) Close(err error) error {
 	t.s.b.mu.Lock()
 	t.s.b.transfers = append(t.s.b.transfers, transferRecord{t.name, err})
+	reply := t.s.b.closeReply
 	t.s.b.mu.Unlock()
-	return t.f.Close()
+	if cerr := t.f.Close(); cerr != nil || err == nil || reply == nil {
+		return cerr
+	}
+	return reply
 }
 
 var (

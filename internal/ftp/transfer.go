@@ -184,9 +184,12 @@ func (c *Conn) transfer(x *xfer, dataFirst bool, open func() (job, error)) {
 		finishErr = j.finish(result)
 	}
 	var fe *fileError
+	var chosen *Error
 	switch {
 	case aborted && result != nil:
 		c.out.reply(426, "Transfer aborted; the data connection was closed.")
+	case result != nil && errors.As(finishErr, &chosen):
+		c.out.reply(chosen.Code, chosen.Message) // the backend says what became of the file
 	case errors.As(openErr, &fe):
 		c.fail(fe.err, 550, x.upload) // the file of an upload could not be opened
 	case openErr != nil:

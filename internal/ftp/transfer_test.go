@@ -342,6 +342,19 @@ func TestQuota(t *testing.T) {
 		t.Errorf("partial file of %d bytes, want 1000", got)
 	}
 	c.store("STOR", "exact.bin", make([]byte, 1000))
+
+	// The backend's Close says what became of the file of a failed
+	// upload; a complete one is not touched.
+	ts.be.mu.Lock()
+	ts.be.closeReply = &Error{Code: 552, Message: "Quota reached; the upload was not saved."}
+	ts.be.mu.Unlock()
+	again := c.epsv()
+	c.must(150, "STOR over.bin")
+	go func() { again.Write(make([]byte, 5000)); again.Close() }()
+	if msg := c.expect(552); msg != "Quota reached; the upload was not saved." {
+		t.Errorf("reply %q, want the backend's", msg)
+	}
+	c.store("STOR", "exact.bin", make([]byte, 1000))
 }
 
 // TestPassiveStranger: a connection from another address that reaches a

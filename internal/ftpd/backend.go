@@ -225,8 +225,8 @@ type userState struct {
 	login  service.Login
 	jail   *sharedJail
 	fs     *jail.Fs // jail.fs
-	quota  *quota   // nil: no quota
-	limit  int64    // quota in bytes
+	groups []int    // the account's groups the session acts with
+	quota  *quota   // nil: no quota and no file limit
 	rates  *userRates
 	expiry *time.Timer // ends the session at login.ExpiresAt; nil: never
 	srv    *Server
@@ -250,16 +250,16 @@ func (s *Server) openUser(login service.Login) (*userState, error) {
 		return nil, err
 	}
 	shared := s.jails.share(jailKey(login.Account.Home, sub, opts.UID, opts.GID), fresh)
-	fs := shared.fs
-	u := &userState{login: login, jail: shared, fs: fs, srv: s}
+	u := &userState{login: login, jail: shared, fs: shared.fs, srv: s}
+	if shared.fs.ActsAsAccount() {
+		u.groups = opts.Groups
+	}
 	u.rates = s.rates.acquire(login.User.Username, login.UploadRate, login.DownloadRate)
-	if mb := login.User.QuotaMB; mb > 0 {
-		u.limit = mb << 20
-		key := login.User.Username + "\x00" + login.Directory
-		if u.quota, err = s.quotas.acquire(key, func() (int64, error) { return diskUsage(fs) }); err != nil {
+	if login.QuotaBytes > 0 || login.MaxFiles > 0 {
+		if u.quota, err = s.quotas.acquire(s.ctx, login, shared.fs); err != nil {
 			s.rates.release(u.rates)
 			s.jails.release(shared)
-			return nil, fmt.Errorf("measuring quota use: %w", err)
+			return nil, fmt.Errorf("opening the quota: %w", err)
 		}
 	}
 	return u, nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/ftp"
+	"github.com/panelftp/panelftp/internal/sessions"
 	"github.com/panelftp/panelftp/internal/xferlog"
 )
 
@@ -80,6 +81,14 @@ type Config struct {
 	// address (an IPv6 /64) in any minute (default 30; negative: no cap).
 	// One more reads "421 Too many log-ins" and is disconnected.
 	LoginsPerIPPerMinute int
+	// Quotas keeps the users' quota usage, shared by every node that uses
+	// the same QuotaStore; nil keeps it in this process only.
+	Quotas QuotaStore
+	// Node names this server among the nodes sharing Quotas (default: a
+	// new sessions.NodeID()).
+	Node string
+	// UploadMode is how STOR writes a file (default UploadAtomic).
+	UploadMode UploadMode
 	// DataConnTimeout bounds opening a data connection: a client that
 	// asked for passive mode but never connects, or whose active-mode
 	// port does not answer, gets a 425 reply, and a passive port is
@@ -190,6 +199,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DataConnTimeout == 0 {
 		c.DataConnTimeout = DefaultDataTimeout
 	}
+	if c.Node == "" {
+		c.Node = sessions.NodeID()
+	}
+	if c.UploadMode == "" {
+		c.UploadMode = UploadAtomic
+	}
 	umask := DefaultUmask
 	if c.Umask != nil {
 		umask = *c.Umask
@@ -204,6 +219,9 @@ func (c Config) withDefaults() (Config, error) {
 	var errs []error
 	if c.IdleTimeout < 0 || c.ShutdownGrace < 0 || c.LoginTimeout < 0 || c.DataConnTimeout < 0 {
 		errs = append(errs, errors.New("idle, log-in and data connection timeouts and the shutdown grace must not be negative"))
+	}
+	if c.UploadMode != UploadAtomic && c.UploadMode != UploadDirect {
+		errs = append(errs, fmt.Errorf("upload mode %q: use %s or %s", c.UploadMode, UploadAtomic, UploadDirect))
 	}
 	if umask&^0o777 != 0 {
 		errs = append(errs, fmt.Errorf("umask %o: only permission bits (at most 777) are allowed", umask))

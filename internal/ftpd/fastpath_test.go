@@ -3,6 +3,7 @@ package ftpd
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -20,55 +21,92 @@ import (
 	"github.com/panelftp/panelftp/internal/sessions"
 )
 
-// testTransfer is an upload of a real temporary file outside any server,
-// for a user with a quota of quotaMB.
-func testTransfer(t *testing.T, quotaMB int64) (*transfer, *sessions.Session) {
+// testTransfer is an upload of a real temporary file holding size bytes,
+// outside any server, for a user with a quota of quotaMB whose usage is
+// the file.
+func testTransfer(t *testing.T, quotaMB, size int64) (*transfer, *sessions.Session) {
 	t.Helper()
 	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { f.Close() })
+	if _, err := f.Write(make([]byte, size)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
 	reg := sessions.NewRegistry(sessions.Limits{})
 	sess, err := reg.Open(netip.MustParseAddrPort("192.0.2.1:1"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &userState{login: service.Login{User: domain.FTPUser{Username: testUser, QuotaMB: quotaMB}},
-		quota: &quota{}, limit: quotaMB << 20}
-	s := &session{cl: &client{srv: &Server{}, sess: sess, log: slog.New(slog.DiscardHandler)}, u: u}
+	st := newMemQuotas()
+	if err := st.SetQuotaUsage(t.Context(), testUser, domain.QuotaUsage{Bytes: allocated(fi)}, domain.QuotaUsage{}); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	q := &quota{book: newQuotaBook(st, "node", time.Hour, log), user: testUser, maxBytes: quotaMB << 20}
+	u := &userState{login: service.Login{User: domain.FTPUser{Username: testUser}, QuotaBytes: quotaMB << 20}, quota: q}
+	s := &session{cl: &client{srv: &Server{}, sess: sess, log: log}, u: u}
 	sess.Begin(domain.ActivityUpload, "/f", 0)
-	return &transfer{f: f, s: s, name: "/f", upload: true, start: time.Now()}, sess
+	return &transfer{f: f, s: s, name: "/f", upload: true, up: &upload{alloc0: allocated(fi)}, start: time.Now()}, sess
+}
+
+// write writes n bytes where the transfer's file is, as the engine does
+// once Allow let it, and counts them.
+func (t *transfer) write(tb testing.TB, n int64) {
+	tb.Helper()
+	if _, err := t.f.Write(make([]byte, n)); err != nil {
+		tb.Fatal(err)
+	}
+	t.Progress(n)
+}
+
+// used is what the quota counts: the store's usage less what this node
+// reserved and did not use.
+func (q *quota) used() int64 {
+	st := q.book.st.(*memQuotas)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.m[q.user].Bytes - q.leaseBytes
 }
 
 // TestTransferKeepsQuota: Allow lets an upload write what fits in the
-// quota, and says so with a 552 when it cuts; Progress counts the bytes
-// for the session and the quota; overwriting costs nothing.
+// quota, and says so with a 552 when it cuts; the session counts the
+// bytes, the quota the blocks the file holds once closed; overwriting
+// costs nothing.
 func TestTransferKeepsQuota(t *testing.T) {
-	tr, sess := testTransfer(t, 1)
+	tr, sess := testTransfer(t, 1, 0)
 	if n, err := tr.Allow(512 << 10); n != 512<<10 || err != nil {
 		t.Fatalf("Allow within the quota = %d, %v", n, err)
 	}
+	tr.write(t, 512<<10)
 	n, err := tr.Allow(3 << 20)
 	var reply *engine.Error
-	if n != 1<<20 || !errors.As(err, &reply) || reply.Code != 552 || !strings.Contains(reply.Message, "Quota of 1 MB") {
-		t.Fatalf("Allow past the quota = %d, %v; want 1 MiB and a 552", n, err)
+	if n != 512<<10 || !errors.As(err, &reply) || reply.Code != 552 || !strings.Contains(reply.Message, "Quota of 1 MB") {
+		t.Fatalf("Allow past the quota = %d, %v; want 512 KiB and a 552", n, err)
 	}
-	tr.Progress(n)
-	if up, _ := sess.Totals(); up != 1<<20 || tr.s.u.quota.used.Load() != 1<<20 {
-		t.Errorf("counted %d bytes, quota used %d", up, tr.s.u.quota.used.Load())
-	}
+	tr.write(t, n)
 	if n, err := tr.Allow(1); n != 0 || err == nil {
 		t.Errorf("Allow with the quota full = %d, %v", n, err)
 	}
 	tr.Close(nil)
+	if up, _ := sess.Totals(); up != 1<<20 {
+		t.Errorf("counted %d bytes, want 1 MiB", up)
+	}
+	if used := tr.s.u.quota.used(); used != 1<<20 {
+		t.Errorf("quota used %d once the file closed, want the 1 MiB it holds", used)
+	}
 
 	// Rewriting a file from its start (REST 0 without truncation) fits.
-	over, _ := testTransfer(t, 1)
-	over.s.u.quota.add(1 << 20)
-	over.size, over.pos = 1<<20, 0
+	over, _ := testTransfer(t, 1, 1<<20)
 	if n, err := over.Allow(1 << 20); n != 1<<20 || err != nil {
 		t.Errorf("overwriting within the file = %d, %v", n, err)
 	}
+	over.write(t, 1<<20)
 	over.Close(nil)
 }
 

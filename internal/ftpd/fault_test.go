@@ -169,12 +169,19 @@ func TestFaultDisconnectMidTransfer(t *testing.T) {
 }
 
 // TestFaultDiskFull: an upload that fills the disk gets 552 with a clear
-// message, the partial file can be deleted, and another account's user
-// keeps being served. It needs root to mount a 1 MB tmpfs as the home.
+// message; an atomic one leaves no file, a direct one a partial file that
+// can be deleted; and another account's user keeps being served. It
+// needs root to mount a 1 MB tmpfs as the home.
 func TestFaultDiskFull(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs as the account's home; run the tests as root to check a full disk")
 	}
+	for _, mode := range []UploadMode{UploadAtomic, UploadDirect} {
+		t.Run(string(mode), func(t *testing.T) { testDiskFull(t, mode) })
+	}
+}
+
+func testDiskFull(t *testing.T, mode UploadMode) {
 	home := filepath.Join(t.TempDir(), "home")
 	if err := os.Mkdir(home, 0o755); err != nil {
 		t.Fatal(err)
@@ -187,7 +194,7 @@ func TestFaultDiskFull(t *testing.T) {
 			t.Errorf("umount %s: %v: %s", home, err, out)
 		}
 	})
-	e := newEnv(t, envOptions{home: home})
+	e := newEnv(t, envOptions{home: home, cfg: Config{UploadMode: mode}})
 	ann := addOtherUser(t, e)
 
 	other := e.dialAs("web.ann", annPass)
@@ -202,10 +209,21 @@ func TestFaultDiskFull(t *testing.T) {
 		t.Errorf("reply shows the host path: %v", err)
 	}
 	fi, statErr := os.Stat(e.file("/big.bin"))
-	if statErr != nil {
+	switch {
+	case mode == UploadAtomic && (statErr == nil || !strings.Contains(err.Error(), "not saved")):
+		t.Fatalf("atomic upload to a full disk: reply %v, file %v; want no file and a reply that says so", err, fi)
+	case mode == UploadAtomic:
+		if left := uploadTemps(t, e.Root); len(left) > 0 {
+			t.Fatalf("temporary files left: %v", left)
+		}
+	case statErr != nil:
 		t.Fatalf("partial file: %v", statErr)
+	default:
+		t.Logf("partial file kept: %d bytes", fi.Size())
+		if err := c.Delete("/big.bin"); err != nil {
+			t.Fatalf("deleting the partial file: %v", err)
+		}
 	}
-	t.Logf("partial file kept: %d bytes", fi.Size())
 
 	// Another user, on another disk, is served meanwhile.
 	if err := other.Stor("/ok.bin", bytes.NewReader(make([]byte, 1<<20))); err != nil {
@@ -214,10 +232,7 @@ func TestFaultDiskFull(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(ann, "ok.bin")); err != nil || fi.Size() != 1<<20 {
 		t.Fatalf("other user's file: %v %v", fi, err)
 	}
-	// The user deletes the partial file and can upload again.
-	if err := c.Delete("/big.bin"); err != nil {
-		t.Fatalf("deleting the partial file: %v", err)
-	}
+	// With the space free again, the user can upload.
 	if err := c.Stor("/small.txt", strings.NewReader("fits")); err != nil {
 		t.Fatalf("upload after freeing space: %v", err)
 	}

@@ -57,6 +57,8 @@ type envOptions struct {
 	cfg    Config
 	limits sessions.Limits
 	quota  int64 // MB
+	// maxFiles is dev.bob's file limit.
+	maxFiles int64
 	// hasher replaces the cheap test hasher.
 	hasher *auth.Hasher
 	// ban, when set, makes a defender with it on the env's store the
@@ -113,11 +115,19 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if _, err := e.Svc.AddFTPUser(ctx, service.NewFTPUser{Account: "bob", Username: testUser, Password: testPass, Path: "/site", QuotaMB: opts.quota}); err != nil {
 		t.Fatal(err)
 	}
+	if opts.maxFiles > 0 {
+		if _, _, err := e.Svc.SetFTPControls(ctx, "bob", testUser, domain.ControlsChange{MaxFiles: &opts.maxFiles}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.Root = filepath.Join(e.Home, "site")
 
 	cfg := opts.cfg
 	if cfg.ListenAddr == "" {
 		cfg.ListenAddr = "127.0.0.1:0"
+	}
+	if cfg.Quotas == nil {
+		cfg.Quotas = st
 	}
 	if opts.ban != nil {
 		e.Def = defender.New(*opts.ban, st, log)

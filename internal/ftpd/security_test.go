@@ -175,9 +175,9 @@ func TestIdleTimeout(t *testing.T) {
 }
 
 // TestQuota refuses writes past the quota with 552, keeps the partial
-// file, and frees space on DELE.
+// file of a direct upload, and frees space on DELE.
 func TestQuota(t *testing.T) {
-	e := newEnv(t, envOptions{quota: 1})
+	e := newEnv(t, envOptions{quota: 1, cfg: Config{UploadMode: UploadDirect}})
 	e.write("/old.bin", string(make([]byte, 300<<10))) // measured at log-in
 	c := e.dial("")
 	if err := c.Stor("/a.bin", bytes.NewReader(make([]byte, 500<<10))); err != nil {

@@ -86,8 +86,13 @@ func New(cfg Config, auth Authenticator, reg *sessions.Registry, log *slog.Logge
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	quotaStore := cfg.Quotas
+	if quotaStore == nil {
+		quotaStore = newMemQuotas()
+	}
 	s := &Server{
-		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, quotas: newQuotaBook(), rates: newRateBook(), jails: newJailBook(),
+		cfg: cfg, auth: auth, reg: reg, log: log, certs: certs, rates: newRateBook(), jails: newJailBook(),
+		quotas: newQuotaBook(quotaStore, cfg.Node, max(staleUploadAge, 2*cfg.IdleTimeout), log),
 		logins: newLoginRate(cfg.LoginsPerIPPerMinute), authWait: authTimeout, now: time.Now,
 		ctx: ctx, cancel: cancel, clients: map[*client]struct{}{},
 	}
@@ -168,6 +173,7 @@ func (s *Server) PassivePorts() (inUse, rangeSize int) {
 // It returns an error only when a listener fails; the other one is then
 // closed too.
 func (s *Server) Serve() error {
+	go s.quotas.run(s.ctx)
 	serve := []func() error{func() error { return s.engine.Serve(s.ln) }}
 	if s.tlLn != nil {
 		serve = append(serve, func() error { return s.engine.ServeTLS(s.tlLn) })
@@ -241,3 +247,7 @@ func addrOf(a net.Addr) netip.AddrPort {
 	ap, _ := netip.ParseAddrPort(a.String())
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
+
+// staleUploadAge is the age of the temporary file of an upload no one
+// writes any more.
+func (s *Server) staleUploadAge() time.Duration { return s.quotas.staleAge }

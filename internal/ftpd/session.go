@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"syscall"
 	"time"
 
@@ -32,26 +33,56 @@ func (s *session) touch() { s.cl.sess.Touch() }
 // Stat implements ftp.Session.
 func (s *session) Stat(name string) (fs.FileInfo, error) {
 	s.touch()
+	if err := refuseHidden(name); err != nil {
+		return nil, err
+	}
 	return s.fs.Stat(name)
 }
 
 // Lstat implements ftp.Session.
 func (s *session) Lstat(name string) (fs.FileInfo, error) {
 	s.touch()
+	if err := refuseHidden(name); err != nil {
+		return nil, err
+	}
 	return s.fs.Lstat(name)
 }
 
 // ReadDir implements ftp.Session: the jail lists the folder with the
-// account's permissions. The session shows "listing" until the listing
-// ends.
+// account's permissions. The temporary files of atomic uploads are left
+// out, and one left by a crash is removed. The session shows "listing"
+// until the listing ends.
 func (s *session) ReadDir(name string) (ftp.Dir, error) {
 	s.touch()
+	if err := refuseHidden(name); err != nil {
+		return nil, err
+	}
 	entries, err := s.fs.ReadDir(name)
 	if err != nil {
 		return nil, err
 	}
+	shown := entries[:0]
+	now := time.Now()
+	for _, fi := range entries {
+		if !isUploadTemp(fi.Name()) {
+			shown = append(shown, fi)
+		} else if staleUpload(fi, now, s.cl.srv.staleUploadAge()) {
+			s.removeStale(path.Join(name, fi.Name()), fi)
+		}
+	}
 	s.cl.sess.Begin(domain.ActivityListing, name, 0)
-	return &listing{entries: entries, s: s}, nil
+	return &listing{entries: shown, s: s}, nil
+}
+
+// removeStale removes the temporary file of an upload cut short by a
+// crash, as the account.
+func (s *session) removeStale(name string, fi fs.FileInfo) {
+	if err := s.fs.Remove(name); err != nil {
+		s.cl.log.Warn("could not remove the temporary file of an interrupted upload", "file", name, "err", err)
+		return
+	}
+	s.cl.log.Info("removed the temporary file of an interrupted upload", "file", name)
+	s.u.freed(fi)
 }
 
 // listing is a folder being listed.
@@ -80,20 +111,41 @@ func (l *listing) Close() error {
 }
 
 // Mkdir implements ftp.Session; the jail gives the folder its mode and
-// owner.
+// owner. With a quota, a folder is an entry and its blocks: reserved
+// before it is made, settled once it is.
 func (s *session) Mkdir(name string) error {
 	s.touch()
 	if err := s.writable(); err != nil {
 		return err
 	}
-	return s.fs.Mkdir(name, 0o777)
+	if err := refuseHidden(name); err != nil {
+		return err
+	}
+	q := s.u.quota
+	if q == nil {
+		return s.fs.Mkdir(name, 0o777)
+	}
+	if _, err := q.take(dirEstimate, 1, false); err != nil {
+		return q.refusal(err, "")
+	}
+	if err := s.fs.Mkdir(name, 0o777); err != nil {
+		q.adjust(-dirEstimate, -1)
+		return err
+	}
+	if fi, err := s.fs.Lstat(name); err == nil {
+		q.adjust(allocated(fi)-dirEstimate, 0)
+	}
+	return nil
 }
 
-// Remove implements ftp.Session (DELE). The file's bytes go back to the
-// quota.
+// Remove implements ftp.Session (DELE). What the file used goes back to
+// the quota.
 func (s *session) Remove(name string) error {
 	s.touch()
 	if err := s.writable(); err != nil {
+		return err
+	}
+	if err := refuseHidden(name); err != nil {
 		return err
 	}
 	fi, err := s.fs.Lstat(name)
@@ -103,7 +155,7 @@ func (s *session) Remove(name string) error {
 	if err := s.fs.Remove(name); err != nil {
 		return err
 	}
-	s.freed(fi)
+	s.u.freed(fi)
 	s.reportDelete(name, fi.Size())
 	return nil
 }
@@ -114,25 +166,45 @@ func (s *session) RemoveDir(name string) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	return s.fs.Remove(name)
+	if err := refuseHidden(name); err != nil {
+		return err
+	}
+	fi, err := s.fs.Lstat(name)
+	if err != nil {
+		return err
+	}
+	if err := s.fs.Remove(name); err != nil {
+		return err
+	}
+	s.u.freed(fi)
+	return nil
 }
 
-// Rename implements ftp.Session (RNFR/RNTO). A file it replaces no longer
-// counts against the quota.
+// Rename implements ftp.Session (RNFR/RNTO). What a file it replaces used
+// goes back to the quota, unless it is the file renamed itself (the same
+// device and inode: a rename onto itself, or onto another hard link of
+// it, frees nothing).
 func (s *session) Rename(from, to string) error {
 	s.touch()
 	if err := s.writable(); err != nil {
 		return err
 	}
-	replaced, err := s.fs.Lstat(to)
-	if err != nil {
-		replaced = nil
+	if err := refuseHidden(from); err != nil {
+		return err
+	}
+	if err := refuseHidden(to); err != nil {
+		return err
+	}
+	var moved, replaced fs.FileInfo
+	if s.u.quota != nil {
+		moved, _ = s.fs.Lstat(from)
+		replaced, _ = s.fs.Lstat(to)
 	}
 	if err := s.fs.Rename(from, to); err != nil {
 		return err
 	}
-	if replaced != nil {
-		s.freed(replaced)
+	if replaced != nil && moved != nil && !os.SameFile(moved, replaced) {
+		s.u.freed(replaced)
 	}
 	return nil
 }
@@ -143,19 +215,18 @@ func (s *session) Chtimes(name string, mtime time.Time) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
-	return s.fs.Chtimes(name, mtime, mtime)
-}
-
-// freed gives the bytes of a removed regular file back to the quota.
-func (s *session) freed(fi fs.FileInfo) {
-	if s.u.quota != nil && fi.Mode().IsRegular() {
-		s.u.quota.add(-fi.Size())
+	if err := refuseHidden(name); err != nil {
+		return err
 	}
+	return s.fs.Chtimes(name, mtime, mtime)
 }
 
 // Download implements ftp.Session (RETR).
 func (s *session) Download(name string, offset int64) (ftp.Transfer, int64, error) {
 	s.touch()
+	if err := refuseHidden(name); err != nil {
+		return nil, 0, err
+	}
 	f, fi, err := s.open(name, os.O_RDONLY)
 	if err != nil {
 		return nil, 0, err
@@ -169,43 +240,6 @@ func (s *session) Download(name string, offset int64) (ftp.Transfer, int64, erro
 	size := max(0, fi.Size()-offset)
 	s.cl.sess.Begin(domain.ActivityDownload, name, size)
 	return s.throttle(&transfer{f: f, s: s, name: name, start: time.Now()}, false), size, nil
-}
-
-// Upload implements ftp.Session (STOR, APPE).
-func (s *session) Upload(name string, offset int64, appendMode bool) (ftp.Transfer, error) {
-	s.touch()
-	if err := s.writable(); err != nil {
-		return nil, err
-	}
-	flags := os.O_WRONLY | os.O_CREATE
-	switch {
-	case appendMode:
-		flags |= os.O_APPEND
-	case offset == 0:
-		flags |= os.O_TRUNC
-	}
-	var before fs.FileInfo
-	if flags&os.O_TRUNC != 0 && s.u.quota != nil { // only the quota needs the old size
-		before, _ = s.fs.Stat(name)
-	}
-	f, fi, err := s.open(name, flags)
-	if err != nil {
-		return nil, err
-	}
-	t := &transfer{f: f, s: s, name: name, upload: true, size: fi.Size(), pos: offset, start: time.Now()}
-	switch {
-	case appendMode:
-		t.pos = t.size
-	case offset > 0:
-		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			f.Close()
-			return nil, err
-		}
-	case before != nil:
-		s.freed(before) // O_TRUNC emptied it
-	}
-	s.cl.sess.Begin(domain.ActivityUpload, name, 0)
-	return s.throttle(t, true), nil
 }
 
 // open opens a regular file for a transfer. O_NONBLOCK: opening a FIFO

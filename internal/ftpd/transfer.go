@@ -2,7 +2,6 @@ package ftpd
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"math"
 	"os"
@@ -19,10 +18,9 @@ type transfer struct {
 	s      *session
 	name   string
 	upload bool
-
-	pos, size int64 // uploads: write position and file size, for the quota
-	moved     int64
-	start     time.Time
+	up     *upload // uploads only
+	moved  int64
+	start  time.Time
 }
 
 var _ ftp.Transfer = (*transfer)(nil)
@@ -30,43 +28,33 @@ var _ ftp.Transfer = (*transfer)(nil)
 // File implements ftp.Transfer.
 func (t *transfer) File() *os.File { return t.f }
 
-// Allow implements ftp.Transfer: an upload may write what fits in the
-// quota at its position (overwriting costs nothing).
+// Allow implements ftp.Transfer: an upload of a user with a quota may
+// write what the quota leaves (see allowUpload).
 func (t *transfer) Allow(n int64) (int64, error) {
-	u := t.s.u
-	if !t.upload || u.quota == nil {
+	if !t.upload || t.s.u.quota == nil {
 		return n, nil
 	}
-	room := u.quota.room(u.limit) + max(0, t.size-t.pos)
-	if room >= n {
-		return n, nil
-	}
-	t.s.cl.log.Warn("FTP quota exceeded", "user", u.login.User.Username, "file", t.name, "quota_mb", u.login.User.QuotaMB)
-	return room, &ftp.Error{Code: 552, Message: fmt.Sprintf("Quota of %d MB reached; the partial file is kept.", u.login.User.QuotaMB)}
+	return t.allowUpload(n)
 }
 
-// Progress implements ftp.Transfer: the session counts the bytes, and an
-// upload's bytes past the former end of the file count against the quota.
+// Progress implements ftp.Transfer: the session counts the bytes.
 func (t *transfer) Progress(n int64) {
 	t.moved += n
 	t.s.cl.sess.Progress(n)
-	if !t.upload {
-		return
-	}
-	t.pos += n
-	if t.pos > t.size {
-		if q := t.s.u.quota; q != nil {
-			q.add(t.pos - t.size)
-		}
-		t.size = t.pos
-	}
 }
 
 // Close implements ftp.Transfer: it closes the file and logs the
-// transfer. The partial file of an interrupted upload is kept, so the
-// client can resume it.
+// transfer. An upload's file is settled with the quota; an atomic one
+// replaces its target, or is removed when the upload failed. The partial
+// file of an interrupted upload in place is kept, so the client can
+// resume it.
 func (t *transfer) Close(failed error) error {
-	err := t.f.Close()
+	var err error
+	if t.upload {
+		err = t.finishUpload(failed)
+	} else {
+		err = t.f.Close()
+	}
 	t.s.cl.sess.End()
 	if t.upload && (isDiskFull(failed) || isDiskFull(err)) {
 		t.s.cl.log.Error("FTP upload failed: disk full", "user", t.s.u.login.User.Username, "file", t.name)

@@ -52,23 +52,36 @@ func MeasureUsage(ctx context.Context, home, sub string, maxEntries int) (Usage,
 		return Usage{}, fixErr(err)
 	}
 	defer root.Close()
-	return walkUsage(ctx, root, maxEntries), nil
+	u, _ := walkUsage(ctx, root, maxEntries, nil)
+	return u, nil
 }
 
 // Usage measures the jail's root like MeasureUsage. It runs as the
 // process, not the account: a quota counts everything stored, readable
 // by the account or not.
 func (j *Fs) Usage(ctx context.Context, maxEntries int) Usage {
-	return walkUsage(ctx, j.root, maxEntries)
+	u, _ := walkUsage(ctx, j.root, maxEntries, nil)
+	return u
+}
+
+// UsageSkipping measures the jail's root like Usage, without bound,
+// leaving out of the figures every file (not folder) that skip matches;
+// skip sees the file's path from the root ("/a/b.txt") and its lstat.
+// It returns the paths of the files left out.
+func (j *Fs) UsageSkipping(ctx context.Context, skip func(name string, fi fs.FileInfo) bool) (Usage, []string) {
+	return walkUsage(ctx, j.root, 0, skip)
 }
 
 type fileID struct{ dev, ino uint64 }
 
-// walkUsage counts the tree under root, depth first. It descends only into
-// the very folder it listed (same device and inode), so a folder swapped
-// for a symbolic link meanwhile is skipped, never followed.
-func walkUsage(ctx context.Context, root *os.Root, maxEntries int) Usage {
+// walkUsage counts the tree under root, depth first, leaving out the
+// files skip (when not nil) matches, whose paths it returns. It descends
+// only into the very folder it listed (same device and inode), so a
+// folder swapped for a symbolic link meanwhile is skipped, never
+// followed.
+func walkUsage(ctx context.Context, root *os.Root, maxEntries int, skip func(string, fs.FileInfo) bool) (Usage, []string) {
 	var u Usage
+	var skipped []string
 	seen := map[fileID]bool{} // files with more than one link
 	entries := 0
 	type dir struct {
@@ -95,11 +108,17 @@ func walkUsage(ctx context.Context, root *os.Root, maxEntries int) Usage {
 			if ctx.Err() != nil || (maxEntries > 0 && entries >= maxEntries) {
 				f.Close()
 				u.Partial = true
-				return u
+				return u, skipped
 			}
 			list, err := f.Readdir(usageBatch)
 			for _, fi := range list {
 				entries++
+				if skip != nil && !fi.IsDir() {
+					if name := "/" + path.Join(d.name, fi.Name()); skip(name, fi) {
+						skipped = append(skipped, name)
+						continue
+					}
+				}
 				st, _ := fi.Sys().(*syscall.Stat_t)
 				if st != nil && !fi.IsDir() && st.Nlink > 1 {
 					id := idOf(fi)
@@ -131,7 +150,7 @@ func walkUsage(ctx context.Context, root *os.Root, maxEntries int) Usage {
 		}
 		f.Close()
 	}
-	return u
+	return u, skipped
 }
 
 func idOf(fi fs.FileInfo) fileID {

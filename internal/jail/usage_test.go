@@ -4,8 +4,10 @@ package jail
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"testing"
 )
@@ -91,6 +93,16 @@ func TestMeasureUsage(t *testing.T) {
 		defer j.Close()
 		if got := j.Usage(t.Context(), 0); got != wantU {
 			t.Errorf("Fs.Usage = %+v, want %+v", got, wantU)
+		}
+		got, skipped := j.UsageSkipping(t.Context(), func(name string, fi fs.FileInfo) bool {
+			return name == "/a/b/two.txt" || fi.Name() == "sparse.bin"
+		})
+		less := wantU
+		less.Files, less.Bytes = less.Files-2, less.Bytes-10-1<<30
+		less.Allocated -= allocated(t, filepath.Join(site, "a/b/two.txt")) + allocated(t, sparse)
+		slices.Sort(skipped)
+		if got != less || !slices.Equal(skipped, []string{"/a/b/two.txt", "/sparse.bin"}) {
+			t.Errorf("Fs.UsageSkipping = %+v, %q;\nwant %+v, /a/b/two.txt and /sparse.bin", got, skipped, less)
 		}
 	})
 }

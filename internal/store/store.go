@@ -303,8 +303,9 @@ type Quotas interface {
 	// transaction.
 	ReleaseQuotaHold(ctx context.Context, username, node string, unusedBytes, unusedFiles int64) error
 	// SetQuotaUsage stores a measure of username's folder, keeping the
-	// changes made since base was read (by HoldQuota; the zero value
-	// when none was stored).
+	// changes made since base was read by HoldQuota. With the zero base
+	// (none was stored), a usage another node stored meanwhile is kept:
+	// both measured the same folder.
 	SetQuotaUsage(ctx context.Context, username string, measured, base domain.QuotaUsage) error
 	// ReserveQuota adds bytes and files to username's usage: a positive
 	// amount up to what its limit leaves (maxBytes, maxFiles; 0 = no

@@ -66,12 +66,17 @@ func (s *Store) ReleaseQuotaHold(ctx context.Context, username, node string, unu
 
 // SetQuotaUsage implements store.Quotas.
 func (s *Store) SetQuotaUsage(ctx context.Context, username string, measured, base domain.QuotaUsage) error {
+	insert := `INSERT INTO quota_usage (username, directory, bytes, files, measured_at) VALUES ($1, $2, $3, $4, $5)`
+	args := []any{username, measured.Directory, measured.Bytes, measured.Files, micros(measured.MeasuredAt)}
+	if base == (domain.QuotaUsage{}) {
+		insert += " ON CONFLICT (username) DO NOTHING"
+	} else {
+		insert += ` ON CONFLICT (username) DO UPDATE SET directory = excluded.directory, measured_at = excluded.measured_at,
+			bytes = excluded.bytes + quota_usage.bytes - $6, files = excluded.files + quota_usage.files - $7`
+		args = append(args, base.Bytes, base.Files)
+	}
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO quota_usage (username, directory, bytes, files, measured_at)
-			VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (username) DO UPDATE SET directory = excluded.directory, measured_at = excluded.measured_at,
-				bytes = excluded.bytes + quota_usage.bytes - $6, files = excluded.files + quota_usage.files - $7`,
-			username, measured.Directory, measured.Bytes, measured.Files, micros(measured.MeasuredAt), base.Bytes, base.Files)
+		_, err := tx.ExecContext(ctx, insert, args...)
 		if s.d.isMissingRef(err) {
 			return domain.NotFoundf("FTP user %s does not exist", username)
 		}

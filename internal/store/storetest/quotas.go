@@ -137,6 +137,14 @@ var quotaCases = []testCase{
 			t.Fatalf("usage %+v; want the measure plus the 500 bytes and 1 file reserved meanwhile", u)
 		}
 	}},
+	{"a first measure keeps one stored meanwhile", func(t *testing.T, s store.Store) {
+		m := measuredUsage(t, s) // another node measured first
+		late := domain.QuotaUsage{Directory: m.Directory, Bytes: 100, Files: 2, MeasuredAt: at(time.Second)}
+		check(t, s.SetQuotaUsage(t.Context(), "dev.bob", late, domain.QuotaUsage{}), "SetQuotaUsage")
+		if u := usageOf(t, s); u.Bytes != 100 || u.Files != 2 {
+			t.Fatalf("usage %+v after two first measures of 100 bytes; want it counted once", u)
+		}
+	}},
 	{"deleting the user forgets its usage and holds", func(t *testing.T, s store.Store) {
 		measuredUsage(t, s)
 		ctx := t.Context()
