@@ -453,6 +453,7 @@ func TestServeRefusesToStart(t *testing.T) {
 	}{
 		{[]string{"--passive-ports", "80-90"}, "--passive-ports"},
 		{[]string{"--ban-safe-list", "10.0.0.0/33"}, "--ban-safe-list"},
+		{[]string{"--upload-mode", "fast"}, `--upload-mode "fast": use atomic or direct`},
 		{[]string{"--panel-trusted-proxies", "10.0.0.0/8,proxy.example"}, `--panel-trusted-proxies: "proxy.example" is not an IP address or network`},
 		{[]string{"--panel-listen", busy.Addr().String()}, "web panel cannot listen on " + busy.Addr().String()},
 		{[]string{"--ftp-listen", busy.Addr().String()}, "FTP service cannot listen on " + busy.Addr().String()},

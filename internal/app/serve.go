@@ -183,6 +183,7 @@ func (n *node) startFTP() error {
 	if n.metrics != nil {
 		cfg.Metrics = transferMetrics{n.metrics}
 	}
+	cfg.Quotas, cfg.Node = n.st, n.id
 	n.reg = sessions.NewRegistry(sessions.Limits{MaxConnections: n.cfg.MaxConns, MaxPerIP: n.cfg.MaxPerIP, MaxPerUser: n.cfg.MaxPerUser})
 	n.reg.Join(sessions.Cluster{Store: n.st, Node: n.id, Log: n.log, NodeTTL: n.cfg.NodeTimeout,
 		CountEverywhere: n.cfg.DB != ""})
@@ -269,12 +270,16 @@ func ftpConfig(c config.Serve) (ftpd.Config, error) {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return ftpd.Config{}, errors.New("--tls-cert and --tls-key go together: give both, or neither for a self-signed certificate")
 	}
+	if mode := ftpd.UploadMode(c.UploadMode); mode != ftpd.UploadAtomic && mode != ftpd.UploadDirect {
+		return ftpd.Config{}, fmt.Errorf("--upload-mode %q: use %s or %s", c.UploadMode, ftpd.UploadAtomic, ftpd.UploadDirect)
+	}
 	umask := os.FileMode(c.Umask)
 	return ftpd.Config{
 		ListenAddr: c.FTPListen, ImplicitTLSAddr: c.FTPSListen, PassivePorts: ports,
 		PublicHost: c.PublicHost, TLSCertFile: c.TLSCert, TLSKeyFile: c.TLSKey, TLSCertDir: c.TLSCertDir, DataDir: c.DataDir,
 		TLSRequired: c.TLSRequired, TLSDataReuse: c.TLSDataReuse, IdleTimeout: c.IdleTimeout, LoginTimeout: c.LoginTimeout,
 		LoginsPerIPPerMinute: c.LoginsPerIP, Umask: &umask, ShutdownGrace: c.ShutdownGrace,
+		UploadMode: ftpd.UploadMode(c.UploadMode),
 	}, nil
 }
 

@@ -88,6 +88,9 @@ type Serve struct {
 	TransferLogFormat string
 	// MetricsListen serves Prometheus metrics at /metrics ("" = off).
 	MetricsListen string
+	// UploadMode is how STOR writes a file: atomic (a hidden temporary
+	// file renamed over the target when complete) or direct.
+	UploadMode string
 	// Demo creates a demo account and FTP sub-user and prints their
 	// credentials; when not root and no --ftp-listen is given, it listens
 	// on :2121 so no privilege is needed.
@@ -180,6 +183,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.BoolVar(&c.HideServerName, "hide-server-name", false, "keep the name panelftp out of the greeting and the replies")
 	fs.StringVar(&c.TransferLog, "transfer-log", "", "log every finished or aborted transfer to this file, reopened on SIGHUP (default: none)")
 	fs.StringVar(&c.TransferLogFormat, "transfer-log-format", "xferlog", "transfer log format: xferlog (wu-ftpd's, one line per transfer) or json (one object per line)")
+	fs.StringVar(&c.UploadMode, "upload-mode", "atomic", "how STOR writes a file: atomic (into a hidden temporary file renamed over the target once complete; a failed upload leaves the old file) or direct (into the file itself)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9121 (default off)")
 	fs.StringVar(&c.DebugListen, "debug-listen", "", "serve the Go profiler (/debug/pprof) on this address, e.g. 127.0.0.1:6060 (default off)")
 	fs.BoolVar(&c.Demo, "demo", false, "create a demo account and FTP user and print their credentials")

@@ -62,11 +62,12 @@ func (c *usageCache) get(home, p string) usage {
 	return u
 }
 
-// dirSize is what the quota counts of folder p: the sizes of its regular
-// files, measured by the service (bounded, never following a link).
+// dirSize is what the quota counts of folder p: the disk space its
+// files, links and folders use (allocated blocks), measured by the
+// service (bounded, never following a link).
 func (s *server) dirSize(home, p string) usage {
 	u, err := s.svc.FolderUsage(context.Background(), home, p)
-	return usage{Bytes: u.Bytes, Partial: u.Partial, Err: err}
+	return usage{Bytes: u.Allocated, Partial: u.Partial, Err: err}
 }
 
 // dirSuggestions lists the home's top-level and second-level folders, as
