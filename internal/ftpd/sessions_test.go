@@ -276,3 +276,56 @@ func TestShutdownLetsTransferFinish(t *testing.T) {
 		t.Fatal("Shutdown did not return after the transfer finished")
 	}
 }
+
+// TestSlowUploadCounted: the live session of a client sending 10 KB/s
+// shows its bytes within two seconds and every few seconds after (a
+// first copy chunk of 256 KiB would show nothing for 26 s), in both
+// upload modes.
+func TestSlowUploadCounted(t *testing.T) {
+	for _, mode := range []UploadMode{UploadAtomic, UploadDirect} {
+		t.Run(string(mode), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{cfg: Config{UploadMode: mode}})
+			r := e.raw()
+			r.login(testUser, testPass)
+			data := r.epsv()
+			r.must(150, "STOR slow.bin")
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() {
+				tick := time.NewTicker(100 * time.Millisecond)
+				defer tick.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						if _, err := data.Write(make([]byte, 1<<10)); err != nil {
+							return
+						}
+					}
+				}
+			}()
+			start := time.Now()
+			var last int64
+			lastChange := start
+			for time.Since(start) < 5*time.Second {
+				time.Sleep(100 * time.Millisecond)
+				list := e.Reg.List()
+				if len(list) != 1 {
+					t.Fatalf("%d sessions", len(list))
+				}
+				now := time.Now()
+				switch n := list[0].BytesDone; {
+				case n != last:
+					last, lastChange = n, now
+				case n == 0 && now.Sub(start) > 2*time.Second:
+					t.Fatalf("no bytes shown %v after the upload began", now.Sub(start).Round(time.Millisecond))
+				case now.Sub(lastChange) > 3*time.Second:
+					t.Fatalf("the live bytes stayed at %d for %v", n, now.Sub(lastChange).Round(time.Millisecond))
+				}
+			}
+			t.Logf("%d bytes shown after 5 s", last)
+		})
+	}
+}
