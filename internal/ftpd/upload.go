@@ -341,16 +341,16 @@ func (t *transfer) finishUpload(failed error) error {
 // space of the file it replaces for the new one (alloc0); a file found
 // there instead (it was replaced meanwhile) frees its own.
 func (s *session) replace(up *upload, name string) error {
+	q := s.u.quota
+	if q == nil {
+		return s.fs.Rename(up.tmp, name)
+	}
 	old, err := s.fs.Lstat(name)
 	if err != nil {
 		old = nil
 	}
 	if err := s.fs.Rename(up.tmp, name); err != nil {
 		return err
-	}
-	q := s.u.quota
-	if q == nil {
-		return nil
 	}
 	var bytes, files int64
 	if old != nil {
