@@ -43,11 +43,13 @@ func main() {
 
 var errUsage = errors.New("wrong usage")
 
-// fileLimit is the open-file limit the servers run with. panelftp holds
-// two descriptors per logged-in session (the control connection and the
-// folder the session is jailed to), so scenario 9's 10,000 sessions need
-// more than the 20,000 some machines allow by default; the packaged
-// systemd unit gives panelftp the same.
+// fileLimit is the open-file limit the harness and the servers run with.
+// The harness holds a descriptor per client session; panelftp one per
+// logged-in session (its control connection: the sessions of one folder
+// share their jail's), so scenario 9's 10,000 sessions fit in the 20,000
+// some machines allow by default. The limit is raised anyway, as the
+// packaged systemd unit raises panelftp's, so that no server of the
+// comparison is held back by it.
 const fileLimit = 65536
 
 // raiseFileLimit lifts the open-file limit of the harness, and so of the

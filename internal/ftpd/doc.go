@@ -9,12 +9,17 @@
 // transfers for the metrics (Config.Metrics).
 //
 // Security: a log-in is decided once (account, folder, owner of new files,
-// quota and the user's other controls) and attached to the connection;
-// commands never go back to the database. Every log-in refused for its
-// credentials reads "530 Login incorrect." whatever the reason (unknown
-// user, wrong password, disabled user or account, an address the user's
-// IP lists refuse), is reported to the Guard (not the IP lists' refusal,
-// which checked no password), and is logged in one line for fail2ban:
+// quota and the user's other controls) and attached to the connection.
+// The sessions of one folder and identity share one open jail (jails.go).
+// Commands go back to the database only when the node's reserve of a
+// user's quota runs out, a chunk at a time (quota.go): quotas count
+// allocated blocks and entries for every node together. Uploads are
+// atomic unless configured otherwise (upload.go). Every log-in refused
+// for its credentials reads "530 Login incorrect." whatever the reason
+// (unknown user, wrong password, disabled user or account, an address the
+// user's IP lists refuse), is reported to the Guard (not the IP lists'
+// refusal, which checked no password), and is logged in one line for
+// fail2ban:
 //
 //	level=WARN msg="FTP login failed" ip=203.0.113.9 user=dev.bob reason="unknown user or wrong password"
 //
