@@ -71,11 +71,31 @@ func TestBrowserEndToEnd(t *testing.T) {
 	if err := idle.NoOp(); err != nil {
 		t.Errorf("disconnecting deploy.bob also cut web.bob's session: %v", err)
 	}
-	partial := filepath.Join(s.home, "example.com", "big.bin")
-	fi, err := os.Stat(partial)
-	if err != nil || fi.Size() < 256<<10 {
-		t.Fatalf("the interrupted upload left %v (%v), want big.bin of at least 256 KiB in bob's /example.com", fi, err)
+	// Uploads are atomic: the cut one leaves neither big.bin nor its
+	// temporary file.
+	site := filepath.Join(s.home, "example.com")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		entries, err := os.ReadDir(site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var left []string
+		for _, en := range entries {
+			if en.Name() == "big.bin" || strings.HasPrefix(en.Name(), ".panelftp-upload-") {
+				left = append(left, en.Name())
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the interrupted upload left %v in bob's /example.com, want nothing", left)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
+	kept := filepath.Join(site, "index.html")
+	writeFile(t, kept, []byte("the site's page\n"))
 
 	// Each change disconnects the sub-user's open sessions. The test waits
 	// for that before logging in again: until the change's kick reaches
@@ -121,7 +141,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 	before = mustLogin(t, s, "deploy.bob", newPassword, "before Delete")
 	deleteInBrowser(t, b)
 	waitCut(t, before, "Delete")
-	for _, f := range []string{partial, notes} {
+	for _, f := range []string{kept, notes} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("Delete removed %s: %v", f, err)
 		}

@@ -28,10 +28,10 @@ var _ ftp.Transfer = (*transfer)(nil)
 // File implements ftp.Transfer.
 func (t *transfer) File() *os.File { return t.f }
 
-// Allow implements ftp.Transfer: an upload of a user with a quota may
-// write what the quota leaves (see allowUpload).
+// Allow implements ftp.Transfer: an upload may write where it leaves no
+// hole, and what the quota leaves (see allowUpload).
 func (t *transfer) Allow(n int64) (int64, error) {
-	if !t.upload || t.s.u.quota == nil {
+	if !t.upload {
 		return n, nil
 	}
 	return t.allowUpload(n)

@@ -75,6 +75,8 @@ type upload struct {
 	// replaces is the file an atomic upload replaces, nil for none.
 	replaces   fs.FileInfo
 	appendMode bool
+	// from is where the upload began writing.
+	from int64
 	// newFile: an entry was counted in the quota for the file.
 	newFile bool
 	// alloc0 is the disk space the quota counts for the file already:
@@ -167,7 +169,7 @@ func (s *session) uploadInPlace(name string, offset int64, appendMode, exists bo
 		}
 		return nil, err
 	}
-	up.alloc0 = allocated(fi)
+	up.alloc0, up.from = allocated(fi), offset
 	s.cl.sess.Begin(domain.ActivityUpload, name, 0)
 	return s.throttle(&transfer{f: f, s: s, name: name, upload: true, up: up, start: time.Now()}, true), nil
 }
@@ -239,12 +241,20 @@ func randomName() string {
 	return hex.EncodeToString(b[:])
 }
 
-// allowUpload lets an upload with a quota write n bytes, reserving the
+// allowUpload lets an upload write its next n bytes, once noHole found
+// that what it wrote so far has no hole. With a quota, it reserves the
 // disk space they may add first: whole blocks of the filesystem
 // (st_blksize) past the end of the file, or every block they touch when
-// the file has holes. The file's real size is settled when it closes.
+// the file has holes; the file's real size is settled when it closes.
 func (t *transfer) allowUpload(n int64) (int64, error) {
+	pos, err := t.noHole()
+	if err != nil {
+		return 0, err
+	}
 	q := t.s.u.quota
+	if q == nil {
+		return n, nil
+	}
 	fi, err := t.f.Stat()
 	if err != nil {
 		return 0, err
@@ -253,14 +263,8 @@ func (t *transfer) allowUpload(n int64) (int64, error) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Blksize > 512 {
 		blk = int64(st.Blksize)
 	}
-	pos := size
-	if !t.up.appendMode {
-		if pos, err = t.f.Seek(0, io.SeekCurrent); err != nil {
-			return 0, err
-		}
-		if pos > size { // shortened by another session: writing on would leave a hole
-			return 0, restPastEnd(pos, size)
-		}
+	if t.up.appendMode {
+		pos = size
 	}
 	room := t.up.alloc0 + t.up.charged - alloc // reserved, not allocated yet
 	need := growth(pos, n, size, alloc, blk)
@@ -275,6 +279,35 @@ func (t *transfer) allowUpload(n int64) (int64, error) {
 	t.s.cl.log.Warn("FTP quota exceeded", "user", t.s.u.login.User.Username, "file", t.name)
 	m := writable(n, room+got, func(k int64) int64 { return growth(pos, k, size, alloc, blk) })
 	return m, q.refusal(err, t.afterRefusal())
+}
+
+// noHole returns where the upload writes next, after checking that the
+// bytes it wrote leave no hole: a file shortened meanwhile by another
+// session (or the website) would get one from the next write. Such a file
+// is cut back where its hole begins, and the upload stops with 554. An
+// APPE always writes at the end and needs no check.
+func (t *transfer) noHole() (int64, error) {
+	if t.up.appendMode {
+		return 0, nil
+	}
+	pos, err := t.f.Seek(0, io.SeekCurrent)
+	if err != nil || seekHole < 0 {
+		return pos, err
+	}
+	hole, herr := t.f.Seek(t.up.from, seekHole)
+	if _, err := t.f.Seek(pos, io.SeekStart); err != nil {
+		return 0, err
+	}
+	if herr != nil || hole >= pos { // from is at the end, or no hole
+		return pos, nil
+	}
+	t.s.cl.log.Warn("FTP upload: the file was shortened meanwhile, cut back where its hole begins",
+		"user", t.s.u.login.User.Username, "file", t.name, "at", hole)
+	if err := t.f.Truncate(hole); err != nil {
+		return 0, err
+	}
+	return 0, &ftp.Error{Code: 554, Message: fmt.Sprintf(
+		"Requested action not taken: another session shortened the file during the upload; it holds %d bytes now: resume from there.", hole)}
 }
 
 // afterRefusal says what becomes of an upload the quota stops.
@@ -315,12 +348,21 @@ func writable(n, room int64, growth func(int64) int64) int64 {
 // quota, and ends an atomic upload: the temporary file is renamed over
 // the target when every byte arrived, or removed.
 func (t *transfer) finishUpload(failed error) error {
+	if failed == nil {
+		if _, err := t.noHole(); err != nil {
+			failed = err // the last chunk met a shortened file
+		}
+	}
 	if q := t.s.u.quota; q != nil {
 		if fi, err := t.f.Stat(); err == nil {
 			q.adjust(allocated(fi)-t.up.alloc0-t.up.charged, 0)
 		}
 	}
 	err := t.f.Close()
+	var reply *ftp.Error
+	if errors.As(failed, &reply) && err == nil {
+		err = reply // say what happened, as the engine saw none
+	}
 	if t.up.tmp == "" {
 		return err
 	}

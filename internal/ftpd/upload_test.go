@@ -289,3 +289,46 @@ func TestAtomicUploadGroup(t *testing.T) {
 		t.Errorf("owner %d:%d, want the account's %d:%d (it is not in group 33)", st.Uid, st.Gid, testUID, testUID)
 	}
 }
+
+// TestUploadStopsWhenShortened: an upload whose file another session (or
+// the website) shortens meanwhile stops with 554, and the file is cut
+// back where the hole its next write made begins: no upload leaves a
+// sparse file, in either mode.
+func TestUploadStopsWhenShortened(t *testing.T) {
+	for _, mode := range []UploadMode{UploadDirect, UploadAtomic} {
+		t.Run(string(mode), func(t *testing.T) {
+			e := newEnv(t, envOptions{cfg: Config{UploadMode: mode}})
+			r, data := startUpload(t, e, "grow.bin")
+			var written string
+			eventually(t, 5*time.Second, "the first bytes written", func() bool {
+				files := append(uploadTemps(t, e.Root), e.file("/grow.bin"))
+				for _, f := range files {
+					if fi, err := os.Stat(f); err == nil && fi.Size() >= 64<<10 {
+						written = f
+						return true
+					}
+				}
+				return false
+			})
+			if err := os.Truncate(written, 0); err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				for range 64 { // more than the chunk in progress
+					if _, err := data.Write(make([]byte, 64<<10)); err != nil {
+						return
+					}
+				}
+				data.Close()
+			}()
+			if msg := r.expect(554); !strings.Contains(msg, "shortened") {
+				t.Errorf("554 %q does not say why", msg)
+			}
+			if fi, err := os.Stat(e.file("/grow.bin")); mode == UploadDirect && (err != nil || fi.Size() != 0) {
+				t.Errorf("the shortened file: %v, %v; want it cut back to its 0 bytes", fi, err)
+			} else if mode == UploadAtomic && err == nil {
+				t.Errorf("an atomic upload whose file was shortened was saved: %d bytes", fi.Size())
+			}
+		})
+	}
+}
