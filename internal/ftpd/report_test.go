@@ -71,7 +71,11 @@ func TestTransferLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "the upload to arrive", func() bool {
-		fi, err := os.Stat(e.file("/part.bin"))
+		temps := uploadTemps(t, e.Root) // uploads are atomic
+		if len(temps) != 1 {
+			return false
+		}
+		fi, err := os.Stat(temps[0])
 		return err == nil && fi.Size() == 100<<10
 	})
 	r.abort()
