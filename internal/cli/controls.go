@@ -20,7 +20,7 @@ type controlFlags struct {
 
 func (f *controlFlags) bind(fs *flag.FlagSet) {
 	fs.StringVar(&f.quota, "quota", "", "upload quota in MB (0 or empty: no limit)")
-	fs.StringVar(&f.maxFiles, "max-files", "", "most files the folder may hold (0 or empty: no limit)")
+	fs.StringVar(&f.maxFiles, "max-files", "", "most files, links and folders the folder may hold (0 or empty: no limit)")
 	fs.StringVar(&f.upload, "upload-kbps", "", "upload bandwidth in KiB/s, shared by the user's sessions on a node (0 or empty: no limit)")
 	fs.StringVar(&f.download, "download-kbps", "", "download bandwidth in KiB/s, shared by the user's sessions on a node (0 or empty: no limit)")
 	fs.StringVar(&f.allow, "allow-ip", "", "log in only from these IPs or CIDR networks, comma-separated (empty: from anywhere)")
