@@ -178,7 +178,8 @@ func (s *session) uploadInPlace(name string, offset int64, appendMode, exists bo
 // end renames it over name, or removes it if the upload failed. A file
 // it replaces must be one the account may write (as in place), and the
 // new file keeps its permissions and, when the account is in it, its
-// group.
+// group. A file the account may write in a folder where it may not
+// create one is written in place.
 func (s *session) uploadAtomic(name string, target fs.FileInfo) (ftp.Transfer, error) {
 	if target != nil {
 		switch {
@@ -202,6 +203,10 @@ func (s *session) uploadAtomic(name string, target fs.FileInfo) (ftp.Transfer, e
 		up.newFile = true
 	}
 	f, fi, err := s.open(up.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
+	if err != nil && target != nil && errors.Is(err, fs.ErrPermission) {
+		// The account may write the file but not add one beside it.
+		return s.uploadInPlace(name, 0, false, true)
+	}
 	if err != nil {
 		if up.newFile {
 			q.adjust(0, -1)

@@ -136,6 +136,30 @@ func TestAtomicUploadRefusedAsInPlace(t *testing.T) {
 	}
 }
 
+// TestAtomicUploadInPlaceWhereNoFileMayBeAdded: a file the account may
+// write, in a folder where it may not create files, is written in place
+// rather than refused (as root).
+func TestAtomicUploadInPlaceWhereNoFileMayBeAdded(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to own a folder the account cannot write")
+	}
+	e := newEnv(t, envOptions{})
+	e.write("/shared/data.txt", "old")
+	if err := os.Chown(e.file("/shared"), 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	c := e.dial("")
+	if err := c.Stor("/shared/data.txt", strings.NewReader("new")); err != nil {
+		t.Fatalf("STOR of a writable file in a root-owned folder: %v", err)
+	}
+	if got := e.read("/shared/data.txt"); got != "new" {
+		t.Errorf("file holds %q, want the upload", got)
+	}
+	if err := c.Stor("/shared/other.txt", strings.NewReader("x")); err == nil || !strings.HasPrefix(err.Error(), "550") {
+		t.Errorf("STOR of a new file in a root-owned folder: %v, want 550", err)
+	}
+}
+
 // TestDirectUpload: in direct mode a STOR writes the file itself, as
 // before: another session sees it grow, and an aborted upload leaves the
 // partial file; no temporary file is made.
