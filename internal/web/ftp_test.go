@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -385,9 +386,11 @@ func TestQuotaLevels(t *testing.T) {
 		{"full", 95 << 20, `class="space full"`, "95 MB of 100 MB (95 %) · full<"},
 	} {
 		e.addUser("bob", tc.name+".bob", "/"+tc.name, 100)
+		// The quota counts the disk space a file holds: allocated, not
+		// only long.
 		f, err := os.Create(filepath.Join(e.home("bob"), tc.name, "data"))
 		if err == nil {
-			err = f.Truncate(tc.size)
+			err = syscall.Fallocate(int(f.Fd()), 0, 0, tc.size)
 			f.Close()
 		}
 		if err != nil {
