@@ -25,10 +25,17 @@ func heldSessions(ctx context.Context, t *target) (map[string]*cell, error) {
 	sleep(ctx, t.o.settle)
 	base := treeMemory(t.pid())
 	began := time.Now()
-	open, err := openSessionsAt(ctx, t, n, heldParallel)
+	var open []*ftpClient
 	defer func() { closeSessions(open) }()
-	if err != nil {
-		return nil, fmt.Errorf("held %d of %d sessions: %w", len(open), n, err)
+	for len(open) < n {
+		if err := memoryLeft(); err != nil {
+			return nil, fmt.Errorf("stopped at %d of %d sessions: %w", len(open), n, err)
+		}
+		more, err := openSessionsAt(ctx, t, min(heldBatch, n-len(open)), heldParallel)
+		open = append(open, more...)
+		if err != nil {
+			return nil, fmt.Errorf("held %d of %d sessions: %w", len(open), n, err)
+		}
 	}
 	opened := time.Since(began)
 
@@ -72,6 +79,25 @@ func heldSessions(ctx context.Context, t *target) (map[string]*cell, error) {
 // heldParallel is how many log-ins scenario 9 runs at once while it opens
 // its sessions.
 const heldParallel = 32
+
+// heldBatch is how many sessions scenario 9 opens between two checks of
+// the machine's free memory: a server forking a process per session may
+// need gigabytes for 10,000 of them.
+const heldBatch = 500
+
+// memoryFloor is the memory scenario 9 leaves to the machine: below it,
+// the scenario stops opening sessions and fails with the count it held,
+// rather than letting the kernel kill processes.
+const memoryFloor = 2 << 30
+
+// memoryLeft fails when less than memoryFloor bytes are available.
+func memoryLeft() error {
+	avail, ok := kibField("/proc/meminfo", "MemAvailable:")
+	if ok && avail<<10 < memoryFloor {
+		return fmt.Errorf("only %s of memory left", formatMiB(avail<<10))
+	}
+	return nil
+}
 
 // probers is how many NOOPs are in flight at once during scenario 9.
 const probers = 4
