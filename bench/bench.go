@@ -9,15 +9,17 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // cell is one figure of one server.
 type cell struct {
 	value  float64
 	detail string
-	use    usage  // CPU during the measurement, when sampled
-	err    string // the measurement failed
-	na     string // the scenario does not apply to this server
+	use    harness.Usage // CPU during the measurement, when sampled
+	err    string        // the measurement failed
+	na     string        // the scenario does not apply to this server
 }
 
 // serverInfo is what the report says about a server.
@@ -69,11 +71,11 @@ func (r *results) failures() int {
 // benchmark prepares the files, measures the loopback limit, starts every
 // server, then runs each scenario on every server in turn.
 func benchmark(ctx context.Context, o *options, log io.Writer) (*results, error) {
-	res := &results{o: o, started: time.Now(), cells: map[string]map[string]*cell{}, machine: machineInfo()}
-	res.machine.loadStart = loadAverage()
+	res := &results{o: o, started: time.Now(), cells: map[string]map[string]*cell{}, machine: machine{Machine: harness.ThisMachine()}}
+	res.machine.loadStart = harness.LoadAverage()
 	if res.machine.busy() {
 		fmt.Fprintf(log, "warning: the machine is busy (load average %s on %d cores): the figures will be noisy\n",
-			res.machine.loadStart, res.machine.cores)
+			res.machine.loadStart, res.machine.Cores)
 	}
 	e, cleanup, err := prepare(ctx, o, log)
 	if err != nil {
@@ -87,7 +89,7 @@ func benchmark(ctx context.Context, o *options, log io.Writer) (*results, error)
 	panel := &panelServer{bin: o.panelftp, version: "given binary"}
 	if panel.bin == "" {
 		fmt.Fprintln(log, "building panelftp")
-		if panel.bin, panel.version, err = buildPanelftp(ctx, filepath.Join(e.work, "bin")); err != nil {
+		if panel.bin, panel.version, err = harness.Build(ctx, filepath.Join(e.work, "bin"), false); err != nil {
 			return nil, err
 		}
 	}
@@ -117,7 +119,7 @@ func benchmark(ctx context.Context, o *options, log io.Writer) (*results, error)
 		}
 	}
 	res.took = time.Since(res.started)
-	res.machine.loadEnd = loadAverage()
+	res.machine.loadEnd = harness.LoadAverage()
 	return res, ctx.Err()
 }
 
@@ -139,11 +141,11 @@ func prepare(ctx context.Context, o *options, log io.Writer) (e *env, cleanup fu
 			return nil, nil, err
 		}
 	}
-	e = &env{o: o, work: work, pass: newPassword(), log: log}
+	e = &env{o: o, work: work, pass: harness.NewPassword(), log: log}
 	if len(o.peers) > 0 {
 		e.sys, e.sysErr = ensureSysUser(ctx, e.pass)
 	}
-	fmt.Fprintf(log, "preparing files (%s big file) in %s\n", formatBytes(int64(o.size)), work)
+	fmt.Fprintf(log, "preparing files (%s big file) in %s\n", harness.FormatSize(o.size), work)
 	if e.src, err = makeSources(filepath.Join(work, "src"), o); err != nil {
 		cleanup()
 		return nil, nil, err
@@ -220,8 +222,8 @@ func listCommand(ctx context.Context, t *target) string {
 	if err != nil {
 		return "LIST"
 	}
-	defer c.quit()
-	if c.hasFeature("MLST") {
+	defer c.Quit()
+	if c.HasFeature("MLST") {
 		return "MLSD"
 	}
 	return "LIST"
@@ -232,8 +234,8 @@ func runScenario(ctx context.Context, n int, t *target, res *results, log io.Wri
 	name := t.inst.name
 	var cells map[string]*cell
 	var err error
-	if t.inst.proc.exited() {
-		err = fmt.Errorf("server exited; log:\n%s", indent(t.inst.proc.logTail(15)))
+	if t.inst.proc.Exited() {
+		err = fmt.Errorf("server exited; log:\n%s", harness.Indent(t.inst.proc.LogTail(15)))
 	} else {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 		stopProfile := startProfile(sctx, t, n, log)
@@ -268,7 +270,8 @@ func startProfile(ctx context.Context, t *target, n int, log io.Writer) func() {
 	path := filepath.Join(t.o.pprofDir, fmt.Sprintf("cpu-%d.pprof", n))
 	go func() {
 		defer close(done)
-		if err := saveProfile(ctx, t.inst.debugAddr, "profile", int(t.o.pprofWindow.Seconds()), path); err != nil {
+		prof := harness.Profiler{Addr: t.inst.debugAddr}
+		if err := prof.Save(ctx, "profile", int(t.o.pprofWindow.Seconds()), path); err != nil {
 			fmt.Fprintf(log, "profile of scenario %d: %v\n", n, err)
 		}
 	}()

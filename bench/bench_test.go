@@ -30,28 +30,6 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
-func TestByteSize(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"1GiB", 1 << 30, true},
-		{"256MiB", 256 << 20, true},
-		{"4K", 4 << 10, true},
-		{"512", 512, true},
-		{"12B", 12, true},
-		{"-1", 0, false},
-		{"lots", 0, false},
-	} {
-		var b byteSize
-		err := b.Set(tc.in)
-		if (err == nil) != tc.ok || (tc.ok && int64(b) != tc.want) {
-			t.Errorf("Set(%q) = %d, %v; want %d, ok %v", tc.in, b, err, tc.want, tc.ok)
-		}
-	}
-}
-
 func TestScenarioOrder(t *testing.T) {
 	got := scenarioOrder(map[int]bool{8: true, 1: true, 7: true, 3: true})
 	want := []int{7, 1, 3, 8}

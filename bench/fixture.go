@@ -1,20 +1,13 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // sources are the files every server serves, made once per run.
@@ -39,69 +32,18 @@ func makeSources(dir string, o *options) (*sources, error) {
 		small:  make([]byte, o.fileSize),
 	}
 	rand.Read(s.small)
-	if err := writeFile(s.big, int64(o.size)); err != nil {
+	if err := harness.WriteRandomFile(s.big, int64(o.size)); err != nil {
 		return nil, err
 	}
-	if err := writeFile(s.client, int64(o.clientSize)); err != nil {
+	if err := harness.WriteRandomFile(s.client, int64(o.clientSize)); err != nil {
 		return nil, err
 	}
-	if err := writeCert(s.cert, s.key); err != nil {
+	if err := harness.WriteCert(s.cert, s.key); err != nil {
 		return nil, err
 	}
 	// Write the new files back now, so the disk is idle while measuring.
 	syscall.Sync()
 	return s, nil
-}
-
-// writeFile writes size bytes of incompressible data for real (no holes,
-// which would read faster than data).
-func writeFile(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	block := make([]byte, 1<<20)
-	rand.Read(block)
-	for left := size; left > 0; {
-		n := min(left, int64(len(block)))
-		if _, err := f.Write(block[:n]); err != nil {
-			f.Close()
-			return err
-		}
-		left -= n
-	}
-	return f.Close()
-}
-
-// writeCert makes one self-signed ECDSA P-256 certificate for 127.0.0.1,
-// used by every server so their TLS costs compare.
-func writeCert(certPath, keyPath string) error {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "127.0.0.1", Organization: []string{"panelftp bench"}},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return err
-	}
-	pk, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		return err
-	}
-	return os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pk}), 0o600)
 }
 
 // owner is the uid and gid the served files and upload folders belong to;
@@ -145,12 +87,4 @@ func prepareHome(home string, o *options, src *sources, ow owner) error {
 	}
 	syscall.Sync()
 	return nil
-}
-
-// newPassword makes a password that fits every server's rules (panelftp
-// asks for upper and lower case, a digit and a symbol).
-func newPassword() string {
-	b := make([]byte, 9)
-	rand.Read(b)
-	return "Bench-" + hex.EncodeToString(b) + "-7Q"
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // heldSessions is scenario 9: -held logged-in sessions on one server
@@ -23,9 +25,9 @@ func heldSessions(ctx context.Context, t *target) (map[string]*cell, error) {
 		return nil, fmt.Errorf("scenario 9 needs more sessions (-held %d) than transfers (-held-busy %d)", n, busy)
 	}
 	sleep(ctx, t.o.settle)
-	base := treeMemory(t.pid())
+	base := harness.TreeMemory(t.pid())
 	began := time.Now()
-	var open []*ftpClient
+	var open []*harness.Client
 	defer func() { closeSessions(open) }()
 	for len(open) < n {
 		if err := memoryLeft(); err != nil {
@@ -51,11 +53,11 @@ func heldSessions(ctx context.Context, t *target) (map[string]*cell, error) {
 			transferErrs[i] = keepDownloading(ctx, t, c, &moved)
 		}()
 	}
-	m := startCPU(t.pid())
+	m := harness.StartCPU(t.pid())
 	rtts, probeErr := probe(ctx, open[busy:])
-	during := treeMemory(t.pid())
+	during := harness.TreeMemory(t.pid())
 	wg.Wait()
-	u := m.stop()
+	u := m.Stop()
 	if err := errors.Join(probeErr, firstError(transferErrs)); err != nil {
 		return nil, err
 	}
@@ -65,14 +67,14 @@ func heldSessions(ctx context.Context, t *target) (map[string]*cell, error) {
 	slices.Sort(rtts)
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	p99, p50 := rtts[(len(rtts)*99+99)/100-1], rtts[(len(rtts)-1)/2]
-	rate := mib(moved.Load()) / u.wall.Seconds()
+	rate := mib(moved.Load()) / u.Wall.Seconds()
 	latency := fmt.Sprintf("p50 %.1f ms over %d NOOPs; %d transfers moved %.0f MiB/s; %d sessions opened in %s",
 		ms(p50), len(rtts), busy, rate, n, roundDuration(opened))
 	memory := fmt.Sprintf("RSS %s → %s with %d sessions, %d → %d processes",
-		formatMiB(base.rss), formatMiB(during.rss), n, base.procs, during.procs)
+		formatMiB(base.RSS), formatMiB(during.RSS), n, base.Procs, during.Procs)
 	return map[string]*cell{
 		"9a": {value: ms(p99), use: u, detail: latency},
-		"9b": {value: float64(during.rss-base.rss) / float64(n) / 1024, detail: memory},
+		"9b": {value: float64(during.RSS-base.RSS) / float64(n) / 1024, detail: memory},
 	}, nil
 }
 
@@ -92,7 +94,7 @@ const memoryFloor = 2 << 30
 
 // memoryLeft fails when less than memoryFloor bytes are available.
 func memoryLeft() error {
-	avail, ok := kibField("/proc/meminfo", "MemAvailable:")
+	avail, ok := harness.KiBField("/proc/meminfo", "MemAvailable:")
 	if ok && avail<<10 < memoryFloor {
 		return fmt.Errorf("only %s of memory left", formatMiB(avail<<10))
 	}
@@ -104,13 +106,13 @@ const probers = 4
 
 // keepDownloading downloads the client file on c until ctx ends, adding
 // the bytes to moved. The end of ctx is not an error.
-func keepDownloading(ctx context.Context, t *target, c *ftpClient, moved *atomic.Int64) error {
-	if err := c.binary(); err != nil {
+func keepDownloading(ctx context.Context, t *target, c *harness.Client, moved *atomic.Int64) error {
+	if err := c.Binary(); err != nil {
 		return err
 	}
 	buf := make([]byte, 256<<10)
 	for ctx.Err() == nil {
-		n, err := c.retr(ctx, clientFile, buf)
+		n, err := c.Retr(ctx, clientFile, buf, nil)
 		moved.Add(n)
 		if err != nil {
 			if over(ctx) {
@@ -135,7 +137,7 @@ func over(ctx context.Context) bool {
 // probe sends NOOPs round the idle sessions until ctx ends and returns
 // each round trip. Each of the probers owns every probers-th session, so
 // no session ever has two commands in flight.
-func probe(ctx context.Context, idle []*ftpClient) ([]time.Duration, error) {
+func probe(ctx context.Context, idle []*harness.Client) ([]time.Duration, error) {
 	var (
 		mu   sync.Mutex
 		rtts []time.Duration
@@ -152,7 +154,7 @@ func probe(ctx context.Context, idle []*ftpClient) ([]time.Duration, error) {
 					i = p
 				}
 				t0 := time.Now()
-				if _, err := idle[i].cmd(200, "NOOP"); err != nil {
+				if _, err := idle[i].Cmd(200, "NOOP"); err != nil {
 					errs[p] = err
 					break
 				}

@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 func main() {
@@ -73,14 +75,14 @@ var allPeers = []string{"vsftpd", "pure-ftpd", "proftpd"}
 // options are the benchmark's settings; every count and size is a flag.
 type options struct {
 	smoke       bool
-	size        byteSize // scenario 1, 2, 8 and the loopback limit
-	runs        int      // repetitions of the single-transfer figures (median kept)
-	files       int      // scenario 3
-	fileSize    byteSize
+	size        int64 // scenario 1, 2, 8 and the loopback limit
+	runs        int   // repetitions of the single-transfer figures (median kept)
+	files       int   // scenario 3
+	fileSize    int64
 	entries     int // scenario 4
 	listRepeat  int
 	clients     int // scenario 5
-	clientSize  byteSize
+	clientSize  int64
 	logins      int // scenario 6
 	parallel    int
 	sessions    int // scenario 7
@@ -132,14 +134,14 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.BoolVar(&o.smoke, "smoke", false, "run every scenario at tiny sizes (a few seconds; sizes not given as flags shrink)")
-	fs.Var(&o.size, "size", "size of the big file for scenarios 1, 2 and 8 and the loopback limit (e.g. 1GiB, 256MiB)")
+	fs.Var(harness.SizeValue{P: &o.size}, "size", "size of the big file for scenarios 1, 2 and 8 and the loopback limit (e.g. 1GiB, 256MiB)")
 	fs.IntVar(&o.runs, "runs", 5, "repetitions of each single-transfer figure; the median is kept")
 	fs.IntVar(&o.files, "files", 2000, "scenario 3: files uploaded then downloaded over one control connection")
-	fs.Var(&o.fileSize, "file-size", "scenario 3: size of each small file")
+	fs.Var(harness.SizeValue{P: &o.fileSize}, "file-size", "scenario 3: size of each small file")
 	fs.IntVar(&o.entries, "entries", 10000, "scenario 4: entries of the listed directory")
 	fs.IntVar(&o.listRepeat, "list-repeat", 20, "scenario 4: listings of that directory")
 	fs.IntVar(&o.clients, "clients", 200, "scenario 5: clients at once")
-	fs.Var(&o.clientSize, "client-size", "scenario 5: file each client downloads")
+	fs.Var(harness.SizeValue{P: &o.clientSize}, "client-size", "scenario 5: file each client downloads")
 	fs.IntVar(&o.logins, "logins", 2000, "scenario 6: log-ins in each of the two modes")
 	fs.IntVar(&o.parallel, "parallel", 8, "scenario 6: log-ins at once in the parallel mode")
 	fs.IntVar(&o.sessions, "sessions", 1000, "scenario 7: idle logged-in sessions")
@@ -251,43 +253,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// byteSize is a size flag such as 1GiB, 256MiB, 4KiB or a plain count of bytes.
-type byteSize int64
-
-func (b *byteSize) String() string { return formatBytes(int64(*b)) }
-
-func (b *byteSize) Set(s string) error {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-	if err != nil || n < 0 {
-		return fmt.Errorf("%q is not a size like 1GiB, 4KiB or 512", s)
-	}
-	*b = byteSize(n * mult)
-	return nil
-}
-
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
 }
 
 // median returns the middle value of xs (the mean of the two middle ones

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // notesMarker starts the hand-written part of the report, which
@@ -60,10 +62,10 @@ func writeMarkdown(b *bytes.Buffer, r *results) {
 	p("|---|---|")
 	p("| command | `%s` |", r.command())
 	p("| date | %s |", r.started.UTC().Format("2006-01-02 15:04 UTC"))
-	p("| CPU | %s |", r.machine.cpu)
-	p("| cores | %d |", r.machine.cores)
-	p("| kernel | %s |", r.machine.kernel)
-	p("| Go | %s |", r.machine.goVer)
+	p("| CPU | %s |", r.machine.CPU)
+	p("| cores | %d |", r.machine.Cores)
+	p("| kernel | %s |", r.machine.Kernel)
+	p("| Go | %s |", r.machine.GoVersion)
 	p("| run time | %s |", roundDuration(r.took))
 	p("| load average (1, 5, 15 min) | %s at the start, %s at the end |", r.machine.loadStart, r.machine.loadEnd)
 	p("| loopback limit | %s |", formatCell(metricLoopback, r.loopback))
@@ -172,13 +174,13 @@ func writeScenarios(b *bytes.Buffer, r *results) {
 	p("its own range of 4,000 passive ports.")
 	p("")
 	p("- **L** the same big file sent over a loopback TCP socket with sendfile inside the harness: the ceiling for 1 and 2.")
-	p("- **1** one client downloads a file of %s (median of %d).", formatBytes(int64(o.size)), o.runs)
-	p("- **2** one client uploads a file of %s (median of %d; each upload is deleted afterwards, untimed).", formatBytes(int64(o.size)), o.runs)
-	p("- **3** one control connection uploads %d files of %s, then downloads them; files/s counts both directions.", o.files, formatBytes(int64(o.fileSize)))
+	p("- **1** one client downloads a file of %s (median of %d).", harness.FormatSize(o.size), o.runs)
+	p("- **2** one client uploads a file of %s (median of %d; each upload is deleted afterwards, untimed).", harness.FormatSize(o.size), o.runs)
+	p("- **3** one control connection uploads %d files of %s, then downloads them; files/s counts both directions.", o.files, harness.FormatSize(o.fileSize))
 	p("- **4** MLSD (LIST where the server lacks MLSD) of a folder of %d entries, %d times on one connection.", o.entries, o.listRepeat)
-	p("- **5** %d clients at once each connect, log in, list the home, download %s and quit: total time and the 99th percentile of one client's time.", o.clients, formatBytes(int64(o.clientSize)))
+	p("- **5** %d clients at once each connect, log in, list the home, download %s and quit: total time and the 99th percentile of one client's time.", o.clients, harness.FormatSize(o.clientSize))
 	p("- **6** %d × (connect, log in, QUIT), one at a time, then %d at once.", o.logins, o.parallel)
 	p("- **7** %d idle logged-in sessions: the sum of VmRSS of all the server's processes (a forking daemon's children included) minus the same sum before any log-in, per session. It runs first, on freshly started servers, each reading %s after the last log-in. The sessions open in two halves; the details give the growth during the second half alone (a garbage-collected server reuses memory it already holds, so that figure is lower for it) and PSS, which divides shared pages among the processes sharing them.", o.sessions, o.settle)
 	p("- **8** scenarios 1 and 3 over explicit TLS (AUTH TLS, PROT P), with one self-signed ECDSA P-256 certificate for all servers.")
-	p("- **9** %d logged-in sessions held on one server (opened %d at a time) while %d of them download %s over and over for %s; meanwhile %d probes send NOOP round the other sessions, one at a time each. 9a is the 99th percentile of a NOOP's round trip, 9b the growth of VmRSS of all the server's processes over the reading before the log-ins, per held session. A server that cannot hold the sessions fails with the number it held; so does one that leaves the machine less than 2 GiB of free memory (checked every 500 log-ins), rather than have the kernel kill processes. Every server's connection limit is %s; pure-ftpd also caps its clients at half its passive range.", o.held, heldParallel, o.heldBusy, formatBytes(int64(o.clientSize)), o.heldTime, probers, maxClientsArg)
+	p("- **9** %d logged-in sessions held on one server (opened %d at a time) while %d of them download %s over and over for %s; meanwhile %d probes send NOOP round the other sessions, one at a time each. 9a is the 99th percentile of a NOOP's round trip, 9b the growth of VmRSS of all the server's processes over the reading before the log-ins, per held session. A server that cannot hold the sessions fails with the number it held; so does one that leaves the machine less than 2 GiB of free memory (checked every 500 log-ins), rather than have the kernel kill processes. Every server's connection limit is %s; pure-ftpd also caps its clients at half its passive range.", o.held, heldParallel, o.heldBusy, harness.FormatSize(o.clientSize), o.heldTime, probers, maxClientsArg)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // peer is a Debian-packaged FTP server run from its unpacked package.
@@ -60,7 +62,7 @@ func (p *peer) start(ctx context.Context, e *env) (*instance, error) {
 	if err := prepareHome(r.home, e.o, e.src, e.owner()); err != nil {
 		return nil, err
 	}
-	if r.port, err = freePort(); err != nil {
+	if r.port, err = harness.FreePort(); err != nil {
 		return nil, err
 	}
 	r.listenAt = net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port))
@@ -69,7 +71,7 @@ func (p *peer) start(ctx context.Context, e *env) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(argv, pkg.env(), filepath.Join(r.dir, "output.log"))
+	proc, err := harness.Start(argv, pkg.env(), filepath.Join(r.dir, "output.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func pureConfig(r *peerRun) ([]string, []string, string, error) {
 	if err := writeConf(passwd, line); err != nil {
 		return nil, nil, "", err
 	}
-	if _, err := runCmd(context.Background(), r.dir, r.pkg.env(), "", r.pkg.path("usr/bin/pure-pw"), "mkdb", pdb, "-f", passwd); err != nil {
+	if _, err := harness.Run(context.Background(), r.dir, r.pkg.env(), "", r.pkg.path("usr/bin/pure-pw"), "mkdb", pdb, "-f", passwd); err != nil {
 		return nil, nil, "", err
 	}
 	argv := []string{r.pkg.path("usr/sbin/pure-ftpd"),

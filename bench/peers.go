@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // unpacked is a peer's Debian packages, downloaded into the cache and
@@ -95,17 +97,17 @@ func extract(ctx context.Context, debs, pkg, root string) (string, error) {
 		return "", err
 	}
 	if deb == "" {
-		if _, err := runCmd(ctx, debs, nil, "", "apt-get", "download", "-q", pkg); err != nil {
+		if _, err := harness.Run(ctx, debs, nil, "", "apt-get", "download", "-q", pkg); err != nil {
 			return "", fmt.Errorf("downloading %s (run apt-get update first?): %w", pkg, err)
 		}
 		if deb, err = cachedDeb(debs, pkg); err != nil || deb == "" {
 			return "", fmt.Errorf("apt-get download %s left no .deb in %s", pkg, debs)
 		}
 	}
-	if _, err := runCmd(ctx, "", nil, "", "dpkg-deb", "-x", deb, root); err != nil {
+	if _, err := harness.Run(ctx, "", nil, "", "dpkg-deb", "-x", deb, root); err != nil {
 		return "", err
 	}
-	v, err := runCmd(ctx, "", nil, "", "dpkg-deb", "-f", deb, "Version")
+	v, err := harness.Run(ctx, "", nil, "", "dpkg-deb", "-f", deb, "Version")
 	return strings.TrimSpace(v), err
 }
 
@@ -121,7 +123,7 @@ func cachedDeb(dir, pkg string) (string, error) {
 
 // libDepends lists the lib* packages pkg depends on.
 func libDepends(ctx context.Context, pkg string) []string {
-	out, err := runCmd(ctx, "", nil, "", "apt-cache", "depends", "--important", pkg)
+	out, err := harness.Run(ctx, "", nil, "", "apt-cache", "depends", "--important", pkg)
 	if err != nil {
 		return nil
 	}
@@ -137,7 +139,7 @@ func libDepends(ctx context.Context, pkg string) []string {
 }
 
 func installed(ctx context.Context, pkg string) bool {
-	out, err := runCmd(ctx, "", nil, "", "dpkg-query", "-W", "-f=${db:Status-Status}", pkg)
+	out, err := harness.Run(ctx, "", nil, "", "dpkg-query", "-W", "-f=${db:Status-Status}", pkg)
 	return err == nil && strings.TrimSpace(out) == "installed"
 }
 
@@ -155,7 +157,7 @@ func (u *unpacked) findLibDirs() {
 func (u *unpacked) missingLibs(ctx context.Context, bins []string) ([]string, error) {
 	var missing []string
 	for _, b := range bins {
-		out, err := runCmd(ctx, "", u.env(), "", "ldd", u.path(b))
+		out, err := harness.Run(ctx, "", u.env(), "", "ldd", u.path(b))
 		if err != nil && !strings.Contains(out, "not found") {
 			return nil, err
 		}
@@ -186,11 +188,11 @@ func ensureSysUser(ctx context.Context, pass string) (*sysUser, error) {
 		return nil, errors.New("the peers need root: they are root-started daemons that chroot the test user")
 	}
 	if _, err := user.Lookup(sysUserName); err != nil {
-		if _, err := runCmd(ctx, "", nil, "", "useradd", "-m", "-s", "/bin/sh", sysUserName); err != nil {
+		if _, err := harness.Run(ctx, "", nil, "", "useradd", "-m", "-s", "/bin/sh", sysUserName); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := runCmd(ctx, "", nil, sysUserName+":"+pass+"\n", "chpasswd", "-c", "SHA512"); err != nil {
+	if _, err := harness.Run(ctx, "", nil, sysUserName+":"+pass+"\n", "chpasswd", "-c", "SHA512"); err != nil {
 		return nil, err
 	}
 	u, err := user.Lookup(sysUserName)

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // metric is one row of the report.
@@ -45,13 +44,13 @@ var metricLoopback = metric{"L", 0, "loopback limit (sendfile)", "MiB/s", true, 
 func (m metric) label(o *options) string {
 	switch m.id {
 	case "1", "2", "8a":
-		return fmt.Sprintf("%s %s (%s)", m.id, m.title, formatBytes(int64(o.size)))
+		return fmt.Sprintf("%s %s (%s)", m.id, m.title, harness.FormatSize(o.size))
 	case "3", "8b":
-		return fmt.Sprintf("%s %s (%d × %s)", m.id, m.title, o.files, formatBytes(int64(o.fileSize)))
+		return fmt.Sprintf("%s %s (%d × %s)", m.id, m.title, o.files, harness.FormatSize(o.fileSize))
 	case "4":
 		return fmt.Sprintf("%s %s (%d entries × %d)", m.id, m.title, o.entries, o.listRepeat)
 	case "5a", "5b":
-		return fmt.Sprintf("%s %s (%d, %s each)", m.id, m.title, o.clients, formatBytes(int64(o.clientSize)))
+		return fmt.Sprintf("%s %s (%d, %s each)", m.id, m.title, o.clients, harness.FormatSize(o.clientSize))
 	case "6a", "6b":
 		n := 1
 		if m.id == "6b" {
@@ -77,12 +76,12 @@ func formatCell(m metric, c *cell) string {
 		return "n/a"
 	}
 	s := fmt.Sprintf(m.format+" %s", c.value, m.unit)
-	if m.cpu && c.use.wall > 0 {
+	if m.cpu && c.use.Wall > 0 {
 		warn := ""
 		if clientBound(m, c) {
 			warn = "!"
 		}
-		s += fmt.Sprintf(" (cli %.0f%%%s, srv %.0f%%)", 100*c.use.client, warn, 100*c.use.server)
+		s += fmt.Sprintf(" (cli %.0f%%%s, srv %.0f%%)", 100*c.use.Client, warn, 100*c.use.Server)
 	}
 	return s
 }
@@ -90,7 +89,7 @@ func formatCell(m metric, c *cell) string {
 // clientBound reports whether the client used nearly a whole core, so the
 // figure may show the client's limit rather than the server's.
 func clientBound(m metric, c *cell) bool {
-	return m.cpu && m.id != metricLoopback.id && c != nil && c.err == "" && c.use.client >= 0.9
+	return m.cpu && m.id != metricLoopback.id && c != nil && c.err == "" && c.use.Client >= 0.9
 }
 
 // clientBoundNote warns about figures that may be limited by the client.
@@ -228,10 +227,7 @@ func metOrMissed(ok bool) string {
 
 // machine describes where the run happened.
 type machine struct {
-	cpu       string
-	cores     int
-	kernel    string
-	goVer     string
+	harness.Machine
 	loadStart string // /proc/loadavg's 1, 5 and 15 minute averages
 	loadEnd   string
 }
@@ -242,44 +238,12 @@ func (m machine) busy() bool {
 	for _, l := range []string{m.loadStart, m.loadEnd} {
 		f := strings.Fields(l)
 		if len(f) > 0 {
-			if v, err := strconv.ParseFloat(f[0], 64); err == nil && v > float64(m.cores)/2 {
+			if v, err := strconv.ParseFloat(f[0], 64); err == nil && v > float64(m.Cores)/2 {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// loadAverage reads the 1, 5 and 15 minute load averages: other work on
-// the machine makes the figures noisy, and the report says so.
-func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
-}
-
-func machineInfo() machine {
-	m := machine{cpu: "unknown", cores: runtime.NumCPU(), goVer: runtime.Version()}
-	if f, err := os.Open("/proc/cpuinfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-				m.cpu = strings.TrimSpace(v)
-				break
-			}
-		}
-		f.Close()
-	}
-	ostype, _ := os.ReadFile("/proc/sys/kernel/ostype")
-	release, _ := os.ReadFile("/proc/sys/kernel/osrelease")
-	m.kernel = strings.TrimSpace(string(ostype)) + " " + strings.TrimSpace(string(release)) + " " + runtime.GOARCH
-	return m
 }
 
 // command is the command line of this run, for the report.

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // Paths inside every server's home (see prepareHome).
@@ -35,32 +37,32 @@ type target struct {
 }
 
 // session connects, logs in and switches to binary transfers.
-func (t *target) session(ctx context.Context) (*ftpClient, error) {
+func (t *target) session(ctx context.Context) (*harness.Client, error) {
 	c, err := t.login(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.binary(); err != nil {
-		c.close()
+	if err := c.Binary(); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
 // login connects and logs in.
-func (t *target) login(ctx context.Context) (*ftpClient, error) {
-	c, err := dialFTP(ctx, t.inst.addr, t.nextSource(), t.tlsConf, t.o.opTimeout)
+func (t *target) login(ctx context.Context) (*harness.Client, error) {
+	c, err := harness.Dial(ctx, t.inst.addr, t.nextSource(), t.tlsConf, t.o.opTimeout)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.login(t.inst.user, t.inst.pass); err != nil {
-		c.close()
+	if err := c.Login(t.inst.user, t.inst.pass); err != nil {
+		c.Close()
 		return nil, err
 	}
 	return c, nil
 }
 
-func (t *target) pid() int { return t.inst.proc.pid() }
+func (t *target) pid() int { return t.inst.proc.PID() }
 
 // nextSource gives every client session its own source address in
 // 127.1.0.0/16, as the clients of a shared service come from many
@@ -92,20 +94,20 @@ func download(ctx context.Context, t *target, id string) (map[string]*cell, erro
 	if err != nil {
 		return nil, err
 	}
-	defer c.quit()
+	defer c.Quit()
 	buf := make([]byte, bufSize)
 	var s samples
 	for i := 0; i < t.o.runs; i++ {
-		m := startCPU(t.pid())
-		n, err := c.retr(ctx, bigFile, buf)
-		u := m.stop()
+		m := harness.StartCPU(t.pid())
+		n, err := c.Retr(ctx, bigFile, buf, nil)
+		u := m.Stop()
 		if err != nil {
 			return nil, err
 		}
 		if n != int64(t.o.size) {
 			return nil, fmt.Errorf("downloaded %d bytes of %d", n, t.o.size)
 		}
-		s.add(mib(n)/u.wall.Seconds(), u)
+		s.add(mib(n)/u.Wall.Seconds(), u)
 	}
 	return map[string]*cell{id: s.cell("")}, nil
 }
@@ -116,7 +118,7 @@ func upload(ctx context.Context, t *target) (map[string]*cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.quit()
+	defer c.Quit()
 	buf := make([]byte, bufSize)
 	name := uploadDir + "/" + bigFile
 	var s samples
@@ -125,9 +127,9 @@ func upload(ctx context.Context, t *target) (map[string]*cell, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := startCPU(t.pid())
-		n, err := c.stor(ctx, name, f, buf)
-		u := m.stop()
+		m := harness.StartCPU(t.pid())
+		n, err := c.Stor(ctx, name, f, buf)
+		u := m.Stop()
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -135,10 +137,10 @@ func upload(ctx context.Context, t *target) (map[string]*cell, error) {
 		if n != int64(t.o.size) {
 			return nil, fmt.Errorf("uploaded %d bytes of %d", n, t.o.size)
 		}
-		s.add(mib(n)/u.wall.Seconds(), u)
+		s.add(mib(n)/u.Wall.Seconds(), u)
 		// Deleting drops the dirty pages, so the next run does not wait on
 		// the disk; it is not timed.
-		if _, err := c.cmd(250, "DELE %s", name); err != nil {
+		if _, err := c.Cmd(250, "DELE %s", name); err != nil {
 			return nil, err
 		}
 	}
@@ -152,19 +154,19 @@ func smallFiles(ctx context.Context, t *target, id string) (map[string]*cell, er
 	if err != nil {
 		return nil, err
 	}
-	defer c.quit()
+	defer c.Quit()
 	content := t.src.small
 	buf := make([]byte, bufSize)
-	m := startCPU(t.pid())
+	m := harness.StartCPU(t.pid())
 	for i := 0; i < t.o.files; i++ {
-		if _, err := c.stor(ctx, smallName(i), bytes.NewReader(content), buf); err != nil {
+		if _, err := c.Stor(ctx, smallName(i), bytes.NewReader(content), buf); err != nil {
 			return nil, err
 		}
 	}
-	up := m.stop()
-	m = startCPU(t.pid())
+	up := m.Stop()
+	m = harness.StartCPU(t.pid())
 	for i := 0; i < t.o.files; i++ {
-		n, err := c.retr(ctx, smallName(i), buf)
+		n, err := c.Retr(ctx, smallName(i), buf, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -172,11 +174,11 @@ func smallFiles(ctx context.Context, t *target, id string) (map[string]*cell, er
 			return nil, fmt.Errorf("%s: downloaded %d bytes of %d", smallName(i), n, len(content))
 		}
 	}
-	down := m.stop()
+	down := m.Stop()
 	n := float64(t.o.files)
 	total := combine(up, down)
-	detail := fmt.Sprintf("up %.0f/s, down %.0f/s", n/up.wall.Seconds(), n/down.wall.Seconds())
-	return map[string]*cell{id: {value: 2 * n / total.wall.Seconds(), use: total, detail: detail}}, nil
+	detail := fmt.Sprintf("up %.0f/s, down %.0f/s", n/up.Wall.Seconds(), n/down.Wall.Seconds())
+	return map[string]*cell{id: {value: 2 * n / total.Wall.Seconds(), use: total, detail: detail}}, nil
 }
 
 func smallName(i int) string { return fmt.Sprintf("%s/f%05d.bin", smallDir, i) }
@@ -187,11 +189,11 @@ func listing(ctx context.Context, t *target) (map[string]*cell, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer c.quit()
+	defer c.Quit()
 	buf := make([]byte, bufSize)
-	m := startCPU(t.pid())
+	m := harness.StartCPU(t.pid())
 	for i := 0; i < t.o.listRepeat; i++ {
-		lines, err := c.list(ctx, t.listCmd, listDir, buf)
+		lines, err := c.List(ctx, t.listCmd, listDir, buf)
 		if err != nil {
 			return nil, err
 		}
@@ -199,8 +201,8 @@ func listing(ctx context.Context, t *target) (map[string]*cell, error) {
 			return nil, fmt.Errorf("%s %s: %d lines for %d entries", t.listCmd, listDir, lines, t.o.entries)
 		}
 	}
-	u := m.stop()
-	rate := float64(t.o.listRepeat) / u.wall.Seconds()
+	u := m.Stop()
+	rate := float64(t.o.listRepeat) / u.Wall.Seconds()
 	detail := fmt.Sprintf("%s, %.0f entries/s", t.listCmd, rate*float64(t.o.entries))
 	return map[string]*cell{"4": {value: rate, use: u, detail: detail}}, nil
 }
@@ -223,10 +225,10 @@ func crowd(ctx context.Context, t *target) (map[string]*cell, error) {
 			took[i] = time.Since(t0)
 		}()
 	}
-	m := startCPU(t.pid())
+	m := harness.StartCPU(t.pid())
 	close(start)
 	wg.Wait()
-	u := m.stop()
+	u := m.Stop()
 	if err := firstError(errs); err != nil {
 		return nil, err
 	}
@@ -234,7 +236,7 @@ func crowd(ctx context.Context, t *target) (map[string]*cell, error) {
 	p99 := took[(len(took)*99+99)/100-1]
 	p50 := took[(len(took)-1)/2]
 	return map[string]*cell{
-		"5a": {value: u.wall.Seconds(), use: u, detail: fmt.Sprintf("%d clients", n)},
+		"5a": {value: u.Wall.Seconds(), use: u, detail: fmt.Sprintf("%d clients", n)},
 		"5b": {value: float64(p99) / float64(time.Millisecond), detail: fmt.Sprintf("p50 %.0f ms", float64(p50)/float64(time.Millisecond))},
 	}, nil
 }
@@ -245,19 +247,19 @@ func visit(ctx context.Context, t *target) error {
 	if err != nil {
 		return err
 	}
-	defer c.close()
+	defer c.Close()
 	buf := make([]byte, 256<<10)
-	if _, err := c.list(ctx, t.listCmd, ".", buf); err != nil {
+	if _, err := c.List(ctx, t.listCmd, ".", buf); err != nil {
 		return err
 	}
-	n, err := c.retr(ctx, clientFile, buf)
+	n, err := c.Retr(ctx, clientFile, buf, nil)
 	if err != nil {
 		return err
 	}
 	if n != int64(t.o.clientSize) {
 		return fmt.Errorf("downloaded %d bytes of %d", n, t.o.clientSize)
 	}
-	return c.quit()
+	return c.Quit()
 }
 
 // logins is scenario 6: -logins connect + log-in + quit, one at a time,
@@ -271,7 +273,7 @@ func logins(ctx context.Context, t *target) (map[string]*cell, error) {
 		var next atomic.Int64
 		errs := make([]error, mode.workers)
 		var wg sync.WaitGroup
-		m := startCPU(t.pid())
+		m := harness.StartCPU(t.pid())
 		for w := 0; w < mode.workers; w++ {
 			wg.Add(1)
 			go func() {
@@ -282,11 +284,11 @@ func logins(ctx context.Context, t *target) (map[string]*cell, error) {
 			}()
 		}
 		wg.Wait()
-		u := m.stop()
+		u := m.Stop()
 		if err := firstError(errs); err != nil {
 			return nil, err
 		}
-		out[mode.id] = &cell{value: float64(t.o.logins) / u.wall.Seconds(), use: u}
+		out[mode.id] = &cell{value: float64(t.o.logins) / u.Wall.Seconds(), use: u}
 	}
 	return out, nil
 }
@@ -296,7 +298,7 @@ func loginOnce(ctx context.Context, t *target) error {
 	if err != nil {
 		return err
 	}
-	return c.quit()
+	return c.Quit()
 }
 
 // idleMemory is scenario 7: the memory the server's processes need for
@@ -313,10 +315,10 @@ func idleMemory(ctx context.Context, t *target) (map[string]*cell, error) {
 		return nil, fmt.Errorf("scenario 7 needs at least 2 sessions")
 	}
 	sleep(ctx, t.o.settle)
-	base := treeMemory(t.pid())
-	var open []*ftpClient
+	base := harness.TreeMemory(t.pid())
+	var open []*harness.Client
 	defer func() { closeSessions(open) }()
-	var readings [2]memory
+	var readings [2]harness.Memory
 	for i, count := range []int{half, n - half} {
 		more, err := openSessions(ctx, t, count)
 		open = append(open, more...)
@@ -324,7 +326,7 @@ func idleMemory(ctx context.Context, t *target) (map[string]*cell, error) {
 			return nil, err
 		}
 		sleep(ctx, t.o.settle)
-		readings[i] = treeMemory(t.pid())
+		readings[i] = harness.TreeMemory(t.pid())
 	}
 	mid, after := readings[0], readings[1]
 	if t.inst.heapProfile != nil {
@@ -332,20 +334,20 @@ func idleMemory(ctx context.Context, t *target) (map[string]*cell, error) {
 	}
 	perKiB := func(a, b int64, sessions int) float64 { return float64(a-b) / float64(sessions) / 1024 }
 	detail := fmt.Sprintf("RSS %s → %s, %d → %d processes; PSS %.0f KiB/session; the last %d sessions alone: RSS %.0f KiB/session",
-		formatMiB(base.rss), formatMiB(after.rss), base.procs, after.procs, perKiB(after.pss, base.pss, n),
-		n-half, perKiB(after.rss, mid.rss, n-half))
-	return map[string]*cell{"7": {value: perKiB(after.rss, base.rss, n), detail: detail}}, nil
+		formatMiB(base.RSS), formatMiB(after.RSS), base.Procs, after.Procs, perKiB(after.PSS, base.PSS, n),
+		n-half, perKiB(after.RSS, mid.RSS, n-half))
+	return map[string]*cell{"7": {value: perKiB(after.RSS, base.RSS, n), detail: detail}}, nil
 }
 
 // openSessions logs in n clients, -parallel at a time.
-func openSessions(ctx context.Context, t *target, n int) ([]*ftpClient, error) {
+func openSessions(ctx context.Context, t *target, n int) ([]*harness.Client, error) {
 	return openSessionsAt(ctx, t, n, t.o.parallel)
 }
 
 // openSessionsAt logs in n clients, parallel at a time. On an error it
 // returns the sessions it opened with the error.
-func openSessionsAt(ctx context.Context, t *target, n, parallel int) ([]*ftpClient, error) {
-	out := make([]*ftpClient, n)
+func openSessionsAt(ctx context.Context, t *target, n, parallel int) ([]*harness.Client, error) {
+	out := make([]*harness.Client, n)
 	errs := make([]error, parallel)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -359,7 +361,7 @@ func openSessionsAt(ctx context.Context, t *target, n, parallel int) ([]*ftpClie
 		}()
 	}
 	wg.Wait()
-	var open []*ftpClient
+	var open []*harness.Client
 	for _, c := range out {
 		if c != nil {
 			open = append(open, c)
@@ -368,7 +370,7 @@ func openSessionsAt(ctx context.Context, t *target, n, parallel int) ([]*ftpClie
 	return open, firstError(errs)
 }
 
-func closeSessions(cs []*ftpClient) {
+func closeSessions(cs []*harness.Client) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for _, c := range cs {
@@ -376,7 +378,7 @@ func closeSessions(cs []*ftpClient) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			c.quit()
+			c.Quit()
 		}()
 	}
 	wg.Wait()
@@ -386,13 +388,13 @@ func closeSessions(cs []*ftpClient) {
 func overTLS(ctx context.Context, t *target) (map[string]*cell, error) {
 	tt := *t
 	tt.tlsConf = clientTLS()
-	probe, err := dialFTP(ctx, tt.inst.addr, tt.nextSource(), tt.tlsConf, tt.o.opTimeout)
+	probe, err := harness.Dial(ctx, tt.inst.addr, tt.nextSource(), tt.tlsConf, tt.o.opTimeout)
 	if err != nil {
 		na := &cell{na: "no TLS: " + err.Error()}
 		return map[string]*cell{"8a": na, "8b": na}, nil
 	}
-	state := probe.conn.(*tls.Conn).ConnectionState()
-	probe.quit()
+	state, _ := probe.TLSState()
+	probe.Quit()
 	out, err := download(ctx, &tt, "8a")
 	if err != nil {
 		return nil, err
@@ -448,9 +450,9 @@ func loopbackLimit(ctx context.Context, o *options, src *sources) (*cell, error)
 			return nil, err
 		}
 		conn.SetDeadline(time.Now().Add(o.opTimeout))
-		m := startCPU(0)
-		n, err := drain(conn, buf)
-		u := m.stop()
+		m := harness.StartCPU(0)
+		n, err := harness.Drain(conn, buf, nil)
+		u := m.Stop()
 		conn.Close()
 		if err != nil {
 			return nil, err
@@ -458,7 +460,7 @@ func loopbackLimit(ctx context.Context, o *options, src *sources) (*cell, error)
 		if n != int64(o.size) {
 			return nil, fmt.Errorf("loopback: received %d bytes of %d", n, o.size)
 		}
-		s.add(mib(n)/u.wall.Seconds(), u)
+		s.add(mib(n)/u.Wall.Seconds(), u)
 	}
 	return s.cell("sender and receiver in one process"), nil
 }
@@ -466,17 +468,17 @@ func loopbackLimit(ctx context.Context, o *options, src *sources) (*cell, error)
 // samples collects the repetitions of one figure.
 type samples struct {
 	values []float64
-	uses   []usage
+	uses   []harness.Usage
 }
 
-func (s *samples) add(v float64, u usage) {
+func (s *samples) add(v float64, u harness.Usage) {
 	s.values = append(s.values, v)
 	s.uses = append(s.uses, u)
 }
 
 // cell keeps the median value and the mean CPU use of all repetitions.
 func (s *samples) cell(detail string) *cell {
-	var u usage
+	var u harness.Usage
 	for _, x := range s.uses {
 		u = combine(u, x)
 	}
@@ -491,13 +493,13 @@ func (s *samples) cell(detail string) *cell {
 }
 
 // combine merges two measurements into their time-weighted average.
-func combine(a, b usage) usage {
-	wall := a.wall + b.wall
+func combine(a, b harness.Usage) harness.Usage {
+	wall := a.Wall + b.Wall
 	if wall <= 0 {
-		return usage{}
+		return harness.Usage{}
 	}
-	wa, wb := float64(a.wall)/float64(wall), float64(b.wall)/float64(wall)
-	return usage{wall: wall, client: a.client*wa + b.client*wb, server: a.server*wa + b.server*wb}
+	wa, wb := float64(a.Wall)/float64(wall), float64(b.Wall)/float64(wall)
+	return harness.Usage{Wall: wall, Client: a.Client*wa + b.Client*wb, Server: a.Server*wa + b.Server*wb}
 }
 
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
