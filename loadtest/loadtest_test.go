@@ -64,19 +64,6 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"4096": 4096, "64KiB": 64 << 10, "2MiB": 2 << 20, "1GiB": 1 << 30, "10B": 10} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "2MB", "-1", "x"} {
-		if _, err := parseSize(in); err == nil {
-			t.Errorf("parseSize(%q): no error", in)
-		}
-	}
-}
-
 // TestServerBusy: only the server's "busy" 421 is tried again; a ban,
 // a log-in limit or a wrong password is an error.
 func TestServerBusy(t *testing.T) {

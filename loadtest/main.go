@@ -34,6 +34,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // options are the load test's settings, filled from the flags.
@@ -108,8 +110,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.smoke, "smoke", false, "short pass for CI: 20 sessions for 3s with files up to 64KiB, passive ports 14000-14999")
 	fs.IntVar(&o.accounts, "accounts", o.accounts, "hosting accounts")
 	fs.IntVar(&o.usersPer, "users", o.usersPer, "FTP sub-users per account")
-	sizeVar(fs, &o.minSize, "min-size", "smallest upload (e.g. 1KiB)")
-	sizeVar(fs, &o.maxSize, "max-size", "largest upload (e.g. 2MiB)")
+	fs.Var(harness.SizeValue{P: &o.minSize}, "min-size", "smallest upload (e.g. 1KiB)")
+	fs.Var(harness.SizeValue{P: &o.maxSize}, "max-size", "largest upload (e.g. 2MiB)")
 	fs.IntVar(&o.maxFiles, "max-files", o.maxFiles, "files a session keeps at most (then it deletes instead of uploading)")
 	fs.IntVar(&o.clientIPs, "client-ips", o.clientIPs, "loopback source addresses (127.1.x.y) the sessions are spread over")
 	fs.DurationVar(&o.ramp, "ramp", o.ramp, "start the sessions evenly over this time (0: all at once)")
@@ -196,7 +198,7 @@ func main() {
 
 // run does the whole load test and returns the exit status.
 func run(ctx context.Context, o options, out io.Writer) int {
-	h, err := newHarness(o, out)
+	h, err := newLoadTest(o, out)
 	if err != nil {
 		fmt.Fprintln(out, "loadtest:", err)
 		return 1

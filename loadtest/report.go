@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // How far above the baseline the server may stay once the sessions are
@@ -142,11 +144,11 @@ func (r *report) print(w io.Writer) {
 	m := r.machine
 	fmt.Fprintf(w, "\n== panelftp load test ==\n")
 	fmt.Fprintf(w, "%s UTC on %s, %d cores, %s, %s; load average at the start %s\n",
-		m.date.Format("2006-01-02 15:04"), m.cpu, m.cores, m.kernel, m.goVer, m.loadAvg)
+		m.date.Format("2006-01-02 15:04"), m.CPU, m.Cores, m.Kernel, m.GoVersion, m.loadAvg)
 	fmt.Fprintf(w, "sessions %d (%d over TLS; half list with MLSD, half with LIST), %d FTP sub-users in %d accounts, from %d loopback addresses\n",
 		o.sessions, o.sessions/2, r.users, o.accounts, min(o.clientIPs, o.sessions))
 	fmt.Fprintf(w, "duration %s (ran %.1fs), ramp %s, files %s to %s, at most %d per session, seed %d\n\n",
-		o.duration, secs, o.ramp, formatSize(o.minSize), formatSize(o.maxSize), o.maxFiles, r.seed)
+		o.duration, secs, o.ramp, harness.FormatSize(o.minSize), harness.FormatSize(o.maxSize), o.maxFiles, r.seed)
 	r.printOps(w, secs)
 	t := &r.total
 	fmt.Fprintf(w, "\ntransferred: up %s (%s/s), down %s (%s/s); %d downloads matched their SHA-256, %d files seen in listings\n",

@@ -2,19 +2,17 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // server is the panelftp process under test and its data directory.
@@ -27,9 +25,7 @@ type server struct {
 	debug   string // profiler address, 127.0.0.1:port
 	passive portRange
 
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error // from Wait, once done is closed
+	proc *harness.Process
 }
 
 // ftpUser is one FTP sub-user the sessions log in as.
@@ -39,65 +35,6 @@ type ftpUser struct {
 	dir            string // its folder on disk
 }
 
-// moduleRoot finds the directory of this module's go.mod.
-func moduleRoot(ctx context.Context) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the panelftp module: run from its checkout")
-	}
-	return filepath.Dir(gomod), nil
-}
-
-// buildServer builds cmd/panelftp into dir.
-func buildServer(ctx context.Context, dir string, race bool) (string, error) {
-	root, err := moduleRoot(ctx)
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "panelftp")
-	args := []string{"build", "-o", bin}
-	if race {
-		args = append(args, "-race")
-	}
-	args = append(args, "./cmd/panelftp")
-	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
-	}
-	return bin, nil
-}
-
-// cli runs one panelftp command on the data directory, with stdin as its
-// standard input.
-func (s *server) cli(ctx context.Context, stdin string, args ...string) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, s.bin, append(args, "--data", s.data)...)
-	cmd.Env = childEnv()
-	cmd.Stdin = strings.NewReader(stdin)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("panelftp %s: %w\n%s", strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return nil
-}
-
-// childEnv is this environment without PANELFTP_ variables, which would
-// override the flags the harness gives.
-func childEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PANELFTP_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // loadUID is the uid and gid of the first account when run as root; the
 // others follow.
 const loadUID = 42000
@@ -105,26 +42,26 @@ const loadUID = 42000
 // addUsers creates the accounts and their FTP sub-users with the CLI,
 // a few commands at a time (each hashes a password).
 func (s *server) addUsers(ctx context.Context, o options) ([]ftpUser, error) {
-	if err := s.cli(ctx, "", "init"); err != nil {
+	panel := harness.Panel{Bin: s.bin, Data: s.data}
+	if err := panel.Init(ctx); err != nil {
 		return nil, err
 	}
 	var users []ftpUser
 	for a := range o.accounts {
 		acct := fmt.Sprintf("load%02d", a+1)
 		home := filepath.Join(s.homes, acct)
-		add := []string{"account", "add", acct, "--home", home}
+		id := -1
 		if os.Geteuid() == 0 { // as root, accounts need ids of their own
-			id := strconv.Itoa(loadUID + a)
-			add = append(add, "--uid", id, "--gid", id)
+			id = loadUID + a
 		}
-		if err := s.cli(ctx, "", add...); err != nil {
+		if err := panel.AddAccount(ctx, acct, home, id, id); err != nil {
 			return nil, err
 		}
 		for u := range o.usersPer {
 			folder := fmt.Sprintf("/site%02d", u+1)
 			users = append(users, ftpUser{
 				name:     fmt.Sprintf("dev%02d.%s", u+1, acct),
-				password: newPassword(),
+				password: harness.NewPassword(),
 				account:  acct,
 				dir:      filepath.Join(home, folder),
 			})
@@ -137,8 +74,7 @@ func (s *server) addUsers(ctx context.Context, o options) ([]ftpUser, error) {
 		slots <- struct{}{}
 		go func(u ftpUser) {
 			defer func() { <-slots }()
-			folder := "/" + filepath.Base(u.dir)
-			errs <- s.cli(ctx, u.password+"\n", "ftp", "add", u.name, "-", folder, u.account)
+			errs <- panel.AddFTPUser(ctx, u.name, u.password, "/"+filepath.Base(u.dir), u.account)
 		}(users[i])
 	}
 	var all []error
@@ -150,12 +86,6 @@ func (s *server) addUsers(ctx context.Context, o options) ([]ftpUser, error) {
 	return users, errors.Join(all...)
 }
 
-// newPassword makes a password that meets the rules: upper and lower
-// case, a digit and a symbol, 8 to 64 characters.
-func newPassword() string {
-	return "Qq7-" + rand.Text()
-}
-
 // start runs `panelftp serve` on free loopback ports and waits until it
 // greets FTP clients and its profiler answers.
 func (s *server) start(ctx context.Context, o options) error {
@@ -163,111 +93,43 @@ func (s *server) start(ctx context.Context, o options) error {
 	if s.passive, err = parsePortRange(o.passivePorts); err != nil {
 		return err
 	}
-	ftpPort, err := freePort()
+	ftpPort, err := harness.FreePort()
 	if err != nil {
 		return err
 	}
-	debugPort, err := freePort()
+	debugPort, err := harness.FreePort()
 	if err != nil {
 		return err
 	}
 	s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ftpPort))
 	s.debug = net.JoinHostPort("127.0.0.1", strconv.Itoa(debugPort))
 	limit := strconv.Itoa(o.sessions + 50)
-	args := []string{"serve", "--data", s.data,
+	argv := []string{s.bin, "serve", "--data", s.data,
 		"--ftp-listen", s.addr, "--panel-listen", "",
 		"--passive-ports", o.passivePorts,
 		"--max-connections", limit, "--max-per-ip", limit, "--max-per-user", limit,
 		"--ban-threshold", "0", "--log-level", o.logLevel, "--debug-listen", s.debug}
-	logf, err := os.Create(s.logPath)
-	if err != nil {
-		return err
-	}
-	s.cmd = exec.Command(s.bin, args...)
-	s.cmd.Env = childEnv()
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	// The server must not outlive the harness, however it ends.
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		logf.Close()
+	if s.proc, err = harness.Start(argv, nil, s.logPath); err != nil {
 		return fmt.Errorf("starting panelftp serve: %w", err)
 	}
-	s.done = make(chan struct{})
-	go func() {
-		s.err = s.cmd.Wait()
-		logf.Close()
-		close(s.done)
-	}()
-	return s.waitReady(ctx)
-}
-
-func (s *server) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if s.exited() {
-			return fmt.Errorf("panelftp serve exited at start: %v", s.err)
-		}
-		if err := greeting(s.addr); err == nil {
-			if _, err := s.goroutines(); err == nil {
-				return nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	profilerUp := func() error { _, err := s.profiler().Goroutines(ctx); return err }
+	if err := s.proc.WaitFTP(ctx, s.addr, profilerUp); err != nil {
+		return fmt.Errorf("panelftp serve (FTP on %s, profiler on %s): %w", s.addr, s.debug, err)
 	}
-	return fmt.Errorf("panelftp serve not answering on %s (FTP) and %s (profiler) after 30s", s.addr, s.debug)
-}
-
-// greeting connects to addr and reads the FTP greeting.
-func greeting(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "220") {
-		return fmt.Errorf("greeting %q", strings.TrimSpace(line))
-	}
-	fmt.Fprintf(c, "QUIT\r\n")
 	return nil
 }
 
-func (s *server) pid() int { return s.cmd.Process.Pid }
+func (s *server) profiler() harness.Profiler { return harness.Profiler{Addr: s.debug} }
 
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
+func (s *server) pid() int { return s.proc.PID() }
 
 // stop sends SIGTERM and waits for a clean exit (SIGKILL after 15 s).
 // It returns how the process ended: nil for exit status 0.
 func (s *server) stop() error {
-	if s.cmd == nil || s.cmd.Process == nil {
+	if s.proc == nil {
 		return nil
 	}
-	if !s.exited() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(15 * time.Second):
-			s.cmd.Process.Kill()
-			<-s.done
-			return errors.New("did not stop within 15s of SIGTERM; killed")
-		}
-	}
-	return s.err
+	return s.proc.Stop(15 * time.Second)
 }
 
 // logSummary is what the server logged at warning level or above.
@@ -325,16 +187,6 @@ func logMsg(line string) string {
 	}
 	msg, _, _ := strings.Cut(rest, `"`)
 	return msg
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // portRange is an inclusive range of TCP ports.

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jlaffaye/ftp"
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // maxFailures is how many failed operations end a session: after each
@@ -61,10 +61,12 @@ type session struct {
 	t         tally
 	finished  atomic.Bool
 
-	conn *ftp.ServerConn // used by the session's goroutine only
+	conn *harness.Client // logged in; used by the session's goroutine only
+	buf  []byte          // transfer buffer
+	list string          // MLSD, or LIST where the session or the server lacks MLSD
 
-	mu         sync.Mutex // guards the raw connections, which kill closes
-	ctrl, data net.Conn
+	mu     sync.Mutex      // guards client, which kill aborts
+	client *harness.Client // the connection, from its dial to its close
 }
 
 func newSession(id int, env *sessionEnv, user ftpUser, seed uint64) *session {
@@ -114,13 +116,13 @@ func (s *session) run(ctx context.Context, startAt time.Time) {
 	}
 	for time.Now().Before(s.env.deadline) && ctx.Err() == nil && s.failures < maxFailures {
 		if s.conn == nil {
-			if k, err := s.connect(); err != nil {
+			if k, err := s.connect(ctx); err != nil {
 				s.fail(k, err)
 			}
 			continue
 		}
 		k := s.pick()
-		if err := s.do(k); err != nil {
+		if err := s.do(ctx, k); err != nil {
 			s.fail(k, err)
 		}
 	}
@@ -155,14 +157,14 @@ func (s *session) pick() opKind {
 	}
 }
 
-func (s *session) do(k opKind) error {
+func (s *session) do(ctx context.Context, k opKind) error {
 	switch k {
 	case opList:
-		return s.timed(k, s.list)
+		return s.timed(k, func() error { return s.checkListing(ctx) })
 	case opUpload:
-		return s.timed(k, s.upload)
+		return s.timed(k, func() error { return s.upload(ctx) })
 	case opDownload:
-		return s.timed(k, s.download)
+		return s.timed(k, func() error { return s.download(ctx) })
 	case opRename:
 		return s.timed(k, s.rename)
 	case opDelete:
@@ -174,12 +176,10 @@ func (s *session) do(k opKind) error {
 // timed runs one operation under the operation deadline and records its
 // latency when it succeeds.
 func (s *session) timed(k opKind, f func() error) error {
-	s.mu.Lock()
-	if s.ctrl != nil {
-		s.ctrl.SetDeadline(time.Now().Add(s.env.o.opTimeout))
-	}
-	s.mu.Unlock()
 	t0 := time.Now()
+	if s.conn != nil {
+		s.conn.SetDeadline(t0.Add(s.env.o.opTimeout))
+	}
 	err := f()
 	if err == nil {
 		s.t.lat[k] = append(s.t.lat[k], time.Since(t0))
@@ -197,50 +197,31 @@ func (s *session) fail(k opKind, err error) {
 	s.closeConn()
 }
 
-// dialFunc connects from the session's source address, with every
-// connection under the operation deadline. The first connection is the
-// control connection (the library adds AUTH TLS to it); the later ones
-// are data connections, which carry TLS themselves under PROT P.
-func (s *session) dialFunc() func(network, addr string) (net.Conn, error) {
-	first := true
-	return func(network, addr string) (net.Conn, error) {
-		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: s.ip}, Timeout: 10 * time.Second}
-		c, err := d.Dial(network, addr)
-		if err != nil {
-			return nil, err
-		}
-		c.SetDeadline(time.Now().Add(s.env.o.opTimeout))
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if first {
-			first = false
-			s.ctrl = c
-			return c, nil
-		}
-		s.data = c
-		if s.tls {
-			return tls.Client(c, s.tlsc), nil
-		}
-		return c, nil
-	}
-}
-
 // connect logs in and enters the session's folder, making it the first
-// time. It returns which step failed.
-func (s *session) connect() (opKind, error) {
+// time. It returns which step failed. The log-in (with its FEAT, which
+// decides between MLSD and LIST) has -op-timeout from the dial on.
+func (s *session) connect(ctx context.Context) (opKind, error) {
 	err := s.timed(opLogin, func() error {
 		for retries := 0; ; retries++ {
-			// A new dial function each time: its first connection is
-			// the control connection.
-			opts := []ftp.DialOption{ftp.DialWithDialFunc(s.dialFunc()), ftp.DialWithDisabledMLSD(!s.mlsd)}
+			start := time.Now()
+			var tlsc *tls.Config
 			if s.tls {
-				opts = append(opts, ftp.DialWithExplicitTLS(s.tlsc))
+				tlsc = s.tlsc
 			}
-			c, err := ftp.Dial(s.env.addr, opts...)
+			c, err := harness.Dial(ctx, s.env.addr, s.ip, tlsc, s.env.o.opTimeout)
 			if err != nil {
 				return fmt.Errorf("connect: %w", err)
 			}
+			c.SetDeadline(start.Add(s.env.o.opTimeout))
+			s.track(c)
+			s.list = "LIST"
+			if s.mlsd && c.HasFeature("MLST") {
+				s.list = "MLSD"
+			}
 			err = c.Login(s.user.name, s.user.password)
+			if err == nil {
+				err = c.Binary()
+			}
 			if err == nil {
 				s.conn = c
 				return nil
@@ -285,20 +266,24 @@ const (
 
 func serverBusy(err error) bool {
 	var te *textproto.Error
-	return errors.As(err, &te) && te.Code == ftp.StatusNotAvailable && strings.Contains(te.Msg, "busy")
+	return errors.As(err, &te) && te.Code == 421 && strings.Contains(te.Msg, "busy")
+}
+
+// track makes c the connection kill aborts.
+func (s *session) track(c *harness.Client) {
+	s.mu.Lock()
+	s.client = c
+	s.mu.Unlock()
 }
 
 // closeConn drops the connection (after QUIT, a failure or at the end).
 func (s *session) closeConn() {
 	s.mu.Lock()
-	ctrl, data := s.ctrl, s.data
-	s.ctrl, s.data = nil, nil
+	c := s.client
+	s.client = nil
 	s.mu.Unlock()
-	if ctrl != nil {
-		ctrl.Close()
-	}
-	if data != nil {
-		data.Close()
+	if c != nil {
+		c.Abort()
 	}
 	if s.conn != nil {
 		s.conn = nil
@@ -310,26 +295,24 @@ func (s *session) closeConn() {
 // operation stuck past every deadline returns.
 func (s *session) kill() {
 	s.mu.Lock()
-	ctrl, data := s.ctrl, s.data
+	c := s.client
 	s.mu.Unlock()
-	for _, c := range []net.Conn{ctrl, data} {
-		if c != nil {
-			c.Close()
-		}
+	if c != nil {
+		c.Abort()
 	}
 }
 
-// list checks a listing against what the session uploaded: every file,
-// each with its size, and nothing else.
-func (s *session) list() error {
-	entries, err := s.conn.List("")
+// checkListing checks a listing against what the session uploaded:
+// every file, each with its size, and nothing else.
+func (s *session) checkListing(ctx context.Context) error {
+	entries, err := s.conn.Entries(ctx, s.list, "")
 	if err != nil {
 		return fmt.Errorf("listing: %w", err)
 	}
 	got := map[string]int64{}
 	for _, e := range entries {
-		if e.Name != "." && e.Name != ".." && e.Type != ftp.EntryTypeFolder {
-			got[e.Name] = int64(e.Size)
+		if e.Name != "." && e.Name != ".." && !e.Dir {
+			got[e.Name] = e.Size
 		}
 	}
 	s.t.listed += len(got)
@@ -356,7 +339,7 @@ func (s *session) list() error {
 }
 
 // upload stores a new file of random size and content.
-func (s *session) upload() error {
+func (s *session) upload(ctx context.Context) error {
 	name := fmt.Sprintf("f%05d.bin", s.next)
 	s.next++
 	o := s.env.o
@@ -368,8 +351,8 @@ func (s *session) upload() error {
 	h := sha256.New()
 	src := io.TeeReader(io.LimitReader(rand.NewChaCha8(seed), size), h)
 	s.uncertain[name] = true
-	if err := s.conn.Stor(name, src); err != nil {
-		return fmt.Errorf("STOR %s (%d bytes): %w", name, size, err)
+	if _, err := s.conn.Stor(ctx, name, src, s.buffer()); err != nil {
+		return fmt.Errorf("%d bytes: %w", size, err)
 	}
 	delete(s.uncertain, name)
 	var rec fileRec
@@ -383,23 +366,16 @@ func (s *session) upload() error {
 
 // download reads back one of the session's files and checks its size
 // and SHA-256.
-func (s *session) download() error {
+func (s *session) download(ctx context.Context) error {
 	name := s.names[s.rng.IntN(len(s.names))]
 	want := s.files[name]
-	r, err := s.conn.Retr(name)
-	if err != nil {
-		return fmt.Errorf("RETR %s: %w", name, err)
-	}
 	h := sha256.New()
-	n, cerr := io.Copy(h, r)
-	closeErr := r.Close()
+	n, err := s.conn.Retr(ctx, name, s.buffer(), h)
 	s.t.bytesDown += n
 	s.env.prog.down.Add(n)
 	switch {
-	case cerr != nil:
-		return fmt.Errorf("RETR %s: after %d of %d bytes: %w", name, n, want.size, cerr)
-	case closeErr != nil:
-		return fmt.Errorf("RETR %s: end of transfer: %w", name, closeErr)
+	case err != nil:
+		return fmt.Errorf("after %d of %d bytes: %w", n, want.size, err)
 	case n != want.size:
 		return fmt.Errorf("RETR %s: got %d bytes, uploaded %d (lost data)", name, n, want.size)
 	}
@@ -410,6 +386,14 @@ func (s *session) download() error {
 	}
 	s.t.checked++
 	return nil
+}
+
+// buffer is the session's transfer buffer, made on first use.
+func (s *session) buffer() []byte {
+	if s.buf == nil {
+		s.buf = make([]byte, 32<<10)
+	}
+	return s.buf
 }
 
 func (s *session) rename() error {

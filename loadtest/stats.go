@@ -1,10 +1,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,60 +110,6 @@ func (l *errorLog) snapshot() (int, []string) {
 		all = append(all, l.kept[k]...)
 	}
 	return l.count, all
-}
-
-// sizeValue is a byte count flag that takes 4096, 64KiB, 2MiB or 1GiB.
-type sizeValue struct{ p *int64 }
-
-func sizeVar(fs *flag.FlagSet, p *int64, name, usage string) {
-	fs.Var(sizeValue{p}, name, usage)
-}
-
-func (v sizeValue) String() string {
-	if v.p == nil {
-		return ""
-	}
-	return formatSize(*v.p)
-}
-
-func (v sizeValue) Set(s string) error {
-	n, err := parseSize(s)
-	if err != nil {
-		return err
-	}
-	*v.p = n
-	return nil
-}
-
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	num := strings.TrimSpace(s)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"B", 1}} {
-		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
-			num, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 0 {
-		return 0, fmt.Errorf("%q is not a size like 4096, 64KiB or 2MiB", s)
-	}
-	return n * mult, nil
-}
-
-func formatSize(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%dGiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%dMiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%dKiB", n>>10)
-	}
-	return fmt.Sprintf("%dB", n)
 }
 
 // mib formats bytes as MiB with one decimal; negative means unknown.

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"slices"
-	"strings"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 // idleResult is what the idle nodes cost the database.
@@ -74,36 +73,25 @@ func (c *cluster) measureIdle(ctx context.Context) (idleResult, error) {
 
 // session is a logged-in FTP control connection.
 type session struct {
-	conn net.Conn
-	r    *bufio.Reader
+	*harness.Client
 	user string
 }
 
-func (c *cluster) login(addr string, u user) (*session, error) {
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+func (c *cluster) login(ctx context.Context, addr string, u user) (*session, error) {
+	conn, err := harness.Dial(ctx, addr, nil, nil, 30*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{conn: conn, r: bufio.NewReader(conn), user: u.name}
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	for _, step := range []struct{ send, want string }{{"", "220"}, {"USER " + u.name, "331"}, {"PASS " + u.password, "230"}} {
-		if step.send != "" {
-			fmt.Fprintf(conn, "%s\r\n", step.send)
-		}
-		line, err := s.r.ReadString('\n')
-		if err != nil || !strings.HasPrefix(line, step.want) {
-			conn.Close()
-			return nil, fmt.Errorf("log-in of %s on %s: %q, %v", u.name, addr, strings.TrimSpace(line), err)
-		}
+	if err := conn.Login(u.name, u.password); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("log-in of %s on %s: %w", u.name, addr, err)
 	}
-	conn.SetDeadline(time.Time{})
-	return s, nil
+	return &session{Client: conn, user: u.name}, nil
 }
 
 // waitClosed blocks until the server closes the session.
 func (s *session) waitClosed(timeout time.Duration) error {
-	s.conn.SetReadDeadline(time.Now().Add(timeout))
-	if _, err := io.Copy(io.Discard, s.r); err != nil {
+	if err := s.WaitClosed(timeout); err != nil {
 		return fmt.Errorf("session of %s not closed within %v: %w", s.user, timeout, err)
 	}
 	return nil
@@ -122,10 +110,10 @@ func (c *cluster) measureKicks(ctx context.Context) ([]kickResult, error) {
 	}
 	sessions := make([]*session, len(c.users))
 	for i, u := range c.users {
-		if sessions[i], err = c.login(c.nodes[i%len(c.nodes)].addr, u); err != nil {
+		if sessions[i], err = c.login(ctx, c.nodes[i%len(c.nodes)].addr, u); err != nil {
 			return nil, err
 		}
-		defer sessions[i].conn.Close()
+		defer sessions[i].Close()
 	}
 	ids := map[string]string{}
 	deadline := time.Now().Add(30 * time.Second)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -11,15 +10,14 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/panelftp/panelftp/bench/harness"
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -50,9 +48,7 @@ const loadUID = 42100
 // node is one `panelftp serve` process.
 type node struct {
 	addr string
-	log  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *harness.Process
 }
 
 func newCluster(ctx context.Context, o options, out io.Writer) (*cluster, error) {
@@ -74,16 +70,11 @@ func (c *cluster) prepare(ctx context.Context) error {
 	c.bin = c.o.serverBin
 	if c.bin == "" {
 		t0 := time.Now()
-		c.bin = filepath.Join(c.work, "panelftp")
-		gomod, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-		if err != nil || len(strings.TrimSpace(string(gomod))) == 0 {
-			return fmt.Errorf("go env GOMOD: run from the panelftp checkout (%v)", err)
+		bin, _, err := harness.Build(ctx, c.work, false)
+		if err != nil {
+			return err
 		}
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", c.bin, "./cmd/panelftp")
-		cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/panelftp (run from the checkout): %w\n%s", err, out)
-		}
+		c.bin = bin
 		fmt.Fprintf(c.out, "built panelftp in %.1fs\n", time.Since(t0).Seconds())
 	}
 	var err error
@@ -121,7 +112,7 @@ func (c *cluster) prepare(ctx context.Context) error {
 		return err
 	}
 	for i := range c.o.kicks {
-		u := user{name: fmt.Sprintf("k%d.load", i), password: "Kk7-" + rand.Text()}
+		u := user{name: fmt.Sprintf("k%d.load", i), password: harness.NewPassword()}
 		if _, err := c.svc.AddFTPUser(ctx, service.NewFTPUser{Account: "load", Username: u.name, Password: u.password, Path: "/"}); err != nil {
 			return err
 		}
@@ -145,80 +136,42 @@ func vacuum(ctx context.Context, dsn string) error {
 // start runs the nodes and waits until each greets FTP clients.
 func (c *cluster) start(ctx context.Context) error {
 	for i := range c.o.nodes {
-		port, err := freePort()
+		port, err := harness.FreePort()
 		if err != nil {
 			return err
 		}
-		n := &node{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-			log: filepath.Join(c.work, fmt.Sprintf("node%02d.log", i)), done: make(chan struct{})}
+		n := &node{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}
 		pasv := 15000 + 20*i
-		n.cmd = exec.Command(c.bin, "serve", "--db", c.dsn, "--data", filepath.Join(c.work, fmt.Sprintf("node%02d", i)),
+		argv := []string{c.bin, "serve", "--db", c.dsn, "--data", filepath.Join(c.work, fmt.Sprintf("node%02d", i)),
 			"--db-pool", strconv.Itoa(c.o.pool), "--ftp-listen", n.addr, "--panel-listen", "",
 			"--passive-ports", fmt.Sprintf("%d-%d", pasv, pasv+19), "--log-level", "warn",
 			// Every session comes from 127.0.0.1, and the limits count
 			// the sessions of every node.
-			"--max-per-ip", "10000", "--max-per-user", "10000")
-		n.cmd.Env = childEnv()
-		logf, err := os.Create(n.log)
-		if err != nil {
+			"--max-per-ip", "10000", "--max-per-user", "10000"}
+		if n.proc, err = harness.Start(argv, nil, filepath.Join(c.work, fmt.Sprintf("node%02d.log", i))); err != nil {
 			return err
 		}
-		n.cmd.Stdout, n.cmd.Stderr = logf, logf
-		n.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		if err := n.cmd.Start(); err != nil {
-			logf.Close()
-			return err
-		}
-		go func() { n.cmd.Wait(); logf.Close(); close(n.done) }()
 		c.nodes = append(c.nodes, n)
 	}
 	t0 := time.Now()
 	for _, n := range c.nodes {
-		if err := waitGreeting(ctx, n); err != nil {
-			return err
+		if err := n.proc.WaitFTP(ctx, n.addr, nil); err != nil {
+			return fmt.Errorf("node %s: %w (log %s)", n.addr, err, n.proc.LogPath())
 		}
 	}
 	fmt.Fprintf(c.out, "%d nodes greeting FTP clients after %.1fs\n", len(c.nodes), time.Since(t0).Seconds())
 	return nil
 }
 
-func waitGreeting(ctx context.Context, n *node) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-n.done:
-			return fmt.Errorf("node %s exited at start (log %s)", n.addr, n.log)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if conn, err := net.DialTimeout("tcp", n.addr, time.Second); err == nil {
-			conn.SetDeadline(time.Now().Add(5 * time.Second))
-			line, _ := bufio.NewReader(conn).ReadString('\n')
-			conn.Close()
-			if strings.HasPrefix(line, "220") {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("node %s not greeting after 60s (log %s)", n.addr, n.log)
-}
-
 // cleanup stops the nodes, drops the database and removes the work
 // directory, unless -keep.
 func (c *cluster) cleanup() {
+	// All at once: each node's stop waits for its SIGTERM to take effect.
+	var wg sync.WaitGroup
 	for _, n := range c.nodes {
-		n.cmd.Process.Signal(syscall.SIGTERM)
+		wg.Go(func() { n.proc.Stop(15 * time.Second) })
 	}
-	for _, n := range c.nodes {
-		select {
-		case <-n.done:
-		case <-time.After(15 * time.Second):
-			n.cmd.Process.Kill()
-			<-n.done
-		}
-	}
+	wg.Wait()
 	if c.st != nil {
 		c.st.Close()
 	}
@@ -240,33 +193,11 @@ func (c *cluster) cleanup() {
 // showLogs prints what the nodes logged, after a failure.
 func (c *cluster) showLogs(out io.Writer) {
 	for _, n := range c.nodes {
-		b, err := os.ReadFile(n.log)
+		b, err := os.ReadFile(n.proc.LogPath())
 		if err == nil && len(b) > 0 {
-			fmt.Fprintf(out, "\n%s:\n%s", n.log, b)
+			fmt.Fprintf(out, "\n%s:\n%s", n.proc.LogPath(), b)
 		}
 	}
-}
-
-// childEnv is this environment without PANELFTP_ variables, which would
-// override the flags the nodes are given, nor an installed package's
-// environment file.
-func childEnv() []string {
-	env := []string{"PANELFTP_ENV_FILE=/dev/null"}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PANELFTP_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // openStore opens the measured database as the nodes do, with a pool of

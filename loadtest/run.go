@@ -5,18 +5,17 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/jlaffaye/ftp"
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
-// harness owns one load test's work directory and server.
-type harness struct {
+// loadTest owns one load test's work directory and server.
+type loadTest struct {
 	o     options
 	out   io.Writer
 	seed  uint64
@@ -25,7 +24,7 @@ type harness struct {
 	users []ftpUser
 }
 
-func newHarness(o options, out io.Writer) (*harness, error) {
+func newLoadTest(o options, out io.Writer) (*loadTest, error) {
 	work, err := os.MkdirTemp("", "panelftp-loadtest-")
 	if err != nil {
 		return nil, err
@@ -39,16 +38,16 @@ func newHarness(o options, out io.Writer) (*harness, error) {
 		homes:   filepath.Join(work, "homes"),
 		logPath: filepath.Join(work, "server.log"),
 	}
-	return &harness{o: o, out: out, seed: seed, work: work, srv: srv}, nil
+	return &loadTest{o: o, out: out, seed: seed, work: work, srv: srv}, nil
 }
 
 // prepare builds (or takes) the server binary, creates the accounts and
 // sub-users with the CLI and starts the server.
-func (h *harness) prepare(ctx context.Context) error {
+func (h *loadTest) prepare(ctx context.Context) error {
 	t0 := time.Now()
 	h.srv.bin = h.o.serverBin
 	if h.srv.bin == "" {
-		bin, err := buildServer(ctx, h.work, h.o.race)
+		bin, _, err := harness.Build(ctx, h.work, h.o.race)
 		if err != nil {
 			return err
 		}
@@ -73,8 +72,8 @@ func (h *harness) prepare(ctx context.Context) error {
 
 // cleanup stops the server if it still runs and removes the work
 // directory unless -keep.
-func (h *harness) cleanup() {
-	if h.srv.cmd != nil && !h.srv.exited() {
+func (h *loadTest) cleanup() {
+	if h.srv.proc != nil && !h.srv.proc.Exited() {
 		h.srv.stop()
 	}
 	if h.o.keep {
@@ -85,7 +84,7 @@ func (h *harness) cleanup() {
 }
 
 // showServerLog prints the end of the server's log after a failure.
-func (h *harness) showServerLog() {
+func (h *loadTest) showServerLog() {
 	b, err := os.ReadFile(h.srv.logPath)
 	if err != nil || len(b) == 0 {
 		return
@@ -98,12 +97,12 @@ func (h *harness) showServerLog() {
 }
 
 // load runs the sessions and every check after them.
-func (h *harness) load(ctx context.Context) *report {
+func (h *loadTest) load(ctx context.Context) *report {
 	rep := &report{o: h.o, seed: h.seed, users: len(h.users), machine: thisMachine()}
 	time.Sleep(time.Second) // let the start settle
 	rep.before = h.srv.snapshot(true)
 	rep.fdsBefore = h.srv.fdKinds()
-	srvCPU, cliCPU := cpuTime(h.srv.pid()), cpuTime(os.Getpid())
+	srvCPU, cliCPU := harness.TreeCPU(h.srv.pid()), harness.SelfCPU()
 
 	env := &sessionEnv{o: h.o, addr: h.srv.addr, errs: &errorLog{start: time.Now()}, prog: &progress{}}
 	sessions := make([]*session, h.o.sessions)
@@ -117,8 +116,8 @@ func (h *harness) load(ctx context.Context) *report {
 	rep.hung = h.runSessions(ctx, env, sessions, start)
 	rep.elapsed = time.Since(start)
 	rep.peak = watch.finish()
-	rep.srvCPU = cpuTime(h.srv.pid()) - srvCPU
-	rep.cliCPU = cpuTime(os.Getpid()) - cliCPU
+	rep.srvCPU = harness.TreeCPU(h.srv.pid()) - srvCPU
+	rep.cliCPU = harness.SelfCPU() - cliCPU
 	rep.after = h.srv.snapshot(false)
 
 	// A session that did not return even after its connections were
@@ -143,7 +142,7 @@ func (h *harness) load(ctx context.Context) *report {
 	rep.idleGC = h.afterGC(ctx)
 	rep.fdsAfter = h.srv.fdKinds()
 	rep.verify = verifyHomes(h.srv.homes, h.users, done, skip)
-	rep.alive = checkAlive(h.srv.addr, h.users[0])
+	rep.alive = checkAlive(ctx, h.srv.addr, h.users[0])
 	rep.stopErr = h.srv.stop()
 	rep.log = h.srv.logFindings()
 	return rep
@@ -152,7 +151,7 @@ func (h *harness) load(ctx context.Context) *report {
 // runSessions runs every session and waits for them, printing progress
 // every 10 s. Sessions still running well past the duration are killed;
 // it returns how many there were.
-func (h *harness) runSessions(ctx context.Context, env *sessionEnv, sessions []*session, start time.Time) int {
+func (h *loadTest) runSessions(ctx context.Context, env *sessionEnv, sessions []*session, start time.Time) int {
 	var wg sync.WaitGroup
 	for i, s := range sessions {
 		at := start.Add(h.o.ramp * time.Duration(i) / time.Duration(len(sessions)))
@@ -178,7 +177,7 @@ func (h *harness) runSessions(ctx context.Context, env *sessionEnv, sessions []*
 
 // killHung closes the connections of sessions that are still running
 // and waits a little for them; it returns how many were still running.
-func (h *harness) killHung(sessions []*session, done chan struct{}) int {
+func (h *loadTest) killHung(sessions []*session, done chan struct{}) int {
 	hung := 0
 	for _, s := range sessions {
 		if !s.finished.Load() {
@@ -195,14 +194,14 @@ func (h *harness) killHung(sessions []*session, done chan struct{}) int {
 	return hung
 }
 
-func (h *harness) printProgress(p *progress, start time.Time) {
-	rss, _ := procKiB(h.srv.pid(), "VmRSS:")
+func (h *loadTest) printProgress(p *progress, start time.Time) {
+	rss, _ := harness.StatusKiB(h.srv.pid(), "VmRSS:")
 	fmt.Fprintf(h.out, "  %4.0fs  logged in %d  operations %d  errors %d  up %s  down %s  server RSS %s  fds %d\n",
 		time.Since(start).Seconds(), p.live.Load(), p.ops.Load(), p.errs.Load(),
-		mib(p.up.Load()), mib(p.down.Load()), mib(rss<<10), countFDs(h.srv.pid()))
+		mib(p.up.Load()), mib(p.down.Load()), mib(rss<<10), harness.CountFDs(h.srv.pid()))
 }
 
-func (h *harness) sleep(ctx context.Context, d time.Duration) {
+func (h *loadTest) sleep(ctx context.Context, d time.Duration) {
 	select {
 	case <-ctx.Done():
 	case <-time.After(d):
@@ -215,7 +214,7 @@ func (h *harness) sleep(ctx context.Context, d time.Duration) {
 //
 // Two collections, because sync.Pool keeps its contents through one (Go's
 // cache of splice pipes, for one, is closed by finalizers once dropped).
-func (h *harness) afterGC(ctx context.Context) sample {
+func (h *loadTest) afterGC(ctx context.Context) sample {
 	h.srv.snapshot(true)
 	h.sleep(ctx, time.Second)
 	sm := h.srv.snapshot(true)
@@ -226,27 +225,31 @@ func (h *harness) afterGC(ctx context.Context) sample {
 }
 
 // checkAlive logs in as u, lists its folder and quits: the server still
-// answers a new client after the load.
-func checkAlive(addr string, u ftpUser) error {
-	// Every connection gets a deadline, so a server that stopped
-	// answering fails the check instead of hanging it.
-	dial := func(network, address string) (net.Conn, error) {
-		c, err := net.DialTimeout(network, address, 10*time.Second)
-		if err == nil {
-			c.SetDeadline(time.Now().Add(30 * time.Second))
-		}
-		return c, err
-	}
-	c, err := ftp.Dial(addr, ftp.DialWithDialFunc(dial))
+// answers a new client after the load. The whole check has 30 s, so a
+// server that stopped answering fails it instead of hanging it.
+func checkAlive(ctx context.Context, addr string, u ftpUser) error {
+	c, err := harness.Dial(ctx, addr, nil, nil, 10*time.Second)
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
 	}
 	defer c.Quit()
+	c.SetDeadline(time.Now().Add(30 * time.Second))
 	if err := c.Login(u.name, u.password); err != nil {
 		return fmt.Errorf("log-in as %s: %w", u.name, err)
 	}
-	if _, err := c.List("/"); err != nil {
+	if _, err := c.Entries(ctx, "MLSD", "/"); err != nil {
 		return fmt.Errorf("MLSD /: %w", err)
 	}
 	return c.NoOp()
+}
+
+// machine describes where the load test ran, for the report.
+type machine struct {
+	harness.Machine
+	loadAvg string // 1, 5 and 15 minute load averages at the start
+	date    time.Time
+}
+
+func thisMachine() machine {
+	return machine{Machine: harness.ThisMachine(), loadAvg: harness.LoadAverage(), date: time.Now().UTC()}
 }
