@@ -20,7 +20,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,16 +30,14 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	raiseFileLimit()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
+	harness.Main("bench", parseOptions, func(ctx context.Context, o *options) int {
+		raiseFileLimit()
+		if err := measure(ctx, o, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
 		}
-		os.Exit(1)
-	}
+		return 0
+	})
 }
 
 var errUsage = errors.New("wrong usage")
@@ -110,6 +107,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	return measure(ctx, o, stdout, stderr)
+}
+
+// measure runs the benchmark and prints the table to stdout.
+func measure(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	res, err := benchmark(ctx, o, stderr)
@@ -161,7 +163,7 @@ func parseOptions(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.pprofDir, "pprof", "", "save a CPU profile of panelftp for each scenario into this directory (needs serve --debug-listen)")
 	fs.DurationVar(&o.pprofWindow, "pprof-seconds", 20*time.Second, "length of each CPU profile")
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%w: %v", errUsage, err)
+		return nil, fmt.Errorf("%w: %w", errUsage, err) // -h is flag.ErrHelp
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))

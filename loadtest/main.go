@@ -31,8 +31,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/panelftp/panelftp/bench/harness"
@@ -183,17 +181,7 @@ func (o options) validate() error {
 }
 
 func main() {
-	o, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "loadtest:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	os.Exit(run(ctx, o, os.Stdout))
+	harness.Main("loadtest", parseFlags, func(ctx context.Context, o options) int { return run(ctx, o, os.Stdout) })
 }
 
 // run does the whole load test and returns the exit status.

@@ -31,9 +31,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/panelftp/panelftp/bench/harness"
 )
 
 type options struct {
@@ -97,20 +97,13 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 }
 
 func main() {
-	o, err := parseFlags(os.Args[1:], os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cluster:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "cluster:", err)
-		os.Exit(1)
-	}
+	harness.Main("cluster", parseFlags, func(ctx context.Context, o options) int {
+		if err := run(ctx, o, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, "cluster:", err)
+			return 1
+		}
+		return 0
+	})
 }
 
 // run does the whole measurement and prints the report.
