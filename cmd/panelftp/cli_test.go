@@ -435,6 +435,19 @@ func TestCLIBans(t *testing.T) {
 	if r := c.run("ban", "remove", "203.0.113.7"); r.code != 1 || !strings.Contains(r.stderr, "not banned") {
 		t.Errorf("second remove: exit %d, %q", r.code, r.stderr)
 	}
+	// The server never bans what its safe list names, so the CLI refuses
+	// such a ban rather than store one that does nothing; it reads the
+	// safe list where serve does (the flag or PANELFTP_BAN_SAFE_LIST).
+	if r := c.run("ban", "add", "192.0.2.7", "--ban-safe-list", "192.0.2.0/24"); r.code != 1 || !strings.Contains(r.stderr, "safe list") {
+		t.Errorf("ban add of a safe-listed IP: exit %d, %q", r.code, r.stderr)
+	}
+	c.env = append(c.env, "PANELFTP_BAN_SAFE_LIST=2001:db8::/32")
+	if r := c.run("ban", "add", "2001:db8::7"); r.code != 1 || !strings.Contains(r.stderr, "safe list") {
+		t.Errorf("ban add of an IP the variable makes safe: exit %d, %q", r.code, r.stderr)
+	}
+	if out := c.ok("ban", "list"); !strings.Contains(out, "no IP is banned") {
+		t.Errorf("after refused bans: %s", out)
+	}
 }
 
 // TestServeRefusesToStart: a bad setting or a busy port stops serve

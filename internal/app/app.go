@@ -42,8 +42,10 @@ func newHasher() *auth.Hasher {
 }
 
 // openService opens the store a command works on: the one the data
-// directory's server uses, which must exist.
-func openService(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error) {
+// directory's server uses, which must exist. Its bans go through a
+// defender with the server's safe list, so the CLI refuses what serve
+// would never ban.
+func openService(ctx context.Context, s config.Store, h config.Homes, b config.Bans) (*service.Service, func() error, error) {
 	if err := checkStore(s); err != nil {
 		return nil, nil, err
 	}
@@ -53,7 +55,12 @@ func openService(ctx context.Context, s config.Store, h config.Homes) (*service.
 	}
 	// The CLI prints its own result; only warnings from the service show.
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return service.New(st, newHasher(), service.Options{Logger: log, Homes: homeOptions(s, h)}), st.Close, nil
+	bans, err := newDefender(b, st, false, log)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return service.New(st, newHasher(), service.Options{Logger: log, Homes: homeOptions(s, h), Bans: bans}), st.Close, nil
 }
 
 // homeOptions are the service's home rules from the flags.

@@ -37,7 +37,7 @@ type node struct {
 	svc     *service.Service
 	reg     *sessions.Registry
 	ftp     *ftpd.Server
-	guard   *defender.Defender // nil when bans are off
+	guard   *defender.Defender // the service's ban keeper; nil when bans are off
 	panel   *panelServer       // nil when the panel is off
 	metrics *metrics.Metrics   // nil when --metrics-listen is not set
 	xfer    *xferlog.Writer    // nil when --transfer-log is not set
@@ -118,11 +118,16 @@ func start(ctx context.Context, c config.Serve) (_ *node, err error) {
 		return nil, err
 	}
 	opts.Homes = homeOptions(c.Store, c.Homes)
-	n.svc = service.New(n.st, hasher, opts)
-	n.auditHomes(ctx)
-	if n.guard, err = newDefender(c, n.st, n.log); err != nil {
+	bans, err := newDefender(c.Bans, n.st, c.DB != "", n.log)
+	if err != nil {
 		return nil, err
 	}
+	opts.Bans = bans
+	if c.Bans.Threshold > 0 {
+		n.guard = bans
+	}
+	n.svc = service.New(n.st, hasher, opts)
+	n.auditHomes(ctx)
 	if err := n.startFTP(); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/config"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -21,6 +22,7 @@ func banCommands() *group {
 			flags: func(fs *flag.FlagSet, in *input) {
 				fs.DurationVar(&in.banFor, "for", 24*time.Hour, "how long, e.g. 30m, 12h")
 				fs.StringVar(&in.reason, "reason", "banned by an administrator", "why (shown in ban list)")
+				config.BindSafeList(fs, &in.bans.SafeList)
 			},
 			minArgs: 1, maxArgs: 1, run: banAdd,
 		},

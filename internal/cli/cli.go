@@ -27,8 +27,9 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	// Open opens the existing store s names and returns the service on it,
-	// with the home rules h, and a function that closes the store.
-	Open func(ctx context.Context, s config.Store, h config.Homes) (*service.Service, func() error, error)
+	// with the home rules h and the ban settings b, and a function that
+	// closes the store.
+	Open func(ctx context.Context, s config.Store, h config.Homes, b config.Bans) (*service.Service, func() error, error)
 	// Init creates the store s names (or upgrades it) and returns how it
 	// is named.
 	Init func(ctx context.Context, s config.Store) (string, error)
@@ -68,6 +69,7 @@ type input struct {
 	args  []string
 	store config.Store
 	homes config.Homes
+	bans  config.Bans
 	svc   *service.Service
 	fs    *flag.FlagSet
 	// flag values commands may bind
@@ -164,7 +166,7 @@ func execute(ctx context.Context, cmd *command, in *input) error {
 	if err := in.homes.Validate(); err != nil {
 		return usageErr("%v", err)
 	}
-	svc, closeStore, err := in.env.Open(ctx, in.store, in.homes)
+	svc, closeStore, err := in.env.Open(ctx, in.store, in.homes, in.bans)
 	if err != nil {
 		return err
 	}

@@ -146,6 +146,12 @@ func BindHomes(fs *flag.FlagSet, h *Homes) {
 	fs.BoolVar(&h.AllowRootOwner, "allow-root-owner", false, "allow accounts owned by uid or gid 0 (or, when run as root, without a uid and gid of their own): their FTP users act as root")
 }
 
+// BindSafeList defines --ban-safe-list on fs: serve never bans what it
+// names, and `ban add` refuses it, so both read the same flag and variable.
+func BindSafeList(fs *flag.FlagSet, list *string) {
+	fs.StringVar(list, "ban-safe-list", "", "IPs and networks never banned, e.g. 192.0.2.0/24,198.51.100.7")
+}
+
 // BindServe defines every flag of `panelftp serve` on fs.
 func BindServe(fs *flag.FlagSet, c *Serve) {
 	BindStore(fs, &c.Store)
@@ -176,7 +182,7 @@ func BindServe(fs *flag.FlagSet, c *Serve) {
 	fs.DurationVar(&c.Bans.Window, "ban-window", 10*time.Minute, "window in which failed log-ins are counted")
 	fs.DurationVar(&c.Bans.BanTime, "ban-time", 15*time.Minute, "first ban; each repeat ban doubles it")
 	fs.DurationVar(&c.Bans.MaxBan, "ban-max", 24*time.Hour, "longest ban")
-	fs.StringVar(&c.Bans.SafeList, "ban-safe-list", "", "IPs and networks never banned, e.g. 192.0.2.0/24,198.51.100.7")
+	BindSafeList(fs, &c.Bans.SafeList)
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.Banner, "banner", "", "greeting FTP clients see on connecting, one line (default: \"panelftp ready.\"); panelftp settings set --banner changes it live")

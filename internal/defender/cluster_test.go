@@ -31,19 +31,19 @@ func TestFollowsChanges(t *testing.T) {
 		}
 		return changes
 	}
-	if err := a.Ban(t.Context(), ip, time.Hour, "by hand"); err != nil {
+	if _, err := a.Ban(t.Context(), ip, time.Hour, "by hand"); err != nil {
 		t.Fatal(err)
 	}
 	wantBanned(t, b, ip.String(), false)
 	b.Apply(t.Context(), feed())
 	wantBanned(t, b, ip.String(), true)
-	if err := a.Unban(t.Context(), ip); err != nil {
+	if err := a.Unban(t.Context(), hostKey(ip)); err != nil {
 		t.Fatal(err)
 	}
 	b.Apply(t.Context(), feed())
 	wantBanned(t, b, ip.String(), false)
 	// Missed changes: Resync reads every ban in force.
-	if err := a.Ban(t.Context(), other, time.Hour, ""); err != nil {
+	if _, err := a.Ban(t.Context(), other, time.Hour, ""); err != nil {
 		t.Fatal(err)
 	}
 	feed()
@@ -55,7 +55,7 @@ func TestFollowsChanges(t *testing.T) {
 	var many []store.Change
 	for i := range 100 {
 		ipi := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
-		if err := a.Ban(t.Context(), ipi, time.Hour, ""); err != nil {
+		if _, err := a.Ban(t.Context(), ipi, time.Hour, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,30 +64,25 @@ func TestFollowsChanges(t *testing.T) {
 	wantBanned(t, b, "203.0.113.99", true)
 }
 
-// TestRefresh: a ban lifted or put in the store by another part of this
-// node (the panel through the service) applies at once with Refresh.
-func TestRefresh(t *testing.T) {
+// TestUnbanNetwork: a /64 ban is lifted by naming the network as List
+// shows it, and with it the score of the /64; garbage is refused.
+func TestUnbanNetwork(t *testing.T) {
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 2})
 	fail(t, d, "2001:db8:1:2::7", 2)
 	wantBanned(t, d, "2001:db8:1:2::8", true)
-	if err := st.DeleteBan(t.Context(), "2001:db8:1:2::/64"); err != nil {
-		t.Fatal(err)
-	}
-	wantBanned(t, d, "2001:db8:1:2::8", true)
-	if err := d.Refresh(t.Context(), "2001:db8:1:2::9"); err != nil {
+	if err := d.Unban(t.Context(), netip.MustParsePrefix("2001:db8:1:2::/64")); err != nil {
 		t.Fatal(err)
 	}
 	wantBanned(t, d, "2001:db8:1:2::8", false)
-	if err := st.PutBan(t.Context(), store.Ban{IP: "192.0.2.1", Until: c.Now().Add(time.Hour), Count: 1}); err != nil {
-		t.Fatal(err)
+	if _, err := st.GetBan(t.Context(), "2001:db8:1:2::/64"); !errors.Is(err, domain.ErrNotFound) {
+		t.Errorf("row of the lifted /64: %v, want gone", err)
 	}
-	if err := d.Refresh(t.Context(), "192.0.2.1"); err != nil {
-		t.Fatal(err)
+	if fail(t, d, "2001:db8:1:2::7", 1) {
+		t.Error("banned by one failure after the /64 was lifted")
 	}
-	wantBanned(t, d, "192.0.2.1", true)
-	if err := d.Refresh(t.Context(), "not an address"); !errors.Is(err, domain.ErrInvalid) {
-		t.Errorf("Refresh of garbage: %v, want domain.ErrInvalid", err)
+	if err := d.Unban(t.Context(), netip.Prefix{}); !errors.Is(err, domain.ErrInvalid) {
+		t.Errorf("Unban of no address: %v, want domain.ErrInvalid", err)
 	}
 }
 
@@ -111,7 +106,7 @@ func TestSharedCountsAcrossNodes(t *testing.T) {
 	if err != nil || row.Count != 1 || !strings.Contains(row.Reason, "10 failed log-ins") {
 		t.Fatalf("stored ban %+v, %v; want the first ban after 10 failures", row, err)
 	}
-	if err := a.Refresh(t.Context(), "192.0.2.7"); err != nil {
+	if err := a.refresh(t.Context(), "192.0.2.7"); err != nil {
 		t.Fatal(err)
 	}
 	wantBanned(t, a, "192.0.2.7", true)

@@ -179,7 +179,7 @@ func (d *Defender) Banned(ip netip.Addr) (until time.Time, banned bool) {
 	d.mu.RLock()
 	b := d.bans[hostKey(ip)]
 	if ip.Is6() {
-		if n := d.bans[scoreKey(ip)]; n.until > b.until {
+		if n := d.bans[domain.ClientKey(ip)]; n.until > b.until {
 			b = n
 		}
 	}
@@ -216,7 +216,7 @@ func (d *Defender) Failure(ctx context.Context, ip netip.Addr, reason string) (b
 		return true, nil
 	}
 	now := d.cfg.Now()
-	key := scoreKey(ip)
+	key := domain.ClientKey(ip)
 	shared, sharedErr := d.countShared(ctx, key, now)
 	// Checking the ban, counting and closing the door happen under the
 	// table's lock, so that once key reaches Threshold no other failure
@@ -254,9 +254,9 @@ func (d *Defender) countShared(ctx context.Context, key netip.Prefix, now time.T
 	if d.cfg.Shared == nil {
 		return 0, nil
 	}
-	n, err := d.cfg.Shared.AddLoginFailure(ctx, keyString(key), now.UTC(), now.Add(-d.cfg.Window).UTC())
+	n, err := d.cfg.Shared.AddLoginFailure(ctx, domain.KeyText(key), now.UTC(), now.Add(-d.cfg.Window).UTC())
 	if err != nil {
-		return 0, fmt.Errorf("defender: counting the failure of %s with the other nodes (counted here only): %w", keyString(key), err)
+		return 0, fmt.Errorf("defender: counting the failure of %s with the other nodes (counted here only): %w", domain.KeyText(key), err)
 	}
 	return n, nil
 }
@@ -265,7 +265,7 @@ func (d *Defender) countShared(ctx context.Context, key netip.Prefix, now time.T
 // this node knew of. The ban is already in force here; it gets its final
 // length from the store's repeat count and is then written to the store.
 func (d *Defender) banForFailures(ctx context.Context, key netip.Prefix, n, known int, reason string, now time.Time) error {
-	name := keyString(key)
+	name := domain.KeyText(key)
 	var readErr error
 	count := known
 	prev, err := d.st.GetBan(ctx, name)
@@ -305,74 +305,68 @@ func (d *Defender) banTime(count int) time.Duration {
 	return min(t, d.cfg.MaxBan)
 }
 
-// Success records a good log-in from ip. It deliberately does nothing: an
-// attacker who owns one valid account, or shares a NAT with a real user,
-// could otherwise reset its score between guesses, and a real user rarely
-// fails Threshold times in a row. Keeping it a no-op also keeps the log-in
-// path free of locks. It exists so the engine reports successes in one
-// place should the policy change.
-func (d *Defender) Success(ip netip.Addr) {}
-
 // Ban bans exactly ip (not its /64) for dur, here at once and on every node
-// through the store, for the CLI or an administrator. The ban counts as a
-// repeat ban for later automatic ones. It refuses a non-positive dur and a
-// safe-listed IP (whose ban would have no effect) with a domain.ErrInvalid
-// error; nothing changes when the store fails.
-func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) error {
+// through the store, for an administrator (the CLI, the panel). The ban
+// counts as a repeat ban for later automatic ones. It returns the row
+// written. It refuses a non-positive dur and a safe-listed IP (whose ban
+// would have no effect) with a domain.ErrInvalid error; nothing changes
+// when the store fails.
+func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) (store.Ban, error) {
 	ip, ok := normalize(ip)
 	if !ok {
-		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to ban is required"}
+		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to ban is required"}
 	}
 	if dur <= 0 {
-		return &domain.Error{Kind: domain.Invalid, Field: "for", Msg: fmt.Sprintf("ban duration %v must be positive, e.g. 1h or 30m", dur)}
+		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "for", Msg: fmt.Sprintf("ban duration %v must be positive, e.g. 1h or 30m", dur)}
 	}
 	if d.safe(ip) {
-		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%s is on the safe list, so it cannot be banned: remove it from the safe list first", ip)}
+		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%s is on the safe list (--ban-safe-list), so a ban would not keep it out: take it off the safe list first", ip)}
 	}
 	key := hostKey(ip)
-	name := keyString(key)
+	name := domain.KeyText(key)
 	count := 0
 	if prev, err := d.st.GetBan(ctx, name); err == nil {
 		count = prev.Count
 	} else if !errors.Is(err, domain.ErrNotFound) {
-		return fmt.Errorf("defender: reading the ban of %s: %w", name, err)
+		return store.Ban{}, fmt.Errorf("defender: reading the ban of %s: %w", name, err)
 	}
 	now := d.cfg.Now()
 	b := store.Ban{IP: name, Until: now.Add(dur).UTC(), Count: count + 1, Reason: reason, At: now.UTC()}
 	if err := d.st.PutBan(ctx, b); err != nil {
-		return fmt.Errorf("defender: saving the ban of %s: %w", name, err)
+		return store.Ban{}, fmt.Errorf("defender: saving the ban of %s: %w", name, err)
 	}
 	d.apply(key, ban{until: b.Until.UnixNano(), count: b.Count})
 	d.log.Info("IP banned", "ip", name, "until", b.Until, "failures", 0, "count", b.Count, "reason", reason)
-	return nil
+	return b, nil
 }
 
-// Unban lifts the ban of ip here at once and deletes it from the store, so
-// other nodes lift it as soon as the change feed tells them. For an IPv6 address it lifts
-// both the address's own ban and its /64's, since either keeps it out. It
-// also forgets the IP's failure score, and the store row goes with its
-// repeat count: an administrator's unban is a pardon. It returns a
-// domain.ErrNotFound error when ip was not banned; when the store fails,
-// nothing changes here and the error is returned.
-func (d *Defender) Unban(ctx context.Context, ip netip.Addr) error {
-	ip, ok := normalize(ip)
-	if !ok {
+// Unban lifts a ban here at once and deletes it from the store, so other
+// nodes lift it as soon as the change feed tells them. ip is one address
+// (a single-IP prefix) or a network as List shows it ("2001:db8:1:2::/64").
+// For one IPv6 address it lifts both the address's own ban and its /64's,
+// since either keeps it out. It also forgets the failure score, and the
+// store row goes with its repeat count: an administrator's unban is a
+// pardon. It returns a domain.ErrNotFound error when nothing was banned;
+// when the store fails, nothing changes here and the error is returned.
+func (d *Defender) Unban(ctx context.Context, ip netip.Prefix) error {
+	if !ip.IsValid() {
 		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to unban is required"}
 	}
-	keys := []netip.Prefix{hostKey(ip)}
-	if ip.Is6() {
-		keys = append(keys, scoreKey(ip))
+	ip = normalizePrefix(ip)
+	keys := []netip.Prefix{ip}
+	if ip.IsSingleIP() && ip.Addr().Is6() {
+		keys = append(keys, domain.ClientKey(ip.Addr()))
 	}
 	d.loadMu.Lock()
 	defer d.loadMu.Unlock()
 	found := false
 	for _, k := range keys {
-		err := d.st.DeleteBan(ctx, keyString(k))
+		err := d.st.DeleteBan(ctx, domain.KeyText(k))
 		switch {
 		case err == nil:
 			found = true
 		case !errors.Is(err, domain.ErrNotFound):
-			return fmt.Errorf("defender: lifting the ban of %s: %w", keyString(k), err)
+			return fmt.Errorf("defender: lifting the ban of %s: %w", domain.KeyText(k), err)
 		}
 	}
 	now := d.cfg.Now().UnixNano()
@@ -388,11 +382,11 @@ func (d *Defender) Unban(ctx context.Context, ip netip.Addr) error {
 		delete(d.pending, k)
 	}
 	d.mu.Unlock()
-	d.fails.forget(scoreKey(ip))
+	d.fails.forget(domain.ClientKey(ip.Addr()))
 	if !found {
-		return domain.NotFoundf("IP %s is not banned", ip)
+		return domain.NotFoundf("IP %s is not banned", domain.KeyText(ip))
 	}
-	d.log.Info("IP ban lifted", "ip", ip.String())
+	d.log.Info("IP ban lifted", "ip", domain.KeyText(ip))
 	return nil
 }
 
@@ -456,25 +450,6 @@ func normalize(ip netip.Addr) (netip.Addr, bool) {
 // hostKey is the ban key of exactly ip.
 func hostKey(ip netip.Addr) netip.Prefix {
 	return netip.PrefixFrom(ip, ip.BitLen())
-}
-
-// scoreKey is what failures of ip count against: the IPv4 address, or the
-// IPv6 /64.
-func scoreKey(ip netip.Addr) netip.Prefix {
-	if ip.Is4() {
-		return hostKey(ip)
-	}
-	p, _ := ip.Prefix(64)
-	return p
-}
-
-// keyString is how a key is written in the store: a plain address for one
-// host (as the CLI writes it), a CIDR prefix for an IPv6 /64.
-func keyString(k netip.Prefix) string {
-	if k.IsSingleIP() {
-		return k.Addr().String()
-	}
-	return k.String()
 }
 
 // parseKey reads a store row's IP; ok is false for what no look-up could

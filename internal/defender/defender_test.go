@@ -233,7 +233,7 @@ func TestOtherNode(t *testing.T) {
 
 	fail(t, a, "192.0.2.7", 3)
 	wantBanned(t, b, "192.0.2.7", false) // not yet refreshed
-	if err := b.Ban(t.Context(), netip.MustParseAddr("2001:db8::7"), time.Hour, "by hand"); err != nil {
+	if _, err := b.Ban(t.Context(), netip.MustParseAddr("2001:db8::7"), time.Hour, "by hand"); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range []*Defender{a, b} {
@@ -284,7 +284,7 @@ func TestUnban(t *testing.T) {
 	}
 
 	for _, ip := range []string{"192.0.2.7", "2001:db8:1:2::99"} {
-		if err := a.Unban(t.Context(), netip.MustParseAddr(ip)); err != nil {
+		if err := a.Unban(t.Context(), hostKey(netip.MustParseAddr(ip))); err != nil {
 			t.Fatalf("Unban(%s): %v", ip, err)
 		}
 		wantBanned(t, a, ip, false)
@@ -311,20 +311,20 @@ func TestUnban(t *testing.T) {
 
 	// A score gathered before a ban from elsewhere goes too.
 	fail(t, a, "192.0.2.50", 2)
-	if err := b.Ban(t.Context(), netip.MustParseAddr("192.0.2.50"), time.Hour, ""); err != nil {
+	if _, err := b.Ban(t.Context(), netip.MustParseAddr("192.0.2.50"), time.Hour, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Load(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Unban(t.Context(), netip.MustParseAddr("192.0.2.50")); err != nil {
+	if err := a.Unban(t.Context(), hostKey(netip.MustParseAddr("192.0.2.50"))); err != nil {
 		t.Fatal(err)
 	}
 	if fail(t, a, "192.0.2.50", 1) {
 		t.Error("failures from before Unban still counted")
 	}
 
-	err := a.Unban(t.Context(), netip.MustParseAddr("198.51.100.1"))
+	err := a.Unban(t.Context(), hostKey(netip.MustParseAddr("198.51.100.1")))
 	if !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("Unban of an IP not banned: %v, want domain.ErrNotFound", err)
 	}
@@ -346,7 +346,7 @@ func TestSafeList(t *testing.T) {
 	if rows, _ := st.ListBans(t.Context(), c.Now()); len(rows) != 0 {
 		t.Errorf("store has bans %+v of safe IPs", rows)
 	}
-	err = d.Ban(t.Context(), netip.MustParseAddr("192.0.2.7"), time.Hour, "")
+	_, err = d.Ban(t.Context(), netip.MustParseAddr("192.0.2.7"), time.Hour, "")
 	if !errors.Is(err, domain.ErrInvalid) {
 		t.Errorf("Ban of a safe IP: %v, want domain.ErrInvalid", err)
 	}
@@ -379,7 +379,7 @@ func TestMappedIPv6(t *testing.T) {
 	if _, err := st.GetBan(t.Context(), "192.0.2.7"); err != nil {
 		t.Errorf("ban not stored under the IPv4 address: %v", err)
 	}
-	if err := d.Unban(t.Context(), netip.MustParseAddr("::ffff:192.0.2.7")); err != nil {
+	if err := d.Unban(t.Context(), hostKey(netip.MustParseAddr("::ffff:192.0.2.7"))); err != nil {
 		t.Fatal(err)
 	}
 	wantBanned(t, d, "192.0.2.7", false)
@@ -398,10 +398,10 @@ func TestManualBan(t *testing.T) {
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 3})
 	ip := netip.MustParseAddr("192.0.2.7")
-	if err := d.Ban(t.Context(), ip, 0, ""); !errors.Is(err, domain.ErrInvalid) {
+	if _, err := d.Ban(t.Context(), ip, 0, ""); !errors.Is(err, domain.ErrInvalid) {
 		t.Errorf("Ban for 0: %v, want domain.ErrInvalid", err)
 	}
-	if err := d.Ban(t.Context(), ip, 3*time.Hour, "seen scanning"); err != nil {
+	if _, err := d.Ban(t.Context(), ip, 3*time.Hour, "seen scanning"); err != nil {
 		t.Fatal(err)
 	}
 	until, banned := d.Banned(ip)
@@ -495,7 +495,7 @@ func TestStoreDown(t *testing.T) {
 		t.Errorf("Load with the store down: %v", err)
 	}
 	wantBanned(t, d, "192.0.2.7", true)
-	if err := d.Unban(t.Context(), netip.MustParseAddr("192.0.2.7")); !errors.Is(err, errDown) {
+	if err := d.Unban(t.Context(), hostKey(netip.MustParseAddr("192.0.2.7"))); !errors.Is(err, errDown) {
 		t.Errorf("Unban with the store down: %v", err)
 	}
 	wantBanned(t, d, "192.0.2.7", true)
@@ -592,7 +592,6 @@ func TestConcurrent(t *testing.T) {
 					return
 				}
 				d.Banned(addr(r % ips))
-				d.Success(ip)
 			}
 		})
 	}

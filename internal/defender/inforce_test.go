@@ -15,7 +15,7 @@ func TestInForce(t *testing.T) {
 	fail(t, d, "192.0.2.1", 2)
 	fail(t, d, "2001:db8:1:2::1", 1)
 	fail(t, d, "2001:db8:1:2::99", 1) // the same /64: one ban
-	if err := d.Ban(t.Context(), netip.MustParseAddr("198.51.100.7"), time.Hour, "manual"); err != nil {
+	if _, err := d.Ban(t.Context(), netip.MustParseAddr("198.51.100.7"), time.Hour, "manual"); err != nil {
 		t.Fatal(err)
 	}
 	if n := d.InForce(); n != 3 {

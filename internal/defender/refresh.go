@@ -78,26 +78,6 @@ func (d *Defender) Apply(ctx context.Context, changes []store.Change) {
 // missed some.
 func (d *Defender) Resync(ctx context.Context) error { return d.Load(ctx) }
 
-// Refresh re-reads from the store the bans that can keep ip out — the
-// address's own and, for IPv6, its /64's — so that a ban put or lifted
-// through the store applies on this node at once. ip may also be a /64
-// as the ban list writes it.
-func (d *Defender) Refresh(ctx context.Context, ip string) error {
-	if p, err := netip.ParsePrefix(ip); err == nil {
-		return d.refresh(ctx, keyString(normalizePrefix(p)))
-	}
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
-		return &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%q is not an IP address", ip)}
-	}
-	addr, _ = normalize(addr)
-	keys := []string{keyString(hostKey(addr))}
-	if addr.Is6() {
-		keys = append(keys, keyString(scoreKey(addr)))
-	}
-	return d.refresh(ctx, keys...)
-}
-
 // refresh re-reads the store rows of keys and puts them in force here, or
 // lifts them when they are gone or ended.
 func (d *Defender) refresh(ctx context.Context, keys ...string) error {

@@ -28,3 +28,18 @@ func TestClientKey(t *testing.T) {
 		t.Errorf("IPv4 key %s", got)
 	}
 }
+
+func TestKeyText(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":        "192.0.2.7",
+		"::ffff:192.0.2.7": "192.0.2.7",
+		"2001:db8:1:2::7":  "2001:db8:1:2::/64",
+	} {
+		if got := domain.KeyText(domain.ClientKey(netip.MustParseAddr(in))); got != want {
+			t.Errorf("KeyText(ClientKey(%s)) = %q, want %q", in, got, want)
+		}
+	}
+	if got := domain.KeyText(netip.MustParsePrefix("2001:db8::7/128")); got != "2001:db8::7" {
+		t.Errorf("KeyText of one IPv6 host = %q", got)
+	}
+}

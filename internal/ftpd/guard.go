@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
 )
 
 // Guard decides which client IPs are banned for failing to log in;
@@ -68,7 +70,7 @@ func (l *loginRate) allow(ip netip.Addr, now time.Time) bool {
 	if l == nil {
 		return true
 	}
-	key := rateKey(ip)
+	key := domain.ClientKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
@@ -89,15 +91,4 @@ func (l *loginRate) allow(ip netip.Addr, now time.Time) bool {
 	}
 	l.next[key] = tat.Add(l.interval)
 	return true
-}
-
-// rateKey is the IP, or its /64 for IPv6, the block one subscriber has.
-func rateKey(ip netip.Addr) netip.Prefix {
-	ip = ip.Unmap().WithZone("")
-	bits := 32
-	if ip.Is6() {
-		bits = 64
-	}
-	p, _ := ip.Prefix(bits)
-	return p
 }

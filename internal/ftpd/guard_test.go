@@ -63,7 +63,7 @@ func TestBanAtConnect(t *testing.T) {
 		t.Errorf("banned connection opened %d sessions, want 0", n-connects)
 	}
 
-	if err := e.Def.Unban(t.Context(), loopback); err != nil {
+	if err := e.Def.Unban(t.Context(), netip.PrefixFrom(loopback, 32)); err != nil {
 		t.Fatal(err)
 	}
 	e.dial("") // back in
@@ -75,7 +75,7 @@ func TestBanBeforePassword(t *testing.T) {
 	e := newEnv(t, envOptions{ban: &defender.Config{}})
 	r := e.raw()
 	r.must(331, "USER %s", testUser)
-	if err := e.Def.Ban(t.Context(), loopback, time.Hour, "test"); err != nil {
+	if _, err := e.Def.Ban(t.Context(), loopback, time.Hour, "test"); err != nil {
 		t.Fatal(err)
 	}
 	checks := e.Hasher.Checks()

@@ -2,88 +2,77 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/store"
 )
 
-// ListBans returns the IP bans in force now, soonest to expire first.
-func (s *Service) ListBans(ctx context.Context) ([]store.Ban, error) {
-	active, err := s.store.ListBans(ctx, s.now())
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(active, func(i, j int) bool { return active[i].Until.Before(active[j].Until) })
-	return active, nil
+// Bans is the one owner of IP bans and failure scores: it writes the ban
+// rows every node shares and keeps them in force on this one;
+// *defender.Defender implements it. The service calls it for the bans an
+// administrator puts or lifts from the CLI or the panel, after reading
+// what was typed.
+type Bans interface {
+	// Ban bans exactly ip for dur and returns the row written. It refuses
+	// a non-positive dur (field "for") and a safe-listed ip (field "ip")
+	// with a domain.ErrInvalid error.
+	Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) (store.Ban, error)
+	// Unban lifts the ban of ip, one address (a single-IP prefix, which
+	// for IPv6 also lifts its /64) or a network as List shows it, and
+	// forgets its failure score. It returns a domain.ErrNotFound error
+	// when nothing was banned.
+	Unban(ctx context.Context, ip netip.Prefix) error
+	// List returns the bans in force, soonest to expire first.
+	List(ctx context.Context) ([]store.Ban, error)
 }
 
-// AddBan keeps ip out of the FTP service and the panel for dur; every node
-// applies it as soon as it reads the change feed.
+// errNoBans is returned by the ban use cases of a Service built without
+// Options.Bans.
+var errNoBans = errors.New("service: no ban keeper configured")
+
+// ListBans returns the IP bans in force now, soonest to expire first.
+func (s *Service) ListBans(ctx context.Context) ([]store.Ban, error) {
+	if s.bans == nil {
+		return nil, errNoBans
+	}
+	return s.bans.List(ctx)
+}
+
+// AddBan keeps ip out of the FTP service and the panel for dur; this node
+// applies it at once, every other node as soon as it reads the change
+// feed. A safe-listed ip is refused: its ban would have no effect.
 func (s *Service) AddBan(ctx context.Context, ip string, dur time.Duration, reason string) (store.Ban, error) {
 	addr, err := parseIP(ip)
 	if err != nil {
 		return store.Ban{}, err
 	}
-	if dur <= 0 {
-		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "for", Msg: fmt.Sprintf("ban duration %v must be positive, e.g. 1h or 30m", dur)}
+	if s.bans == nil {
+		return store.Ban{}, errNoBans
 	}
-	now := s.now().UTC()
-	b := store.Ban{IP: addr.String(), Until: now.Add(dur), Count: 1, Reason: reason, At: now}
-	if old, err := s.store.GetBan(ctx, b.IP); err == nil {
-		b.Count = old.Count + 1
-	} else if !isNotFound(err) {
-		return store.Ban{}, err
-	}
-	if err := s.store.PutBan(ctx, b); err != nil {
-		return store.Ban{}, err
-	}
-	s.log.Info("IP banned", "ip", b.IP, "until", b.Until, "reason", reason)
-	return b, nil
+	return s.bans.Ban(ctx, addr, dur, reason)
 }
 
-// RemoveBan lifts the ban of ip. Automatic bans of IPv6 clients cover their
-// whole /64, so an IPv6 address also lifts the ban of its /64, and a /64
-// prefix ("2001:db8:1:2::/64") may be given as it appears in ban list.
+// RemoveBan lifts the ban of ip and forgets its failed log-ins (a pardon).
+// Automatic bans of IPv6 clients cover their whole /64, so an IPv6
+// address also lifts the ban of its /64, and a /64 prefix
+// ("2001:db8:1:2::/64") may be given as it appears in the ban list.
 func (s *Service) RemoveBan(ctx context.Context, ip string) error {
-	keys, err := banKeys(ip)
+	target, err := netip.ParsePrefix(ip)
 	if err != nil {
-		return err
-	}
-	lifted := false
-	for _, key := range keys {
-		err := s.store.DeleteBan(ctx, key)
-		if err == nil {
-			lifted = true
-			s.log.Info("IP ban lifted", "ip", key)
-		} else if !isNotFound(err) {
+		addr, err := parseIP(ip)
+		if err != nil {
 			return err
 		}
+		target = netip.PrefixFrom(addr, addr.BitLen())
 	}
-	if !lifted {
-		return domain.NotFoundf("IP %s is not banned", ip)
+	if s.bans == nil {
+		return errNoBans
 	}
-	return nil
-}
-
-// banKeys lists the ban rows that can keep ip out.
-func banKeys(ip string) ([]string, error) {
-	if p, err := netip.ParsePrefix(ip); err == nil {
-		return []string{p.Masked().String()}, nil
-	}
-	addr, err := parseIP(ip)
-	if err != nil {
-		return nil, err
-	}
-	keys := []string{addr.String()}
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		keys = append(keys, p.String())
-	}
-	return keys, nil
+	return s.bans.Unban(ctx, target)
 }
 
 func parseIP(ip string) (netip.Addr, error) {
@@ -91,5 +80,5 @@ func parseIP(ip string) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%q is not an IP address: give one such as 203.0.113.7 or 2001:db8::7", ip)}
 	}
-	return addr.Unmap(), nil
+	return addr.Unmap().WithZone(""), nil
 }

@@ -2,11 +2,14 @@ package service_test
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/store"
 )
 
@@ -112,5 +115,57 @@ func TestRemoveBanOfIPv6Prefix(t *testing.T) {
 	}
 	if err := e.svc.RemoveBan(e.ctx, "2001:db8:1:2::5"); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("second RemoveBan = %v, want not found", err)
+	}
+}
+
+// TestBanRulesOfTheDefender: the service's bans are the defender's, with
+// its rules: a safe-listed IP is refused with a clear error rather than
+// banned to no effect, and lifting a ban also forgets the failures that
+// led to it.
+func TestBanRulesOfTheDefender(t *testing.T) {
+	e := newEnv(t)
+	safe, err := defender.ParseSafeList("192.0.2.0/24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := defender.New(defender.Config{Threshold: 3, SafeList: safe, Now: e.clock.Now}, e.st, nil)
+	svc := service.New(e.st, e.hasher, service.Options{Now: e.clock.Now, Bans: def})
+
+	_, err = svc.AddBan(e.ctx, "192.0.2.7", time.Hour, "")
+	wantErr(t, err, domain.Invalid, "ip")
+	if !strings.Contains(err.Error(), "safe list") {
+		t.Errorf("refusal of a safe-listed IP: %q, want it to name the safe list", err)
+	}
+	if bans, _ := svc.ListBans(e.ctx); len(bans) != 0 {
+		t.Fatalf("a safe-listed IP was banned: %+v", bans)
+	}
+
+	// Two failures, then an administrator's ban and its lift: the lift
+	// is a pardon, so the third failure does not reach the threshold.
+	ip := netip.MustParseAddr("203.0.113.9")
+	for range 2 {
+		if _, err := def.Failure(e.ctx, ip, "wrong password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.AddBan(e.ctx, ip.String(), time.Hour, "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.RemoveBan(e.ctx, ip.String()); err != nil {
+		t.Fatal(err)
+	}
+	if _, banned := def.Banned(ip); banned {
+		t.Fatal("still banned on this node after RemoveBan")
+	}
+	if banned, err := def.Failure(e.ctx, ip, "wrong password"); err != nil || banned {
+		t.Fatalf("third failure after the pardon: banned %v, %v; want the score forgotten", banned, err)
+	}
+}
+
+func TestBansNeedAKeeper(t *testing.T) {
+	e := newEnv(t)
+	svc := service.New(e.st, e.hasher, service.Options{Now: e.clock.Now})
+	if _, err := svc.AddBan(e.ctx, "203.0.113.7", time.Hour, ""); err == nil {
+		t.Error("AddBan without a ban keeper succeeded")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/store"
@@ -76,6 +77,7 @@ type env struct {
 	outside string
 	logs    *syncBuffer
 	hasher  *auth.Hasher
+	bans    *defender.Defender // the service's Bans, unless an option replaced it
 }
 
 type envOption func(*service.Options)
@@ -113,6 +115,8 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	// which as root is only allowed with AllowRootOwner (see strictOwners).
 	o := service.Options{Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
 		Homes: service.HomeOptions{AllowRootOwner: true}}
+	e.bans = defender.New(defender.Config{Threshold: 3, Now: e.clock.Now}, st, nil)
+	o.Bans = e.bans
 	for _, opt := range opts {
 		opt(&o)
 	}

@@ -35,6 +35,9 @@ type Options struct {
 	// OnLogin, when set, receives the result of every FTP log-in attempt
 	// (LoginResult), for the metrics.
 	OnLogin func(result string)
+	// Bans keeps the IP bans that administrators put and lift; without
+	// it the ban use cases fail.
+	Bans Bans
 }
 
 // Service is the use-case layer. It is safe for concurrent use.
@@ -47,12 +50,13 @@ type Service struct {
 	cache   *auth.VerifyCache
 	homes   HomeOptions
 	onLogin func(result string)
+	bans    Bans
 }
 
 // New returns a Service on st that hashes with h.
 func New(st store.Store, h *auth.Hasher, opts Options) *Service {
 	s := &Service{store: st, hasher: h, now: opts.Now, log: opts.Logger, chown: os.Geteuid() == 0, cache: opts.LoginCache,
-		homes: opts.Homes.withDefaults(), onLogin: opts.OnLogin}
+		homes: opts.Homes.withDefaults(), onLogin: opts.OnLogin, bans: opts.Bans}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -40,8 +40,8 @@ func (s *server) showBans(w http.ResponseWriter, r *http.Request, rc *reqCtx, st
 	})
 }
 
-// banAdd bans an IP by hand; this node applies it at once, the others
-// when the change feed brings it.
+// banAdd bans an IP by hand; the service's ban keeper applies it on this
+// node at once, the others when the change feed brings it.
 func (s *server) banAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	f := banForm{
 		IP:     strings.TrimSpace(r.PostFormValue("ip")),
@@ -59,7 +59,6 @@ func (s *server) banAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		}
 		b, err := s.svc.AddBan(r.Context(), f.IP, dur, reason)
 		if err == nil {
-			s.refreshBan(r, b.IP)
 			s.setFlash(w, b.IP+" banned until "+b.Until.UTC().Format("2006-01-02 15:04 UTC")+".")
 			http.Redirect(w, r, "/admin/bans", http.StatusSeeOther)
 			return
@@ -79,19 +78,6 @@ func (s *server) banLift(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 		s.fail(w, r, rc, err)
 		return
 	}
-	s.refreshBan(r, ip)
 	s.setFlash(w, "Ban of "+ip+" lifted.")
 	http.Redirect(w, r, "/admin/bans", http.StatusSeeOther)
-}
-
-// refreshBan applies a ban just put or lifted on this node at once; the
-// other nodes apply it when the change feed brings it. A failure is
-// logged: the feed brings it here too.
-func (s *server) refreshBan(r *http.Request, ip string) {
-	if s.cfg.Guard == nil {
-		return
-	}
-	if err := s.cfg.Guard.Refresh(r.Context(), ip); err != nil {
-		s.log.Warn("web: cannot apply a ban change on this node at once; the change feed will", "ip", ip, "err", err)
-	}
 }

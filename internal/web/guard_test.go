@@ -6,10 +6,8 @@ import (
 	"net/netip"
 	"net/url"
 	"testing"
-	"time"
 
 	"github.com/panelftp/panelftp/internal/defender"
-	"github.com/panelftp/panelftp/internal/store/sqlstore"
 	"github.com/panelftp/panelftp/internal/web"
 )
 
@@ -19,13 +17,10 @@ var _ web.Guard = (*defender.Defender)(nil)
 // the Guard; once the IP is banned even the right password is refused
 // with 403 and the ban's end, and an unban lets it back.
 func TestBannedIPIsRefused(t *testing.T) {
-	st, err := sqlstore.OpenSQLite(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	def := defender.New(defender.Config{Threshold: 3, BanTime: time.Hour}, st, nil)
-	e := newEnv(t, func(c *web.Config) { c.Guard = def })
+	e := newEnv(t)
+	def := e.def
+	e.cfg.Guard = def
+	e.srv = e.startPanel()
 	c := e.client()
 	loopback := netip.MustParseAddr("127.0.0.1")
 
@@ -46,7 +41,7 @@ func TestBannedIPIsRefused(t *testing.T) {
 		wantContains(t, r.body, "Your IP address is banned until "+until.UTC().Format("15:04")+" UTC after repeated failed log-ins.")
 	}
 
-	if err := def.Unban(context.Background(), loopback); err != nil {
+	if err := e.svc.RemoveBan(context.Background(), loopback.String()); err != nil {
 		t.Fatal(err)
 	}
 	wantRedirect(t, c.login("/login", "bob", bobPanelPW), "/files/ftp")
@@ -58,18 +53,14 @@ func TestBannedIPIsRefused(t *testing.T) {
 // trusted proxies the header is ignored and the peer is banned.
 func TestBansFollowTheForwardedClient(t *testing.T) {
 	for _, trusted := range []bool{true, false} {
-		st, err := sqlstore.OpenSQLite(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		def := defender.New(defender.Config{Threshold: 3, BanTime: time.Hour}, st, nil)
 		e := newEnv(t, func(c *web.Config) {
-			c.Guard = def
 			if trusted {
 				c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 			}
 		})
+		def := e.def
+		e.cfg.Guard = def
+		e.srv = e.startPanel()
 		guesser := e.client()
 		guesser.forwardedFor = "198.51.100.7"
 		for range 3 {
@@ -101,7 +92,7 @@ func TestBansFollowTheForwardedClient(t *testing.T) {
 // answers, without waiting for the change feed (not running here).
 func TestBanChangesApplyAtOnceOnThisNode(t *testing.T) {
 	e := newEnv(t)
-	def := defender.New(defender.Config{Threshold: 3, BanTime: time.Hour}, e.st, nil)
+	def := e.def
 	e.cfg.Guard = def
 	e.srv = e.startPanel()
 	admin := e.client()

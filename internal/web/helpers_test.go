@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/store/sqlstore"
@@ -49,6 +50,9 @@ type env struct {
 	homes string
 	clock *clock
 	cfg   web.Config
+	// def keeps the service's bans; it is the panel's Guard only when a
+	// test makes it so.
+	def *defender.Defender
 }
 
 // cfgT is the panel's configuration, for envOption functions.
@@ -64,11 +68,13 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	clk := &clock{}
+	def := defender.New(defender.Config{Threshold: 3, BanTime: time.Hour, Now: clk.Now}, st, nil)
 	// The accounts keep the server's ids, which as root is allowed only
 	// with AllowRootOwner; the panel's pages do not depend on owners.
 	svc := service.New(st, auth.NewHasher(auth.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4),
-		service.Options{Logger: log, Homes: service.HomeOptions{AllowRootOwner: true}})
-	e := &env{t: t, svc: svc, st: st, homes: t.TempDir(), clock: &clock{}}
+		service.Options{Logger: log, Homes: service.HomeOptions{AllowRootOwner: true}, Bans: def})
+	e := &env{t: t, svc: svc, st: st, homes: t.TempDir(), clock: clk, def: def}
 	ctx := context.Background()
 	for name, pw := range map[string]string{"bob": bobPanelPW, "alice": alicePanelPW} {
 		if _, err := svc.AddAccount(ctx, service.NewAccount{Name: name, Home: e.home(name),

@@ -24,6 +24,14 @@ import (
 //
 // A block lasts firstBlock, doubling each time the key is blocked again,
 // up to maxBlock, until the key stays quiet for forgetAfter.
+//
+// This throttle is the panel's own concern, apart from the bans of the
+// defender (Config.Guard): the defender keeps an IP out of FTP and the
+// panel on every node for a long time after many failures; this one
+// slows the guessing at one panel name on this node for minutes, needs no
+// store, still works with bans off (--ban-threshold 0), and sees a name
+// attacked from many addresses, which per-IP bans cannot. Both count a
+// client by domain.ClientKey.
 const (
 	failWindow   = time.Minute
 	maxPairFails = 5
@@ -156,11 +164,7 @@ func ipKey(ip string) string {
 	if err != nil {
 		return ip
 	}
-	k := domain.ClientKey(a)
-	if k.IsSingleIP() {
-		return k.Addr().String()
-	}
-	return k.String()
+	return domain.KeyText(domain.ClientKey(a))
 }
 
 // secondsText rounds d up to whole seconds.

@@ -82,13 +82,12 @@ type Config struct {
 // *defender.Defender implements it. Banned is called for every log-in
 // POST and must answer from memory; Failure after every log-in refused
 // for a wrong name or password or a disabled account. Failure's error
-// (the ban could not be saved) is logged; the ban still applies. Refresh
-// is called after an administrator bans an IP or lifts a ban through the
-// service, so that it applies on this node at once.
+// (the ban could not be saved) is logged; the ban still applies. The bans
+// an administrator puts or lifts go through the service, whose ban keeper
+// is the same defender, so they apply on this node at once.
 type Guard interface {
 	Banned(ip netip.Addr) (until time.Time, banned bool)
 	Failure(ctx context.Context, ip netip.Addr, reason string) (banned bool, err error)
-	Refresh(ctx context.Context, ip string) error
 }
 
 // Timing and size limits of the panel.
