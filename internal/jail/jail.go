@@ -1,7 +1,10 @@
 // Package jail owns the filesystem one FTP session sees: a file system confined
 // to the sub-user's directory of a hosting account, plus the rules for who
 // owns what a client creates and which operations a client may never do
-// (chown, removing or renaming its own root).
+// (chown, removing or renaming its own root). It also owns everything
+// else the server does in an account's home: creating the home and the
+// sub-user folders, measuring usage and suggesting folders (home.go,
+// usage.go); no other package works inside a home.
 //
 // Two layers decide what a client may do. The jail decides where: every
 // name stays inside the sub-user's folder. The kernel decides what: when

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
+	"github.com/panelftp/panelftp/internal/jail"
 )
 
 // Default modes of what the service creates for an account. The home is
@@ -149,26 +150,11 @@ func (s *Service) checkLoginHome(a domain.Account) error {
 // above it 0755 and root's, the home itself HomeMode and the account's.
 // An existing home is left as it is.
 func (s *Service) ensureHome(a domain.Account) error {
-	fi, err := os.Stat(a.Home)
-	switch {
-	case err == nil && fi.IsDir():
-		return nil
-	case err == nil:
+	err := jail.CreateHome(a.Home, s.homes.HomeMode, s.folderOwner(a))
+	if errors.Is(err, jail.ErrNotFolder) {
 		return &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home %s exists but is not a directory: choose another path", a.Home)}
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("checking home %s: %w", a.Home, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(a.Home), 0o755); err != nil {
-		return fmt.Errorf("creating the folders above home %s: %w", a.Home, err)
-	}
-	if err := os.Mkdir(a.Home, s.homes.HomeMode); err != nil {
-		return fmt.Errorf("creating home %s: %w", a.Home, err)
-	}
-	if err := os.Chmod(a.Home, s.homes.HomeMode); err != nil { // whatever the umask
-		return fmt.Errorf("setting the mode of home %s: %w", a.Home, err)
-	}
-	s.chownNew(a, func(uid, gid int) error { return os.Lchown(a.Home, uid, gid) })
-	return nil
+	return err
 }
 
 // AuditHomes checks the stored accounts against the rules new accounts

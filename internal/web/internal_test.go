@@ -1,9 +1,6 @@
 package web
 
 import (
-	"os"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -123,26 +120,6 @@ func TestFormatBytes(t *testing.T) {
 		if got := formatBytes(n); got != want {
 			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
 		}
-	}
-}
-
-func TestDirSuggestions(t *testing.T) {
-	home := t.TempDir()
-	for _, d := range []string{"a.com/dev", "a.com/www", "b", ".hidden/x"} {
-		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(home, "file.txt"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(t.TempDir(), filepath.Join(home, "link")); err != nil {
-		t.Fatal(err)
-	}
-	got := dirSuggestions(home)
-	want := []string{"/a.com", "/a.com/dev", "/a.com/www", "/b"}
-	if !slices.Equal(got, want) {
-		t.Errorf("dirSuggestions = %v, want %v", got, want)
 	}
 }
 

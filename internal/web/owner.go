@@ -90,7 +90,7 @@ func (s *server) showFTP(w http.ResponseWriter, r *http.Request, rc *reqCtx, sta
 		Count: countText(len(users), a.FTPLimit), Limit: a.FTPLimit, Full: a.FTPLimit > 0 && len(users) >= a.FTPLimit,
 		Home:  s.spaceOf(a.Home, "/", 0),
 		Users: s.userRows(filterUsers(users, q), map[string]string{a.Name: a.Home}, rc), Query: q,
-		Form: f, Errors: errs, Dirs: dirSuggestions(a.Home),
+		Form: f, Errors: errs, Dirs: s.svc.FolderSuggestions(a.Home),
 		ConnURL: rc.connBase(), PassMin: domain.PasswordMin, PassMax: domain.PasswordMax,
 	}
 	p.AddOpen = !p.Full && (open || len(errs) > 0)

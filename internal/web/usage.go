@@ -2,16 +2,9 @@ package web
 
 import (
 	"context"
-	"os"
-	"path"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 )
-
-// maxSuggestions bounds the folders offered for the path field.
-const maxSuggestions = 300
 
 // usage is the size of a folder. Partial means a bound was hit, so Bytes
 // is a lower limit.
@@ -68,52 +61,4 @@ func (c *usageCache) get(home, p string) usage {
 func (s *server) dirSize(home, p string) usage {
 	u, err := s.svc.FolderUsage(context.Background(), home, p)
 	return usage{Bytes: u.Allocated, Partial: u.Partial, Err: err}
-}
-
-// dirSuggestions lists the home's top-level and second-level folders, as
-// "/name" and "/name/sub", for the path field's <datalist>. Directory
-// entries come from os.ReadDir through an os.Root, whose entry types are
-// those of lstat: a symbolic link is never taken for a folder, so nothing
-// outside the home is ever listed. Hidden folders are left out.
-func dirSuggestions(home string) []string {
-	root, err := os.OpenRoot(home)
-	if err != nil {
-		return nil
-	}
-	defer root.Close()
-	top := readDirs(root, ".")
-	out := make([]string, 0, len(top))
-	for _, d := range top {
-		out = append(out, "/"+d)
-	}
-	for _, d := range top {
-		for _, sub := range readDirs(root, d) {
-			if len(out) >= maxSuggestions {
-				break
-			}
-			out = append(out, "/"+path.Join(d, sub))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func readDirs(root *os.Root, dir string) []string {
-	f, err := root.Open(dir)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	entries, err := f.ReadDir(maxSuggestions)
-	if err != nil && len(entries) == 0 {
-		return nil
-	}
-	var names []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			names = append(names, e.Name())
-		}
-	}
-	sort.Strings(names)
-	return names
 }

@@ -121,7 +121,7 @@ func (s *server) showPath(w http.ResponseWriter, r *http.Request, rc *reqCtx, st
 	p := s.userPage(rc, u, "path", errs)
 	p.NewPath = typed
 	if a, err := s.svc.GetAccount(r.Context(), u.Account); err == nil {
-		p.Dirs = dirSuggestions(a.Home)
+		p.Dirs = s.svc.FolderSuggestions(a.Home)
 	}
 	s.render(w, r, rc, status, "path", view{
 		Title:   "Change Path: " + u.Username,
