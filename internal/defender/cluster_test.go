@@ -64,6 +64,42 @@ func TestFollowsChanges(t *testing.T) {
 	wantBanned(t, b, "203.0.113.99", true)
 }
 
+// TestPardonOnEveryNode: a ban lifted on one node also forgets the
+// failures the other nodes counted, once the change feed tells them, so
+// a pardoned address starts from zero wherever it fails next.
+func TestPardonOnEveryNode(t *testing.T) {
+	c, st := newClock(), newStore(t)
+	a := newDefender(t, st, c, Config{Threshold: 3})
+	b := newDefender(t, st, c, Config{Threshold: 3})
+	ip := netip.MustParseAddr("2001:db8:1:2::7")
+	seq := int64(0)
+	feed := func() []store.Change {
+		t.Helper()
+		changes, _, err := st.ChangesAfter(t.Context(), seq, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(changes) > 0 {
+			seq = changes[len(changes)-1].Seq
+		}
+		return changes
+	}
+	fail(t, b, "2001:db8:1:2::8", 2) // the same /64
+	if _, err := a.Ban(t.Context(), ip, time.Hour, "by hand"); err != nil {
+		t.Fatal(err)
+	}
+	b.Apply(t.Context(), feed())
+	wantBanned(t, b, ip.String(), true)
+	if err := a.Unban(t.Context(), hostKey(ip)); err != nil {
+		t.Fatal(err)
+	}
+	b.Apply(t.Context(), feed())
+	wantBanned(t, b, ip.String(), false)
+	if fail(t, b, "2001:db8:1:2::9", 1) {
+		t.Error("b still counted the failures from before the pardon")
+	}
+}
+
 // TestUnbanNetwork: a /64 ban is lifted by naming the network as List
 // shows it, and with it the score of the /64; garbage is refused.
 func TestUnbanNetwork(t *testing.T) {

@@ -79,7 +79,8 @@ func (d *Defender) Apply(ctx context.Context, changes []store.Change) {
 func (d *Defender) Resync(ctx context.Context) error { return d.Load(ctx) }
 
 // refresh re-reads the store rows of keys and puts them in force here, or
-// lifts them when they are gone or ended.
+// lifts them when they are gone or ended; a row gone also takes the
+// failure score of its client with it.
 func (d *Defender) refresh(ctx context.Context, keys ...string) error {
 	d.loadMu.Lock()
 	defer d.loadMu.Unlock()
@@ -102,6 +103,12 @@ func (d *Defender) refresh(ctx context.Context, keys ...string) error {
 			}
 		}
 		d.mu.Unlock()
+		if err != nil {
+			// Only a lift deletes a row with a change (pruning records
+			// none): an administrator's pardon, which forgets the score
+			// on every node, as Unban does on its own.
+			d.fails.forget(domain.ClientKey(k.Addr()))
+		}
 	}
 	return nil
 }
