@@ -1,6 +1,8 @@
 // Package defender keeps password-guessing clients out of panelftp. It owns
 // the per-IP failure scores of this process and the in-memory copy of the IP
-// bans that every node shares through the store (store.Bans).
+// bans that every node shares through the store (store.Bans), and it is the
+// only writer of ban rows: an administrator's bans from the CLI or the panel
+// reach it through the service (Ban, Unban, List).
 //
 // The FTP engine asks Banned at every connection, before anything else; the
 // answer comes from memory (one or two map look-ups), so a flood of
