@@ -19,7 +19,7 @@ const module = "github.com/panelftp/panelftp/"
 var allowed = map[string][]string{
 	"internal/domain":          {},
 	"internal/config":          {},
-	"internal/auth":            {},
+	"internal/auth":            {"internal/domain"},
 	"internal/jail":            {},
 	"internal/ftp":             {}, // the protocol alone: it knows no accounts, store or service
 	"internal/browsertest":     {},
@@ -32,9 +32,9 @@ var allowed = map[string][]string{
 	"internal/sessions":        {"internal/domain", "internal/store"},
 	"internal/feed":            {"internal/store"},
 	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
-	"internal/web":             {"internal/domain", "internal/service", "internal/store", "internal/defender"},
-	"internal/api":             {"internal/domain", "internal/service", "internal/store", "internal/view"},
-	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/store", "internal/view", "internal/version"},
+	"internal/web":             {"internal/domain", "internal/service"},
+	"internal/api":             {"internal/domain", "internal/service", "internal/view"},
+	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/view", "internal/version"},
 	"internal/view":            {"internal/domain"},
 	"internal/xferlog":         {},
 	"internal/metrics":         {"internal/domain"},

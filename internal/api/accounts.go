@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -59,7 +58,7 @@ func (s *server) createAccount(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	a, err := s.svc.AddAccount(r.Context(), service.NewAccount{
+	a, err := s.svc.AddAccount(r.Context(), domain.NewAccount{
 		Name: in.Name, Home: in.Home, UID: idOrNone(in.UID), GID: idOrNone(in.GID),
 		FTPLimit: in.FTPLimit, PanelPassword: in.PanelPassword,
 	})

@@ -51,7 +51,7 @@ func newEnv(t *testing.T) *env {
 	chown := false
 	svc := service.New(st, auth.NewHasher(auth.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4),
 		service.Options{Logger: log, ChownAllowed: &chown})
-	tok, secret, err := svc.CreateAPIToken(context.Background(), service.NewAPIToken{Label: "test"})
+	tok, secret, err := svc.CreateAPIToken(context.Background(), domain.NewAPIToken{Label: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func (r response) wantError(t *testing.T, status int, code, field, msg string) m
 // addAccount creates account name with its home under e.homes.
 func (e *env) addAccount(name string, limit int) domain.Account {
 	e.t.Helper()
-	a, err := e.svc.AddAccount(context.Background(), service.NewAccount{
+	a, err := e.svc.AddAccount(context.Background(), domain.NewAccount{
 		Name: name, Home: e.home(name), UID: domain.NoID, GID: domain.NoID, FTPLimit: limit})
 	if err != nil {
 		e.t.Fatal(err)
@@ -221,7 +221,7 @@ func (e *env) addAccount(name string, limit int) domain.Account {
 
 func (e *env) addFTPUser(account, username, path string) domain.FTPUser {
 	e.t.Helper()
-	u, err := e.svc.AddFTPUser(context.Background(), service.NewFTPUser{
+	u, err := e.svc.AddFTPUser(context.Background(), domain.NewFTPUser{
 		Account: account, Username: username, Password: testPassword, Path: path})
 	if err != nil {
 		e.t.Fatal(err)

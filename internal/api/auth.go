@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 const tokenHint = `send "Authorization: Bearer <secret>"; an administrator creates a token with "panelftp admin token LABEL"`
@@ -16,25 +14,25 @@ const tokenHint = `send "Authorization: Bearer <secret>"; an administrator creat
 // authenticate returns the API token the request carries (RFC 6750 bearer
 // token in the Authorization header; never in the URL, where proxies and
 // logs would keep it).
-func (s *server) authenticate(r *http.Request) (store.APIToken, error) {
+func (s *server) authenticate(r *http.Request) (domain.APIToken, error) {
 	scheme, secret, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	secret = strings.TrimSpace(secret)
 	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
-		return store.APIToken{}, &apiError{status: http.StatusUnauthorized, code: "missing_token",
+		return domain.APIToken{}, &apiError{status: http.StatusUnauthorized, code: "missing_token",
 			msg: "this request needs an API token", hint: tokenHint}
 	}
 	tok, err := s.svc.CheckAPIToken(r.Context(), secret)
 	switch {
-	case errors.Is(err, service.ErrBadCredentials):
+	case errors.Is(err, domain.ErrBadCredentials):
 		s.log.Warn("API token refused", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
-		return store.APIToken{}, &apiError{status: http.StatusUnauthorized, code: "invalid_token",
+		return domain.APIToken{}, &apiError{status: http.StatusUnauthorized, code: "invalid_token",
 			msg: "the API token is unknown or was revoked", hint: tokenHint}
-	case errors.Is(err, service.ErrTokenExpired):
+	case errors.Is(err, domain.ErrTokenExpired):
 		s.log.Warn("API token refused: expired", "remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path)
-		return store.APIToken{}, &apiError{status: http.StatusUnauthorized, code: "invalid_token",
+		return domain.APIToken{}, &apiError{status: http.StatusUnauthorized, code: "invalid_token",
 			msg: err.Error(), hint: "an administrator creates a new one with \"panelftp admin token LABEL --expires 90d\""}
 	case err != nil:
-		return store.APIToken{}, err
+		return domain.APIToken{}, err
 	}
 	return tok, nil
 }

@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/panelftp/panelftp/internal/service"
+	"github.com/panelftp/panelftp/internal/domain"
 )
 
 func TestRequestsWithoutAValidTokenAreRefusedAndChangeNothing(t *testing.T) {
 	e := newEnv(t)
 	e.addAccount("bob", 0)
-	revoked, revokedSecret, err := e.svc.CreateAPIToken(context.Background(), service.NewAPIToken{Label: "old"})
+	revoked, revokedSecret, err := e.svc.CreateAPIToken(context.Background(), domain.NewAPIToken{Label: "old"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -96,7 +95,7 @@ func (s *server) createFTPUser(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	u, err := s.svc.AddFTPUser(ctx, service.NewFTPUser{
+	u, err := s.svc.AddFTPUser(ctx, domain.NewFTPUser{
 		Account: r.PathValue("account"), Username: in.Username, Password: in.Password,
 		Path: in.Path, QuotaMB: in.QuotaMB,
 	})

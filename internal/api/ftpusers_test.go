@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 func TestCreateFTPUserThenReadIt(t *testing.T) {
@@ -300,7 +299,7 @@ func TestDeleteFTPUserKeepsFiles(t *testing.T) {
 	e.do(http.MethodDelete, "/api/v1/accounts/bob/ftp-users/dev.bob", nil).
 		wantError(t, 404, "not_found", "", "FTP user dev.bob does not exist in account bob")
 	// The slot is free again under the limit of 1.
-	_, err := e.svc.AddFTPUser(context.Background(), service.NewFTPUser{Account: "bob", Username: "new.bob", Password: testPassword, Path: "/"})
+	_, err := e.svc.AddFTPUser(context.Background(), domain.NewFTPUser{Account: "bob", Username: "new.bob", Password: testPassword, Path: "/"})
 	if err != nil {
 		t.Errorf("slot not freed: %v", err)
 	}

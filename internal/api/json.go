@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // maxBody bounds every request body; the largest legitimate one (a new FTP
@@ -92,7 +91,7 @@ func errorResponse(err error, fields map[string]string) (status int, body errorB
 	if errors.As(err, &ae) {
 		return ae.status, errorBody{Error: ae.msg, Code: ae.code, Field: ae.field, Hint: ae.hint}, true
 	}
-	if errors.Is(err, service.ErrBusy) {
+	if errors.Is(err, domain.ErrBusy) {
 		return http.StatusServiceUnavailable, errorBody{Error: err.Error(), Code: "busy",
 			Hint: "the server is checking many passwords at once: retry in a second"}, true
 	}

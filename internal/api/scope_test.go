@@ -10,15 +10,13 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 // accountToken returns the Authorization header of a token limited to
 // account.
 func (e *env) accountToken(account string) string {
 	e.t.Helper()
-	_, secret, err := e.svc.CreateAPIToken(context.Background(), service.NewAPIToken{Label: "deploy", Account: account})
+	_, secret, err := e.svc.CreateAPIToken(context.Background(), domain.NewAPIToken{Label: "deploy", Account: account})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -151,7 +149,7 @@ func TestExpiredTokenRefused(t *testing.T) {
 	for _, account := range []string{"", "bob"} {
 		secret := "pftp_expired" + account
 		sum := sha256.Sum256([]byte(secret))
-		err := e.svc.Store().CreateAPIToken(context.Background(), store.APIToken{
+		err := e.svc.Store().CreateAPIToken(context.Background(), domain.APIToken{
 			ID: "old" + account, Name: "old", Hash: hex.EncodeToString(sum[:]), Account: account,
 			ExpiresAt: time.Now().Add(-time.Minute), CreatedAt: time.Now().Add(-time.Hour)})
 		if err != nil {

@@ -90,11 +90,11 @@ func TestPasswordChangeEndsSessionsWhateverTheClocks(t *testing.T) {
 			changer := startSkewedNode(t, open, skew)
 			server := startSkewedNode(t, open, -skew)
 			ctx := t.Context()
-			if _, err := changer.svc.AddAccount(ctx, service.NewAccount{Name: "bob", Home: t.TempDir(),
+			if _, err := changer.svc.AddAccount(ctx, domain.NewAccount{Name: "bob", Home: t.TempDir(),
 				UID: domain.NoID, GID: domain.NoID}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := changer.svc.AddFTPUser(ctx, service.NewFTPUser{Account: "bob", Username: "web.bob", Password: oldPW, Path: "/"}); err != nil {
+			if _, err := changer.svc.AddFTPUser(ctx, domain.NewFTPUser{Account: "bob", Username: "web.bob", Password: oldPW, Path: "/"}); err != nil {
 				t.Fatal(err)
 			}
 			before := server.login(t, "web.bob", oldPW)

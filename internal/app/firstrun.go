@@ -65,14 +65,14 @@ func createDemo(ctx context.Context, svc *service.Service, c config.Serve) (demo
 	if os.Geteuid() == 0 {
 		uid, gid = nobody, nobody
 	}
-	_, err = svc.AddAccount(ctx, service.NewAccount{Name: d.account, Home: home, UID: uid, GID: gid, PanelPassword: d.accountPassword})
+	_, err = svc.AddAccount(ctx, domain.NewAccount{Name: d.account, Home: home, UID: uid, GID: gid, PanelPassword: d.accountPassword})
 	if errors.Is(err, domain.ErrConflict) {
 		err = svc.SetAccountPassword(ctx, d.account, d.accountPassword)
 	}
 	if err != nil {
 		return d, fmt.Errorf("creating the demo account: %w", err)
 	}
-	_, err = svc.AddFTPUser(ctx, service.NewFTPUser{Account: d.account, Username: d.ftpUser, Password: d.ftpPassword, Path: "/site"})
+	_, err = svc.AddFTPUser(ctx, domain.NewFTPUser{Account: d.account, Username: d.ftpUser, Password: d.ftpPassword, Path: "/site"})
 	if errors.Is(err, domain.ErrConflict) {
 		err = svc.ChangeFTPPassword(ctx, d.account, d.ftpUser, d.ftpPassword)
 	}

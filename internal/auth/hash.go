@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/panelftp/panelftp/internal/domain"
 )
 
 // Params are argon2id cost parameters.
@@ -36,8 +38,9 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, 
 // ErrMismatch means the password does not match the hash.
 var ErrMismatch = errors.New("password does not match")
 
-// ErrBusy means the hash pool stayed full for the whole wait.
-var ErrBusy = errors.New("too many log-ins at once, try again")
+// ErrBusy means the hash pool stayed full for the whole wait. It is the
+// domain's refusal, so that every edge tells a busy server the same way.
+var ErrBusy = domain.ErrBusy
 
 // Hasher hashes and verifies passwords, running at most a fixed number of
 // argon2id computations at once.

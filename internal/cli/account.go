@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -22,7 +21,7 @@ func accountAdd(ctx context.Context, in *input) error {
 	if err != nil {
 		return err
 	}
-	a, err := in.svc.AddAccount(ctx, service.NewAccount{
+	a, err := in.svc.AddAccount(ctx, domain.NewAccount{
 		Name: in.args[0], Home: in.home, UID: in.uid, GID: in.gid, FTPLimit: limit, PanelPassword: password,
 	})
 	if err != nil {

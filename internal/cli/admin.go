@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
-	"github.com/panelftp/panelftp/internal/store"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -74,7 +72,7 @@ func adminToken(ctx context.Context, in *input) error {
 	if err != nil {
 		return err
 	}
-	t, secret, err := in.svc.CreateAPIToken(ctx, service.NewAPIToken{Label: in.args[0], Account: in.account, ExpiresAt: expires})
+	t, secret, err := in.svc.CreateAPIToken(ctx, domain.NewAPIToken{Label: in.args[0], Account: in.account, ExpiresAt: expires})
 	if err != nil {
 		return err
 	}
@@ -107,7 +105,7 @@ func parseExpiry(s string, now time.Time) (time.Time, error) {
 		Msg: fmt.Sprintf("--expires %q: give a duration such as 90d, 2w or 12h, or a date such as 2027-01-31", s)}
 }
 
-func scopeText(t store.APIToken) string {
+func scopeText(t domain.APIToken) string {
 	if t.Account == "" {
 		return "every account (administrator)"
 	}
@@ -127,7 +125,7 @@ func adminTokens(ctx context.Context, in *input) error {
 		return err
 	}
 	now := time.Now()
-	expired := func(t store.APIToken) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
+	expired := func(t domain.APIToken) bool { return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) }
 	if in.json {
 		type tokenJSON struct {
 			ID        string  `json:"id"`

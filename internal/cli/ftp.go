@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/view"
 )
 
@@ -18,7 +17,7 @@ func ftpAdd(ctx context.Context, in *input) error {
 	if err != nil {
 		return err
 	}
-	u, err := in.svc.AddFTPUser(ctx, service.NewFTPUser{
+	u, err := in.svc.AddFTPUser(ctx, domain.NewFTPUser{
 		Username: in.args[0], Password: password, Path: in.args[2], Account: in.args[3], QuotaMB: in.quota,
 	})
 	if err != nil {

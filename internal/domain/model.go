@@ -106,3 +106,24 @@ type Session struct {
 	BytesUp   int64 // total received from the client
 	BytesDown int64 // total sent to the client
 }
+
+// NewAccount is the input of adding an account.
+type NewAccount struct {
+	Name string
+	Home string
+	// UID and GID own what FTP clients create; NoID keeps the server's.
+	UID, GID int
+	// FTPLimit caps FTP sub-users; 0 means unlimited.
+	FTPLimit int
+	// PanelPassword lets the owner log in to the web panel; "" = not yet.
+	PanelPassword string
+}
+
+// NewFTPUser is the input of adding an FTP sub-user.
+type NewFTPUser struct {
+	Account  string
+	Username string // "<name>.<account>", any case
+	Password string
+	Path     string // folder inside the account's home
+	QuotaMB  int64  // 0 = unlimited
+}

@@ -12,7 +12,6 @@ import (
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftp"
 	"github.com/panelftp/panelftp/internal/jail"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
 
@@ -168,25 +167,25 @@ func (cl *client) beforePassword(now time.Time) error {
 func (cl *client) authFailed(user string, err error) error {
 	var reason string
 	switch {
-	case errors.Is(err, service.ErrBadCredentials):
+	case errors.Is(err, domain.ErrBadCredentials):
 		reason = "unknown user or wrong password"
-	case errors.Is(err, service.ErrUserDisabled):
+	case errors.Is(err, domain.ErrUserDisabled):
 		reason = "user disabled"
-	case errors.Is(err, service.ErrAccountOff):
+	case errors.Is(err, domain.ErrAccountOff):
 		reason = "account disabled"
-	case errors.Is(err, service.ErrIPNotAllowed):
+	case errors.Is(err, domain.ErrIPNotAllowed):
 		// The user's IP lists refuse this address: no guess was
 		// checked, so no failure for the Guard; the service wrote the
 		// line for fail2ban.
 		return &ftp.Error{Code: 530, Message: msgLoginIncorrect}
-	case errors.Is(err, service.ErrExpired):
-		// Said only after the right password (see service.ExpiredError);
+	case errors.Is(err, domain.ErrExpired):
+		// Said only after the right password (see domain.ExpiredError);
 		// the service logged it.
 		return &ftp.Error{Code: 530, Message: capitalize(err.Error()) + "."}
-	case errors.Is(err, service.ErrHomeRefused):
+	case errors.Is(err, domain.ErrHomeRefused):
 		cl.log.Error("FTP login refused: the account's home breaks the home rules", "user", user, "err", err)
 		return &ftp.Error{Code: 530, Message: msgNoFolder}
-	case errors.Is(err, service.ErrBusy), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, domain.ErrBusy), errors.Is(err, context.DeadlineExceeded):
 		// Not the client's fault: not a failed log-in for fail2ban.
 		cl.log.Warn("FTP login postponed: server busy", "user", user, "err", err)
 		return &ftp.Error{Code: 421, Message: msgBusy}
@@ -222,7 +221,7 @@ func (cl *client) reportFailure(user, reason string) {
 
 // userState is what a log-in decided, fixed for the whole session.
 type userState struct {
-	login  service.Login
+	login  domain.Login
 	jail   *sharedJail
 	fs     *jail.Fs // jail.fs
 	groups []int    // the account's groups the session acts with
@@ -233,7 +232,7 @@ type userState struct {
 }
 
 // openUser opens the user's jail and quota.
-func (s *Server) openUser(login service.Login) (*userState, error) {
+func (s *Server) openUser(login domain.Login) (*userState, error) {
 	opts := jail.Options{UID: domain.NoID, GID: domain.NoID, Umask: *s.cfg.Umask}
 	if *s.cfg.ChownToAccount {
 		opts.UID, opts.GID = login.Account.UID, login.Account.GID

@@ -135,10 +135,10 @@ func testQuotaAcrossNodes(t *testing.T, open openStores) {
 	}
 	hasher := auth.NewHasher(auth.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4)
 	admin := service.New(stA, hasher, service.Options{})
-	if _, err := admin.AddAccount(t.Context(), service.NewAccount{Name: "bob", Home: home, UID: uid, GID: uid}); err != nil {
+	if _, err := admin.AddAccount(t.Context(), domain.NewAccount{Name: "bob", Home: home, UID: uid, GID: uid}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.AddFTPUser(t.Context(), service.NewFTPUser{Account: "bob", Username: testUser, Password: testPass, Path: "/site", QuotaMB: quotaMB}); err != nil {
+	if _, err := admin.AddFTPUser(t.Context(), domain.NewFTPUser{Account: "bob", Username: testUser, Password: testPass, Path: "/site", QuotaMB: quotaMB}); err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}

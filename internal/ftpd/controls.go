@@ -3,8 +3,8 @@ package ftpd
 import (
 	"time"
 
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftp"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // errReadOnly refuses every command that writes in a read-only session.
@@ -14,7 +14,7 @@ var errReadOnly = &ftp.Error{Code: 550, Message: "Read-only account."}
 // a log-in over a plain control connection is refused (the password was
 // right, so saying why gives nothing away), and the session's transfers
 // need PROT P.
-func (cl *client) requireTLS(login service.Login) error {
+func (cl *client) requireTLS(login domain.Login) error {
 	if !login.TLSRequired {
 		return nil
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
 
@@ -124,7 +123,7 @@ func TestReadOnlySessionMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &userState{login: service.Login{User: domain.FTPUser{Username: testUser}, ReadOnly: true}}
+	u := &userState{login: domain.Login{User: domain.FTPUser{Username: testUser}, ReadOnly: true}}
 	s := &session{cl: &client{srv: &Server{}, sess: sess, log: slog.New(slog.DiscardHandler)}, u: u}
 	_, upErr := s.Upload("/f", 0, false)
 	for name, err := range map[string]error{

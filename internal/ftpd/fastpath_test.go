@@ -17,7 +17,6 @@ import (
 
 	"github.com/panelftp/panelftp/internal/domain"
 	engine "github.com/panelftp/panelftp/internal/ftp"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
 
@@ -49,7 +48,7 @@ func testTransfer(t *testing.T, quotaMB, size int64) (*transfer, *sessions.Sessi
 	}
 	log := slog.New(slog.DiscardHandler)
 	q := &quota{book: newQuotaBook(st, "node", time.Hour, log), user: testUser, maxBytes: quotaMB << 20}
-	u := &userState{login: service.Login{User: domain.FTPUser{Username: testUser}, QuotaBytes: quotaMB << 20}, quota: q}
+	u := &userState{login: domain.Login{User: domain.FTPUser{Username: testUser}, QuotaBytes: quotaMB << 20}, quota: q}
 	s := &session{cl: &client{srv: &Server{}, sess: sess, log: log}, u: u}
 	sess.Begin(domain.ActivityUpload, "/f", 0)
 	return &transfer{f: f, s: s, name: "/f", upload: true, up: &upload{alloc0: allocated(fi)}, start: time.Now()}, sess

@@ -21,7 +21,6 @@ import (
 
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 	"github.com/panelftp/panelftp/internal/store"
 )
@@ -250,10 +249,10 @@ func addOtherUser(t *testing.T, e *env) string {
 	if os.Geteuid() == 0 {
 		uid = testUID
 	}
-	if _, err := e.Svc.AddAccount(t.Context(), service.NewAccount{Name: "ann", Home: home, UID: uid, GID: uid}); err != nil {
+	if _, err := e.Svc.AddAccount(t.Context(), domain.NewAccount{Name: "ann", Home: home, UID: uid, GID: uid}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Svc.AddFTPUser(t.Context(), service.NewFTPUser{Account: "ann", Username: "web.ann", Password: annPass, Path: "/"}); err != nil {
+	if _, err := e.Svc.AddFTPUser(t.Context(), domain.NewFTPUser{Account: "ann", Username: "web.ann", Password: annPass, Path: "/"}); err != nil {
 		t.Fatal(err)
 	}
 	return home

@@ -109,10 +109,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		uid = testUID
 	}
 	ctx := t.Context()
-	if _, err := e.Svc.AddAccount(ctx, service.NewAccount{Name: "bob", Home: e.Home, UID: uid, GID: uid}); err != nil {
+	if _, err := e.Svc.AddAccount(ctx, domain.NewAccount{Name: "bob", Home: e.Home, UID: uid, GID: uid}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Svc.AddFTPUser(ctx, service.NewFTPUser{Account: "bob", Username: testUser, Password: testPass, Path: "/site", QuotaMB: opts.quota}); err != nil {
+	if _, err := e.Svc.AddFTPUser(ctx, domain.NewFTPUser{Account: "bob", Username: testUser, Password: testPass, Path: "/site", QuotaMB: opts.quota}); err != nil {
 		t.Fatal(err)
 	}
 	if opts.maxFiles > 0 {
@@ -175,7 +175,7 @@ func (e *env) setControls(username string, ch domain.ControlsChange) {
 // dev.bob's password.
 func (e *env) addUser(username string) {
 	e.t.Helper()
-	if _, err := e.Svc.AddFTPUser(context.Background(), service.NewFTPUser{Account: "bob", Username: username, Password: testPass, Path: "/site"}); err != nil {
+	if _, err := e.Svc.AddFTPUser(context.Background(), domain.NewFTPUser{Account: "bob", Username: username, Password: testPass, Path: "/site"}); err != nil {
 		e.t.Fatal(err)
 	}
 }

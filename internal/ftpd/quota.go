@@ -13,7 +13,6 @@ import (
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftp"
 	"github.com/panelftp/panelftp/internal/jail"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // QuotaStore keeps each FTP user's quota usage for every node sharing it
@@ -92,7 +91,7 @@ type quota struct {
 // acquire returns the quota of login's user, holding it in the store and
 // measuring the folder through jfs when no other node holds it. Release it
 // when the session ends.
-func (b *quotaBook) acquire(ctx context.Context, login service.Login, jfs *jail.Fs) (*quota, error) {
+func (b *quotaBook) acquire(ctx context.Context, login domain.Login, jfs *jail.Fs) (*quota, error) {
 	key := login.User.Username + "\x00" + login.Directory
 	for {
 		b.mu.Lock()

@@ -19,7 +19,6 @@ import (
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	engine "github.com/panelftp/panelftp/internal/ftp"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
 
@@ -29,7 +28,7 @@ import (
 func TestLoginRefusalsLookAlike(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := t.Context()
-	if _, err := e.Svc.AddFTPUser(ctx, service.NewFTPUser{Account: "bob", Username: "off.bob", Password: "Other-Pass2", Path: "/"}); err != nil {
+	if _, err := e.Svc.AddFTPUser(ctx, domain.NewFTPUser{Account: "bob", Username: "off.bob", Password: "Other-Pass2", Path: "/"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Svc.SetFTPUserEnabled(ctx, "bob", "off.bob", false); err != nil {
@@ -229,7 +228,7 @@ func TestOwnership(t *testing.T) {
 // panicAuth is an Authenticator with a bug.
 type panicAuth struct{}
 
-func (panicAuth) Authenticate(context.Context, string, string, string) (service.Login, error) {
+func (panicAuth) Authenticate(context.Context, string, string, string) (domain.Login, error) {
 	panic("boom")
 }
 
@@ -271,7 +270,7 @@ func TestBusyReply(t *testing.T) {
 		err  error
 		want string
 	}{
-		{service.ErrBusy, msgBusy},
+		{domain.ErrBusy, msgBusy},
 		{errors.New("database is locked"), msgUnavailable},
 	} {
 		var reply *engine.Error

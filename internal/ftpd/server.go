@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftp"
 	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
@@ -20,11 +21,11 @@ import (
 // Authenticator checks an FTP log-in; *service.Service implements it.
 // It is called once per log-in attempt, with the client's IP for the
 // audit trail and the user's IP lists. It returns
-// service.ErrBadCredentials, ErrUserDisabled, ErrAccountOff,
+// domain.ErrBadCredentials, ErrUserDisabled, ErrAccountOff,
 // ErrIPNotAllowed, ErrExpired, ErrHomeRefused or ErrBusy for a refusal;
 // any other error is a fault of the server, logged and answered 421.
 type Authenticator interface {
-	Authenticate(ctx context.Context, username, password, ip string) (service.Login, error)
+	Authenticate(ctx context.Context, username, password, ip string) (domain.Login, error)
 }
 
 var _ Authenticator = (*service.Service)(nil)

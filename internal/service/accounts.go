@@ -10,22 +10,10 @@ import (
 	"github.com/panelftp/panelftp/internal/domain"
 )
 
-// NewAccount is the input of AddAccount.
-type NewAccount struct {
-	Name string
-	Home string
-	// UID and GID own what FTP clients create; domain.NoID keeps the server's.
-	UID, GID int
-	// FTPLimit caps FTP sub-users; 0 means unlimited.
-	FTPLimit int
-	// PanelPassword lets the owner log in to the web panel; "" = not yet.
-	PanelPassword string
-}
-
 // AddAccount creates a hosting account, creating its home directory if it
 // does not exist yet. A refusal names every field at fault at once (see
 // CheckNewAccount).
-func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account, error) {
+func (s *Service) AddAccount(ctx context.Context, in domain.NewAccount) (domain.Account, error) {
 	home, err := s.checkNewAccount(ctx, in)
 	if err != nil {
 		return domain.Account{}, err
@@ -53,13 +41,13 @@ func (s *Service) AddAccount(ctx context.Context, in NewAccount) (domain.Account
 // CheckNewAccount reports what AddAccount would refuse in in, without
 // changing anything: one refusal per field at fault, joined (see
 // domain.Refusals), so a form can show them all at once.
-func (s *Service) CheckNewAccount(ctx context.Context, in NewAccount) error {
+func (s *Service) CheckNewAccount(ctx context.Context, in domain.NewAccount) error {
 	_, err := s.checkNewAccount(ctx, in)
 	return err
 }
 
 // checkNewAccount applies every rule to in and returns the clean home.
-func (s *Service) checkNewAccount(ctx context.Context, in NewAccount) (home string, err error) {
+func (s *Service) checkNewAccount(ctx context.Context, in domain.NewAccount) (home string, err error) {
 	nameErr := domain.ValidateAccountName(in.Name)
 	if nameErr == nil {
 		if _, err := s.store.GetAccount(ctx, in.Name); err == nil {

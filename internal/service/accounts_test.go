@@ -11,13 +11,12 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 func TestAddAccountCreatesMissingHome(t *testing.T) {
 	e := newEnv(t)
 	home := filepath.Join(e.base, "home", "deep", "bob")
-	a, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: home + "/", UID: domain.NoID, GID: domain.NoID, FTPLimit: 3})
+	a, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: home + "/", UID: domain.NoID, GID: domain.NoID, FTPLimit: 3})
 	if err != nil {
 		t.Fatalf("AddAccount: %v", err)
 	}
@@ -53,7 +52,7 @@ func TestAddAccountRefusals(t *testing.T) {
 	e.addAccount("bob", 0)
 	writeFile(t, filepath.Join(e.base, "afile"), "x")
 
-	ok := func(in service.NewAccount) service.NewAccount {
+	ok := func(in domain.NewAccount) domain.NewAccount {
 		if in.Name == "" {
 			in.Name = "alice"
 		}
@@ -64,25 +63,25 @@ func TestAddAccountRefusals(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		in    service.NewAccount
+		in    domain.NewAccount
 		kind  domain.Kind
 		field string
 	}{
-		{"duplicate", ok(service.NewAccount{Name: "bob", Home: e.home("bob2")}), domain.Conflict, "account"},
-		{"too short", ok(service.NewAccount{Name: "al"}), domain.Invalid, "account"},
-		{"uppercase", ok(service.NewAccount{Name: "Alice"}), domain.Invalid, "account"},
-		{"symbol", ok(service.NewAccount{Name: "al-ice"}), domain.Invalid, "account"},
-		{"relative home", ok(service.NewAccount{Home: "home/alice"}), domain.Invalid, "home"},
-		{"dot home", ok(service.NewAccount{Home: "./alice"}), domain.Invalid, "home"},
-		{"root home", ok(service.NewAccount{Home: "/"}), domain.Invalid, "home"},
-		{"root home unclean", ok(service.NewAccount{Home: "//./"}), domain.Invalid, "home"},
-		{"root home via dotdot", ok(service.NewAccount{Home: "/home/.."}), domain.Invalid, "home"},
-		{"control char home", ok(service.NewAccount{Home: e.home("ali\nce")}), domain.Invalid, "home"},
-		{"home is a file", ok(service.NewAccount{Home: filepath.Join(e.base, "afile")}), domain.Invalid, "home"},
-		{"negative limit", ok(service.NewAccount{FTPLimit: -1}), domain.Invalid, "ftp_limit"},
-		{"bad uid", ok(service.NewAccount{UID: -2}), domain.Invalid, "uid"},
-		{"weak panel password", ok(service.NewAccount{PanelPassword: "password"}), domain.Invalid, "password"},
-		{"panel password with name", ok(service.NewAccount{PanelPassword: "Alice-2024!"}), domain.Invalid, "password"},
+		{"duplicate", ok(domain.NewAccount{Name: "bob", Home: e.home("bob2")}), domain.Conflict, "account"},
+		{"too short", ok(domain.NewAccount{Name: "al"}), domain.Invalid, "account"},
+		{"uppercase", ok(domain.NewAccount{Name: "Alice"}), domain.Invalid, "account"},
+		{"symbol", ok(domain.NewAccount{Name: "al-ice"}), domain.Invalid, "account"},
+		{"relative home", ok(domain.NewAccount{Home: "home/alice"}), domain.Invalid, "home"},
+		{"dot home", ok(domain.NewAccount{Home: "./alice"}), domain.Invalid, "home"},
+		{"root home", ok(domain.NewAccount{Home: "/"}), domain.Invalid, "home"},
+		{"root home unclean", ok(domain.NewAccount{Home: "//./"}), domain.Invalid, "home"},
+		{"root home via dotdot", ok(domain.NewAccount{Home: "/home/.."}), domain.Invalid, "home"},
+		{"control char home", ok(domain.NewAccount{Home: e.home("ali\nce")}), domain.Invalid, "home"},
+		{"home is a file", ok(domain.NewAccount{Home: filepath.Join(e.base, "afile")}), domain.Invalid, "home"},
+		{"negative limit", ok(domain.NewAccount{FTPLimit: -1}), domain.Invalid, "ftp_limit"},
+		{"bad uid", ok(domain.NewAccount{UID: -2}), domain.Invalid, "uid"},
+		{"weak panel password", ok(domain.NewAccount{PanelPassword: "password"}), domain.Invalid, "password"},
+		{"panel password with name", ok(domain.NewAccount{PanelPassword: "Alice-2024!"}), domain.Invalid, "password"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,7 +101,7 @@ func TestAccountSettings(t *testing.T) {
 	e.addAccount("bob", 1)
 	e.addUser("bob", "one.bob", "/")
 
-	_, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "two.bob", Password: pw1, Path: "/"})
+	_, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "two.bob", Password: pw1, Path: "/"})
 	wantErr(t, err, domain.LimitReached, "username")
 
 	wantErr(t, e.svc.SetFTPLimit(e.ctx, "bob", -1), domain.Invalid, "ftp_limit")
@@ -124,7 +123,7 @@ func TestAccountSettings(t *testing.T) {
 	if n := len(e.users("bob")); n != 2 {
 		t.Fatalf("%d users after lowering the limit, want 2", n)
 	}
-	_, err = e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "three.bob", Password: pw1, Path: "/"})
+	_, err = e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "three.bob", Password: pw1, Path: "/"})
 	wantErr(t, err, domain.LimitReached, "username")
 }
 
@@ -189,7 +188,7 @@ func TestDeleteAccount(t *testing.T) {
 		if after := e.tree(); strings.Join(after, "\n") != strings.Join(files, "\n") {
 			t.Fatalf("files changed:\nbefore %q\nafter  %q", files, after)
 		}
-		if _, err := e.svc.Authenticate(e.ctx, "one.bob", pw1, "192.0.2.1"); err != service.ErrBadCredentials {
+		if _, err := e.svc.Authenticate(e.ctx, "one.bob", pw1, "192.0.2.1"); err != domain.ErrBadCredentials {
 			t.Fatalf("deleted user logs in: %v", err)
 		}
 	})
@@ -206,7 +205,7 @@ func TestDeleteAccount(t *testing.T) {
 
 func TestAccountPanelLogin(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: e.home("bob"), UID: domain.NoID, GID: domain.NoID, PanelPassword: pw1}); err != nil {
+	if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: e.home("bob"), UID: domain.NoID, GID: domain.NoID, PanelPassword: pw1}); err != nil {
 		t.Fatal(err)
 	}
 	e.addAccount("alice", 0) // no panel password yet
@@ -217,11 +216,11 @@ func TestAccountPanelLogin(t *testing.T) {
 	}{
 		{"right", "bob", pw1, nil},
 		{"case-insensitive account", " BOB ", pw1, nil},
-		{"wrong password", "bob", pw2, service.ErrBadCredentials},
-		{"password in other case", "bob", strings.ToUpper(pw1), service.ErrBadCredentials},
-		{"unknown account", "nobody", pw1, service.ErrBadCredentials},
-		{"no panel password", "alice", "", service.ErrBadCredentials},
-		{"no panel password, some password", "alice", pw1, service.ErrBadCredentials},
+		{"wrong password", "bob", pw2, domain.ErrBadCredentials},
+		{"password in other case", "bob", strings.ToUpper(pw1), domain.ErrBadCredentials},
+		{"unknown account", "nobody", pw1, domain.ErrBadCredentials},
+		{"no panel password", "alice", "", domain.ErrBadCredentials},
+		{"no panel password, some password", "alice", pw1, domain.ErrBadCredentials},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,11 +248,11 @@ func TestAccountPanelLogin(t *testing.T) {
 		if err := e.svc.SetAccountEnabled(e.ctx, "bob", false); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.CheckPanelLogin(e.ctx, "bob", pw1); err != service.ErrAccountOff {
+		if _, err := e.svc.CheckPanelLogin(e.ctx, "bob", pw1); err != domain.ErrAccountOff {
 			t.Fatalf("CheckPanelLogin = %v, want ErrAccountOff", err)
 		}
 		// Without the right password, a disabled account looks like any other.
-		if _, err := e.svc.CheckPanelLogin(e.ctx, "bob", pw2); err != service.ErrBadCredentials {
+		if _, err := e.svc.CheckPanelLogin(e.ctx, "bob", pw2); err != domain.ErrBadCredentials {
 			t.Fatalf("CheckPanelLogin(wrong) = %v, want ErrBadCredentials", err)
 		}
 	})
@@ -306,7 +305,7 @@ func TestAddAccountRace(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = e.svc.AddAccount(e.ctx, service.NewAccount{
+			_, errs[i] = e.svc.AddAccount(e.ctx, domain.NewAccount{
 				Name: "carol", Home: filepath.Join(e.base, "home", fmt.Sprintf("carol%d", i)), UID: domain.NoID, GID: domain.NoID,
 			})
 		})
@@ -339,7 +338,7 @@ func TestAddAccountRaceSameHome(t *testing.T) {
 		var wg sync.WaitGroup
 		for range 4 {
 			wg.Go(func() {
-				e.svc.AddAccount(e.ctx, service.NewAccount{Name: "carol", Home: e.home("carol"), UID: domain.NoID, GID: domain.NoID})
+				e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "carol", Home: e.home("carol"), UID: domain.NoID, GID: domain.NoID})
 			})
 		}
 		wg.Wait()
@@ -355,7 +354,7 @@ func TestAddAccountRaceSameHome(t *testing.T) {
 func TestAddAccountReportsEveryFieldAtOnce(t *testing.T) {
 	e := newEnv(t)
 	e.addAccount("bob", 0)
-	in := service.NewAccount{Name: "Bad-Name", Home: "relative", UID: -2, GID: -3, FTPLimit: -1, PanelPassword: "weak"}
+	in := domain.NewAccount{Name: "Bad-Name", Home: "relative", UID: -2, GID: -3, FTPLimit: -1, PanelPassword: "weak"}
 	before := e.snapshot()
 	_, err := e.svc.AddAccount(e.ctx, in)
 	var got []string
@@ -369,7 +368,7 @@ func TestAddAccountReportsEveryFieldAtOnce(t *testing.T) {
 	if check := e.svc.CheckNewAccount(e.ctx, in); check == nil || check.Error() != err.Error() {
 		t.Errorf("CheckNewAccount says %v, AddAccount %v: want the same", check, err)
 	}
-	dup := service.NewAccount{Name: "bob", Home: "relative", UID: domain.NoID, GID: domain.NoID}
+	dup := domain.NewAccount{Name: "bob", Home: "relative", UID: domain.NoID, GID: domain.NoID}
 	if _, err := e.svc.AddAccount(e.ctx, dup); len(domain.Refusals(err)) != 2 || domain.KindOf(err) != domain.Conflict {
 		t.Errorf("a taken name with a bad home: %v, want the conflict first and the home", err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 // AddAdmin creates a web panel administrator. Admin names follow the
@@ -31,7 +30,7 @@ func (s *Service) AddAdmin(ctx context.Context, name, password string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.store.CreateAdmin(ctx, store.Admin{Name: name, PasswordHash: hash, CreatedAt: s.now().UTC()}); err != nil {
+	if err := s.store.CreateAdmin(ctx, domain.Admin{Name: name, PasswordHash: hash, CreatedAt: s.now().UTC()}); err != nil {
 		return err
 	}
 	s.log.Info("admin added", "admin", name)
@@ -39,7 +38,7 @@ func (s *Service) AddAdmin(ctx context.Context, name, password string) error {
 }
 
 // ListAdmins returns the administrators.
-func (s *Service) ListAdmins(ctx context.Context) ([]store.Admin, error) {
+func (s *Service) ListAdmins(ctx context.Context) ([]domain.Admin, error) {
 	return s.store.ListAdmins(ctx)
 }
 
@@ -65,32 +64,18 @@ func (s *Service) CheckAdminLogin(ctx context.Context, name, password string) er
 	a, err := s.store.GetAdmin(ctx, domain.Lower(name))
 	if isNotFound(err) {
 		_ = s.hasher.Verify(ctx, "", password)
-		return ErrBadCredentials
+		return domain.ErrBadCredentials
 	}
 	if err != nil {
 		return err
 	}
 	if err := s.hasher.Verify(ctx, a.PasswordHash, password); err != nil {
 		if errors.Is(err, auth.ErrMismatch) {
-			return ErrBadCredentials
+			return domain.ErrBadCredentials
 		}
 		return err
 	}
 	return nil
-}
-
-// ErrTokenExpired: the API token's expiry has passed.
-var ErrTokenExpired = errors.New("the API token has expired")
-
-// NewAPIToken is the input of CreateAPIToken.
-type NewAPIToken struct {
-	// Label says what the token is for ("billing"); it names no admin.
-	Label string
-	// Account limits the token to one account's routes; "" makes an
-	// administrator's token.
-	Account string
-	// ExpiresAt is when the token stops working; zero means never.
-	ExpiresAt time.Time
 }
 
 // tokenLabelMax bounds a token's label.
@@ -98,31 +83,31 @@ const tokenLabelMax = 64
 
 // CreateAPIToken makes a new API bearer token and returns its secret, which
 // is shown once: only its SHA-256 is stored.
-func (s *Service) CreateAPIToken(ctx context.Context, in NewAPIToken) (store.APIToken, string, error) {
+func (s *Service) CreateAPIToken(ctx context.Context, in domain.NewAPIToken) (domain.APIToken, string, error) {
 	if err := validateTokenLabel(in.Label); err != nil {
-		return store.APIToken{}, "", err
+		return domain.APIToken{}, "", err
 	}
 	if in.Account != "" {
 		a, err := s.getAccount(ctx, in.Account)
 		if err != nil {
-			return store.APIToken{}, "", err
+			return domain.APIToken{}, "", err
 		}
 		in.Account = a.Name
 	}
 	now := s.now().UTC()
 	if !in.ExpiresAt.IsZero() && !in.ExpiresAt.After(now) {
-		return store.APIToken{}, "", &domain.Error{Kind: domain.Invalid, Field: "expires",
+		return domain.APIToken{}, "", &domain.Error{Kind: domain.Invalid, Field: "expires",
 			Msg: fmt.Sprintf("expiry %s has already passed: give a later date, or a duration such as 90d", in.ExpiresAt.UTC().Format(time.RFC3339))}
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return store.APIToken{}, "", err
+		return domain.APIToken{}, "", err
 	}
 	secret := "pftp_" + hex.EncodeToString(raw)
-	t := store.APIToken{ID: hex.EncodeToString(raw[:6]), Name: in.Label, Hash: tokenHash(secret),
+	t := domain.APIToken{ID: hex.EncodeToString(raw[:6]), Name: in.Label, Hash: tokenHash(secret),
 		Account: in.Account, ExpiresAt: in.ExpiresAt.UTC(), CreatedAt: now}
 	if err := s.store.CreateAPIToken(ctx, t); err != nil {
-		return store.APIToken{}, "", err
+		return domain.APIToken{}, "", err
 	}
 	s.log.Info("API token created", "token", t.ID, "label", t.Name, "account", t.Account, "expires", t.ExpiresAt)
 	return t, secret, nil
@@ -142,19 +127,19 @@ func validateTokenLabel(label string) error {
 }
 
 // CheckAPIToken returns the token a bearer secret belongs to:
-// ErrBadCredentials for an unknown or revoked one, ErrTokenExpired once
+// domain.ErrBadCredentials for an unknown or revoked one, ErrTokenExpired once
 // its expiry has passed.
-func (s *Service) CheckAPIToken(ctx context.Context, secret string) (store.APIToken, error) {
+func (s *Service) CheckAPIToken(ctx context.Context, secret string) (domain.APIToken, error) {
 	t, err := s.store.GetAPITokenByHash(ctx, tokenHash(secret))
 	if isNotFound(err) {
-		return store.APIToken{}, ErrBadCredentials
+		return domain.APIToken{}, domain.ErrBadCredentials
 	}
 	if err != nil {
-		return store.APIToken{}, err
+		return domain.APIToken{}, err
 	}
 	now := s.now().UTC()
 	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
-		return store.APIToken{}, fmt.Errorf("%w (%s)", ErrTokenExpired, t.ExpiresAt.Format(time.RFC3339))
+		return domain.APIToken{}, fmt.Errorf("%w (%s)", domain.ErrTokenExpired, t.ExpiresAt.Format(time.RFC3339))
 	}
 	if err := s.store.TouchAPIToken(ctx, t.ID, now); err != nil {
 		s.log.Warn("could not record API token use", "token", t.ID, "err", err)
@@ -163,7 +148,7 @@ func (s *Service) CheckAPIToken(ctx context.Context, secret string) (store.APITo
 }
 
 // ListAPITokens returns the API tokens (without secrets).
-func (s *Service) ListAPITokens(ctx context.Context) ([]store.APIToken, error) {
+func (s *Service) ListAPITokens(ctx context.Context) ([]domain.APIToken, error) {
 	return s.store.ListAPITokens(ctx)
 }
 

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 func TestAdmins(t *testing.T) {
@@ -52,9 +51,9 @@ func TestAdmins(t *testing.T) {
 	}{
 		{"right", "root1", pw1, nil},
 		{"case-insensitive name", "ROOT1", pw1, nil},
-		{"wrong password", "root1", pw2, service.ErrBadCredentials},
-		{"unknown", "nobody", pw1, service.ErrBadCredentials},
-		{"empty", "", "", service.ErrBadCredentials},
+		{"wrong password", "root1", pw2, domain.ErrBadCredentials},
+		{"unknown", "nobody", pw1, domain.ErrBadCredentials},
+		{"empty", "", "", domain.ErrBadCredentials},
 	}
 	for _, tc := range logins {
 		t.Run("login "+tc.name, func(t *testing.T) {
@@ -73,7 +72,7 @@ func TestAdmins(t *testing.T) {
 		if err := e.svc.SetAdminPassword(e.ctx, "root1", pw2); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.svc.CheckAdminLogin(e.ctx, "root1", pw1); err != service.ErrBadCredentials {
+		if err := e.svc.CheckAdminLogin(e.ctx, "root1", pw1); err != domain.ErrBadCredentials {
 			t.Fatalf("old password: %v", err)
 		}
 		if err := e.svc.CheckAdminLogin(e.ctx, "root1", pw2); err != nil {
@@ -87,7 +86,7 @@ func TestAdmins(t *testing.T) {
 
 func TestAPITokens(t *testing.T) {
 	e := newEnv(t)
-	tok, secret, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "billing"})
+	tok, secret, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "billing"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +97,7 @@ func TestAPITokens(t *testing.T) {
 	if tok.Hash != hex.EncodeToString(sum[:]) || tok.Name != "billing" || tok.ID == "" || !tok.CreatedAt.Equal(e.clock.Now()) {
 		t.Fatalf("token %+v", tok)
 	}
-	_, secret2, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "backup"})
+	_, secret2, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "backup"})
 	if err != nil || secret2 == secret {
 		t.Fatalf("second token: %q, %v", secret2, err)
 	}
@@ -137,21 +136,21 @@ func TestAPITokens(t *testing.T) {
 		"trailing junk": secret + " ",
 	} {
 		t.Run("refused "+name, func(t *testing.T) {
-			if _, err := e.svc.CheckAPIToken(e.ctx, s); err != service.ErrBadCredentials {
+			if _, err := e.svc.CheckAPIToken(e.ctx, s); err != domain.ErrBadCredentials {
 				t.Fatalf("CheckAPIToken = %v, want ErrBadCredentials", err)
 			}
 		})
 	}
 
 	for _, label := range []string{"", "  ", strings.Repeat("x", 65), "a\nb"} {
-		_, _, err = e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: label})
+		_, _, err = e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: label})
 		wantErr(t, err, domain.Invalid, "label")
 	}
 
 	if err := e.svc.DeleteAPIToken(e.ctx, tok.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckAPIToken(e.ctx, secret); err != service.ErrBadCredentials {
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret); err != domain.ErrBadCredentials {
 		t.Fatalf("revoked token: %v", err)
 	}
 	if _, err := e.svc.CheckAPIToken(e.ctx, secret2); err != nil {
@@ -168,12 +167,12 @@ func TestAPITokens(t *testing.T) {
 func TestAPITokenScopeAndExpiry(t *testing.T) {
 	e := newEnv(t)
 	e.addAccount("bob", 0)
-	_, _, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "deploy", Account: "carol"})
+	_, _, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "deploy", Account: "carol"})
 	wantErr(t, err, domain.NotFound, "")
-	_, _, err = e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "deploy", ExpiresAt: e.clock.Now()})
+	_, _, err = e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "deploy", ExpiresAt: e.clock.Now()})
 	wantErr(t, err, domain.Invalid, "expires")
 
-	tok, secret, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "deploy", Account: "BOB", ExpiresAt: e.clock.Now().Add(90 * 24 * time.Hour)})
+	tok, secret, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "deploy", Account: "BOB", ExpiresAt: e.clock.Now().Add(90 * 24 * time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,18 +184,18 @@ func TestAPITokenScopeAndExpiry(t *testing.T) {
 		t.Fatalf("a second before expiry: %+v, %v", got, err)
 	}
 	e.clock.Add(time.Second)
-	if _, err := e.svc.CheckAPIToken(e.ctx, secret); !errors.Is(err, service.ErrTokenExpired) {
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret); !errors.Is(err, domain.ErrTokenExpired) {
 		t.Fatalf("at expiry: %v, want ErrTokenExpired", err)
 	}
 	// Deleting the account deletes its tokens.
-	_, secret2, err := e.svc.CreateAPIToken(e.ctx, service.NewAPIToken{Label: "ci", Account: "bob"})
+	_, secret2, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "ci", Account: "bob"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.DeleteAccount(e.ctx, "bob", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckAPIToken(e.ctx, secret2); err != service.ErrBadCredentials {
+	if _, err := e.svc.CheckAPIToken(e.ctx, secret2); err != domain.ErrBadCredentials {
 		t.Errorf("token of a deleted account: %v", err)
 	}
 }

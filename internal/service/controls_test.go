@@ -159,7 +159,7 @@ func TestLoginIPListsAreCheckedBeforeThePassword(t *testing.T) {
 			before, checks := e.snapshot(), e.hasher.Checks()
 			for _, password := range []string{pw1, pw2} { // the right one, cached, and a wrong one
 				_, err := e.svc.Authenticate(e.ctx, "dev.bob", password, ip)
-				if !errors.Is(err, service.ErrIPNotAllowed) {
+				if !errors.Is(err, domain.ErrIPNotAllowed) {
 					t.Fatalf("log-in from %q: %v, want ErrIPNotAllowed", ip, err)
 				}
 			}
@@ -188,15 +188,15 @@ func TestLoginAfterExpiry(t *testing.T) {
 	e.clock.Add(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC).Sub(e.clock.Now())) // midnight UTC
 	before := e.snapshot()
 	_, err = e.svc.Authenticate(e.ctx, "dev.bob", pw1, "192.0.2.7")
-	var expired *service.ExpiredError
-	if !errors.Is(err, service.ErrExpired) || !errors.As(err, &expired) {
+	var expired *domain.ExpiredError
+	if !errors.Is(err, domain.ErrExpired) || !errors.As(err, &expired) {
 		t.Fatalf("log-in after the last day: %v, want an ExpiredError", err)
 	}
 	if err.Error() != "FTP account expired on 2026-03-04" {
 		t.Errorf("message %q does not say when it expired", err)
 	}
 	// Without the right password, nothing tells that the account exists.
-	if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw2, "192.0.2.7"); !errors.Is(err, service.ErrBadCredentials) {
+	if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw2, "192.0.2.7"); !errors.Is(err, domain.ErrBadCredentials) {
 		t.Errorf("wrong password after expiry: %v, want ErrBadCredentials", err)
 	}
 	e.unchanged(before)

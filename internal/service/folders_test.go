@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // A PHP script or a file manager can plant a symlink in the home at any
@@ -48,7 +47,7 @@ func TestFolderSymlinkOutsideHome(t *testing.T) {
 	for _, p := range paths {
 		t.Run("add "+p, func(t *testing.T) {
 			before := e.snapshot()
-			_, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
+			_, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
 			wantErr(t, err, domain.Invalid, "path")
 			e.unchanged(before)
 		})
@@ -60,7 +59,7 @@ func TestFolderSymlinkOutsideHome(t *testing.T) {
 	}
 	for _, p := range []string{"/evil/sub", "/dangling"} {
 		if err := func() error {
-			_, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
+			_, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
 			return err
 		}(); err != nil &&
 			!strings.Contains(err.Error(), "symbolic link") {
@@ -91,7 +90,7 @@ func TestFolderHomeBehindSymlink(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: link, UID: domain.NoID, GID: domain.NoID}); err != nil {
+	if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: link, UID: domain.NoID, GID: domain.NoID}); err != nil {
 		t.Fatal(err)
 	}
 	e.addUser("bob", "dev.bob", "/site/dev")
@@ -108,7 +107,7 @@ func TestFolderPathIsAFile(t *testing.T) {
 	for _, p := range []string{"/index.html", "/index.html/sub", a.Home + "/index.html"} {
 		t.Run(p, func(t *testing.T) {
 			before := e.snapshot()
-			_, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
+			_, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
 			wantErr(t, err, domain.Invalid, "path")
 			if !strings.Contains(err.Error(), "is a file") {
 				t.Errorf("message %q does not say the path is a file", err)
@@ -128,7 +127,7 @@ func TestFolderNameTooLong(t *testing.T) {
 	e.addUser("bob", "dev.bob", "/")
 	p := "/new/" + strings.Repeat("b", 256)
 	before := e.snapshot()
-	_, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
+	_, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "new.bob", Password: pw1, Path: p})
 	wantErr(t, err, domain.Invalid, "path")
 	e.unchanged(before)
 	wantErr(t, e.svc.ChangeFTPPath(e.ctx, "bob", "dev.bob", p), domain.Invalid, "path")
@@ -167,7 +166,7 @@ func TestFolderOwnership(t *testing.T) {
 	const uid, gid = 4321, 4322
 	newAccount := func(e *env, name string, uid, gid int) domain.Account {
 		t.Helper()
-		a, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: name, Home: e.home(name), UID: uid, GID: gid})
+		a, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: name, Home: e.home(name), UID: uid, GID: gid})
 		if err != nil {
 			t.Fatal(err)
 		}

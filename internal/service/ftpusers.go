@@ -8,19 +8,10 @@ import (
 	"github.com/panelftp/panelftp/internal/domain"
 )
 
-// NewFTPUser is the input of AddFTPUser.
-type NewFTPUser struct {
-	Account  string
-	Username string // "<name>.<account>", any case
-	Password string
-	Path     string // folder inside the account's home
-	QuotaMB  int64  // 0 = unlimited
-}
-
 // AddFTPUser creates an FTP sub-user and its folder. Nothing is saved
 // unless every rule passes; a refusal names every field at fault at once
 // (see CheckNewFTPUser).
-func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser, error) {
+func (s *Service) AddFTPUser(ctx context.Context, in domain.NewFTPUser) (domain.FTPUser, error) {
 	a, err := s.getAccount(ctx, in.Account)
 	if err != nil {
 		return domain.FTPUser{}, err
@@ -56,7 +47,7 @@ func (s *Service) AddFTPUser(ctx context.Context, in NewFTPUser) (domain.FTPUser
 // CheckNewFTPUser reports what AddFTPUser would refuse in in, except the
 // account's limit, without changing anything: one refusal per field at
 // fault, joined (see domain.Refusals), so a form can show them all at once.
-func (s *Service) CheckNewFTPUser(ctx context.Context, in NewFTPUser) error {
+func (s *Service) CheckNewFTPUser(ctx context.Context, in domain.NewFTPUser) error {
 	a, err := s.getAccount(ctx, in.Account)
 	if err != nil {
 		return err
@@ -67,7 +58,7 @@ func (s *Service) CheckNewFTPUser(ctx context.Context, in NewFTPUser) error {
 
 // checkNewFTPUser applies every rule to in and returns the stored
 // username and the clean path.
-func (s *Service) checkNewFTPUser(ctx context.Context, a domain.Account, in NewFTPUser) (username, p string, err error) {
+func (s *Service) checkNewFTPUser(ctx context.Context, a domain.Account, in domain.NewFTPUser) (username, p string, err error) {
 	username, userErr := domain.NormalizeUsername(in.Username, a.Name)
 	if userErr == nil {
 		if _, err := s.store.GetFTPUser(ctx, username); err == nil {

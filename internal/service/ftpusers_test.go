@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 func TestAddFTPUser(t *testing.T) {
@@ -20,7 +19,7 @@ func TestAddFTPUser(t *testing.T) {
 	a := e.addAccount("bob", 0)
 	e.clock.Add(time.Minute)
 
-	u, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{
+	u, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{
 		Account: "bob", Username: " Dev.BOB ", Password: pw1, Path: "example.com/dev", QuotaMB: 100,
 	})
 	if err != nil {
@@ -63,7 +62,7 @@ func TestAddFTPUserRuleErrors(t *testing.T) {
 	a := e.addAccount("bob", 0)
 	e.addUser("bob", "taken.bob", "/taken")
 
-	type in = service.NewFTPUser
+	type in = domain.NewFTPUser
 	valid := func(x in) in {
 		x.Account = "bob"
 		if x.Username == "" {
@@ -158,7 +157,7 @@ func TestAddFTPUserLimit(t *testing.T) {
 	e.addUser("bob", "two.bob", "/two")
 
 	before := e.snapshot()
-	_, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: "bob", Username: "three.bob", Password: pw1, Path: "/three"})
+	_, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: "bob", Username: "three.bob", Password: pw1, Path: "/three"})
 	wantErr(t, err, domain.LimitReached, "username")
 	if !strings.Contains(err.Error(), "limit of 2") {
 		t.Errorf("message %q does not give the limit", err)
@@ -187,7 +186,7 @@ func TestAddFTPUserLimitRace(t *testing.T) {
 	errs := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, errs[i] = e.svc.AddFTPUser(e.ctx, service.NewFTPUser{
+			_, errs[i] = e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{
 				Account: "bob", Username: fmt.Sprintf("u%d.bob", i), Password: pw1, Path: fmt.Sprintf("/u%d", i),
 			})
 		})
@@ -309,7 +308,7 @@ func TestChangesKickTheUser(t *testing.T) {
 	}
 
 	t.Run("password works", func(t *testing.T) {
-		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "192.0.2.1"); err != service.ErrBadCredentials {
+		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "192.0.2.1"); err != domain.ErrBadCredentials {
 			t.Fatalf("old password: %v, want ErrBadCredentials", err)
 		}
 		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw2, "192.0.2.1"); err != nil {
@@ -409,13 +408,13 @@ func TestAddFTPUserReportsEveryFieldAtOnce(t *testing.T) {
 
 	for _, tc := range []struct {
 		name   string
-		in     service.NewFTPUser
+		in     domain.NewFTPUser
 		fields []string
 	}{
-		{"all four", service.NewFTPUser{Username: "my site!", Password: "password", Path: "../other", QuotaMB: -1},
+		{"all four", domain.NewFTPUser{Username: "my site!", Password: "password", Path: "../other", QuotaMB: -1},
 			[]string{"username", "password", "path", "quota"}},
-		{"everything empty", service.NewFTPUser{}, []string{"username", "password", "path"}},
-		{"taken name and weak password", service.NewFTPUser{Username: "taken.bob", Password: "short", Path: "/"},
+		{"everything empty", domain.NewFTPUser{}, []string{"username", "password", "path"}},
+		{"taken name and weak password", domain.NewFTPUser{Username: "taken.bob", Password: "short", Path: "/"},
 			[]string{"username", "password"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -436,7 +435,7 @@ func TestAddFTPUserReportsEveryFieldAtOnce(t *testing.T) {
 		})
 	}
 
-	ok := service.NewFTPUser{Account: "bob", Username: "dev.bob", Password: pw1, Path: "/new"}
+	ok := domain.NewFTPUser{Account: "bob", Username: "dev.bob", Password: pw1, Path: "/new"}
 	before := e.snapshot()
 	if err := e.svc.CheckNewFTPUser(e.ctx, ok); err != nil {
 		t.Fatalf("CheckNewFTPUser of a valid user: %v", err)

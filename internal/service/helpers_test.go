@@ -130,7 +130,7 @@ func (e *env) home(name string) string { return filepath.Join(e.base, "home", na
 
 func (e *env) addAccount(name string, limit int) domain.Account {
 	e.t.Helper()
-	a, err := e.svc.AddAccount(e.ctx, service.NewAccount{
+	a, err := e.svc.AddAccount(e.ctx, domain.NewAccount{
 		Name: name, Home: e.home(name), UID: domain.NoID, GID: domain.NoID, FTPLimit: limit,
 	})
 	if err != nil {
@@ -141,7 +141,7 @@ func (e *env) addAccount(name string, limit int) domain.Account {
 
 func (e *env) addUser(account, username, path string) domain.FTPUser {
 	e.t.Helper()
-	u, err := e.svc.AddFTPUser(e.ctx, service.NewFTPUser{Account: account, Username: username, Password: pw1, Path: path})
+	u, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{Account: account, Username: username, Password: pw1, Path: path})
 	if err != nil {
 		e.t.Fatalf("AddFTPUser(%s, %s): %v", account, username, err)
 	}

@@ -141,7 +141,7 @@ func (s *Service) checkOwner(uid, gid int) error {
 // was set). It is lexical, so it costs no system call.
 func (s *Service) checkLoginHome(a domain.Account) error {
 	if err := domain.CheckHome(filepath.Clean(a.Home), s.homes.rules()); err != nil {
-		return fmt.Errorf("%w: %v", ErrHomeRefused, err)
+		return fmt.Errorf("%w: %v", domain.ErrHomeRefused, err)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func TestHomesDoNotOverlap(t *testing.T) {
 	for name, home := range tests {
 		t.Run(name, func(t *testing.T) {
 			before := e.snapshot()
-			_, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob2", Home: home, UID: domain.NoID, GID: domain.NoID})
+			_, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob2", Home: home, UID: domain.NoID, GID: domain.NoID})
 			wantErr(t, err, domain.Conflict, "home")
 			if !strings.Contains(err.Error(), "account acme") {
 				t.Errorf("message %q does not name the other account", err)
@@ -47,7 +47,7 @@ func TestHomesDoNotOverlap(t *testing.T) {
 		})
 	}
 	// A neighbour with a similar name is not inside.
-	if _, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "acme2", Home: acme.Home + "2", UID: domain.NoID, GID: domain.NoID}); err != nil {
+	if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "acme2", Home: acme.Home + "2", UID: domain.NoID, GID: domain.NoID}); err != nil {
 		t.Errorf("a neighbour home was refused: %v", err)
 	}
 }
@@ -61,7 +61,7 @@ func TestHomeStoredResolved(t *testing.T) {
 	if err := os.Symlink(filepath.Join(e.base, "srv"), link); err != nil {
 		t.Fatal(err)
 	}
-	a, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: filepath.Join(link, "bob"), UID: domain.NoID, GID: domain.NoID})
+	a, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: filepath.Join(link, "bob"), UID: domain.NoID, GID: domain.NoID})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestHomeStoredResolved(t *testing.T) {
 	if err := os.Symlink(filepath.Join(e.outside, "nowhere"), filepath.Join(e.base, "dangling")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.svc.AddAccount(e.ctx, service.NewAccount{Name: "carol", Home: filepath.Join(e.base, "dangling", "carol"), UID: domain.NoID, GID: domain.NoID})
+	_, err = e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "carol", Home: filepath.Join(e.base, "dangling", "carol"), UID: domain.NoID, GID: domain.NoID})
 	wantErr(t, err, domain.Invalid, "home")
 }
 
@@ -82,7 +82,7 @@ func TestHomeRules(t *testing.T) {
 	e := newEnv(t, withHomes(service.HomeOptions{AllowRootOwner: true, DataDir: data}))
 	for _, home := range []string{"/", "/etc", "/etc/bob", "/usr/local/bob", "/root", "/var", "/var/lib/mysql", "/home", "/tmp", "/proc/self", data, filepath.Dir(data)} {
 		t.Run(home, func(t *testing.T) {
-			_, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: home, UID: domain.NoID, GID: domain.NoID})
+			_, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: home, UID: domain.NoID, GID: domain.NoID})
 			wantErr(t, err, domain.Invalid, "home")
 			if !strings.Contains(err.Error(), "give") {
 				t.Errorf("message %q does not say what to give", err)
@@ -93,14 +93,14 @@ func TestHomeRules(t *testing.T) {
 		root := filepath.Join(e.base, "homes")
 		mkdir(t, root)
 		e := newEnv(t, withHomes(service.HomeOptions{AllowRootOwner: true, Root: root}))
-		_, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: e.home("bob"), UID: domain.NoID, GID: domain.NoID})
+		_, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: e.home("bob"), UID: domain.NoID, GID: domain.NoID})
 		wantErr(t, err, domain.Invalid, "home")
 		if !strings.Contains(err.Error(), "--homes-root") {
 			t.Errorf("message %q does not name --homes-root", err)
 		}
-		_, err = e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: root, UID: domain.NoID, GID: domain.NoID})
+		_, err = e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: root, UID: domain.NoID, GID: domain.NoID})
 		wantErr(t, err, domain.Invalid, "home")
-		if _, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: filepath.Join(root, "bob"), UID: domain.NoID, GID: domain.NoID}); err != nil {
+		if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: filepath.Join(root, "bob"), UID: domain.NoID, GID: domain.NoID}); err != nil {
 			t.Errorf("a home inside the homes root: %v", err)
 		}
 	})
@@ -124,7 +124,7 @@ func TestOwnerRule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := strict.snapshot()
-			_, err := strict.svc.AddAccount(strict.ctx, service.NewAccount{Name: "bob", Home: strict.home("bob"), UID: tt.uid, GID: tt.gid})
+			_, err := strict.svc.AddAccount(strict.ctx, domain.NewAccount{Name: "bob", Home: strict.home("bob"), UID: tt.uid, GID: tt.gid})
 			wantErr(t, err, domain.Invalid, "uid")
 			if !strings.Contains(err.Error(), tt.hint) {
 				t.Errorf("message %q does not say %q", err, tt.hint)
@@ -132,15 +132,15 @@ func TestOwnerRule(t *testing.T) {
 			strict.unchanged(before)
 		})
 	}
-	if _, err := strict.svc.AddAccount(strict.ctx, service.NewAccount{Name: "bob", Home: strict.home("bob"), UID: 1000, GID: 1000}); err != nil {
+	if _, err := strict.svc.AddAccount(strict.ctx, domain.NewAccount{Name: "bob", Home: strict.home("bob"), UID: 1000, GID: 1000}); err != nil {
 		t.Errorf("an account with its own ids: %v", err)
 	}
 	notRoot := newEnv(t, withHomes(service.HomeOptions{}), withChown(false))
-	if _, err := notRoot.svc.AddAccount(notRoot.ctx, service.NewAccount{Name: "bob", Home: notRoot.home("bob"), UID: domain.NoID, GID: domain.NoID}); err != nil {
+	if _, err := notRoot.svc.AddAccount(notRoot.ctx, domain.NewAccount{Name: "bob", Home: notRoot.home("bob"), UID: domain.NoID, GID: domain.NoID}); err != nil {
 		t.Errorf("the server's ids when it is not root: %v", err)
 	}
 	allowed := newEnv(t, withHomes(service.HomeOptions{AllowRootOwner: true}), withChown(true))
-	if _, err := allowed.svc.AddAccount(allowed.ctx, service.NewAccount{Name: "bob", Home: allowed.home("bob"), UID: 0, GID: 0}); err != nil {
+	if _, err := allowed.svc.AddAccount(allowed.ctx, domain.NewAccount{Name: "bob", Home: allowed.home("bob"), UID: 0, GID: 0}); err != nil {
 		t.Errorf("uid 0 with AllowRootOwner: %v", err)
 	}
 }
@@ -163,7 +163,7 @@ func TestHomeModes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t, withHomes(tt.opts), withChown(true))
 			home := filepath.Join(e.base, "homes", "deep", "bob")
-			if _, err := e.svc.AddAccount(e.ctx, service.NewAccount{Name: "bob", Home: home, UID: uid, GID: gid}); err != nil {
+			if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: home, UID: uid, GID: gid}); err != nil {
 				t.Fatal(err)
 			}
 			e.addUser("bob", "dev.bob", "/example.com/dev")
@@ -211,7 +211,7 @@ func TestHomeRefusedAtLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.svc.Authenticate(e.ctx, "web.etc", pw1, "198.51.100.7")
-	wantIs(t, err, service.ErrHomeRefused)
+	wantIs(t, err, domain.ErrHomeRefused)
 
 	problems, err := e.svc.AuditHomes(e.ctx)
 	if err != nil {
@@ -244,9 +244,9 @@ func TestDisabledUserPaysTheHash(t *testing.T) {
 		want       error
 	}{
 		{"user", func() error { return e.svc.SetFTPUserEnabled(e.ctx, "bob", "dev.bob", false) },
-			func() error { return e.svc.SetFTPUserEnabled(e.ctx, "bob", "dev.bob", true) }, service.ErrUserDisabled},
+			func() error { return e.svc.SetFTPUserEnabled(e.ctx, "bob", "dev.bob", true) }, domain.ErrUserDisabled},
 		{"account", func() error { return e.svc.SetAccountEnabled(e.ctx, "bob", false) },
-			func() error { return e.svc.SetAccountEnabled(e.ctx, "bob", true) }, service.ErrAccountOff},
+			func() error { return e.svc.SetAccountEnabled(e.ctx, "bob", true) }, domain.ErrAccountOff},
 	} {
 		t.Run(off.name, func(t *testing.T) {
 			if err := off.set(); err != nil {
@@ -260,7 +260,7 @@ func TestDisabledUserPaysTheHash(t *testing.T) {
 				}
 				want := off.want
 				if pw == pw2 {
-					want = service.ErrBadCredentials
+					want = domain.ErrBadCredentials
 				}
 				wantIs(t, err, want)
 			}

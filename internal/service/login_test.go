@@ -64,15 +64,15 @@ func TestAuthenticate(t *testing.T) {
 		name, user, password string
 		want                 error
 	}{
-		{"wrong password", "dev.bob", pw2, service.ErrBadCredentials},
-		{"password in other case", "dev.bob", strings.ToLower(pw1), service.ErrBadCredentials},
-		{"empty password", "dev.bob", "", service.ErrBadCredentials},
-		{"unknown user", "nobody.bob", pw1, service.ErrBadCredentials},
-		{"empty user", "", pw1, service.ErrBadCredentials},
-		{"account name only", "bob", pw1, service.ErrBadCredentials},
-		{"disabled user", "off.bob", pw1, service.ErrUserDisabled},
+		{"wrong password", "dev.bob", pw2, domain.ErrBadCredentials},
+		{"password in other case", "dev.bob", strings.ToLower(pw1), domain.ErrBadCredentials},
+		{"empty password", "dev.bob", "", domain.ErrBadCredentials},
+		{"unknown user", "nobody.bob", pw1, domain.ErrBadCredentials},
+		{"empty user", "", pw1, domain.ErrBadCredentials},
+		{"account name only", "bob", pw1, domain.ErrBadCredentials},
+		{"disabled user", "off.bob", pw1, domain.ErrUserDisabled},
 		// Without the password, a disabled user looks like any other.
-		{"disabled user, wrong password", "off.bob", pw2, service.ErrBadCredentials},
+		{"disabled user, wrong password", "off.bob", pw2, domain.ErrBadCredentials},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,7 +82,7 @@ func TestAuthenticate(t *testing.T) {
 			if err != tc.want {
 				t.Fatalf("Authenticate = %v, want %v", err, tc.want)
 			}
-			if !reflect.DeepEqual(login, service.Login{}) {
+			if !reflect.DeepEqual(login, domain.Login{}) {
 				t.Fatalf("refused log-in returned %+v", login)
 			}
 			e.unchanged(before) // in particular, no last login recorded
@@ -95,10 +95,10 @@ func TestAuthenticate(t *testing.T) {
 		}
 		defer e.svc.SetAccountEnabled(e.ctx, "bob", true)
 		before := e.snapshot()
-		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "203.0.113.9"); err != service.ErrAccountOff {
+		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "203.0.113.9"); err != domain.ErrAccountOff {
 			t.Fatalf("Authenticate = %v, want ErrAccountOff", err)
 		}
-		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw2, "203.0.113.9"); err != service.ErrBadCredentials {
+		if _, err := e.svc.Authenticate(e.ctx, "dev.bob", pw2, "203.0.113.9"); err != domain.ErrBadCredentials {
 			t.Fatalf("Authenticate(wrong) = %v, want ErrBadCredentials", err)
 		}
 		// Other accounts are not affected.
@@ -146,13 +146,13 @@ func TestAuthenticateWithLoginCache(t *testing.T) {
 	if n := h.Checks() - before; n != 0 {
 		t.Errorf("5 repeat log-ins ran %d argon2id checks, want 0 (cached)", n)
 	}
-	if err := login(pw2); !errors.Is(err, service.ErrBadCredentials) {
+	if err := login(pw2); !errors.Is(err, domain.ErrBadCredentials) {
 		t.Errorf("wrong password with a warm cache: %v", err)
 	}
 	if err := e.svc.ChangeFTPPassword(e.ctx, "bob", "dev.bob", pw2); err != nil {
 		t.Fatal(err)
 	}
-	if err := login(pw1); !errors.Is(err, service.ErrBadCredentials) {
+	if err := login(pw1); !errors.Is(err, domain.ErrBadCredentials) {
 		t.Errorf("old password after a change: %v, want refused", err)
 	}
 	if err := login(pw2); err != nil {

@@ -69,7 +69,7 @@ func (s *Session) Username() string {
 }
 
 // Login records that the connection logged in as username of account,
-// having read them at versions v (service.Login.Versions). A change of
+// having read them at versions v (domain.Login.Versions). A change of
 // either that this node has already been told of refuses the log-in with
 // ErrKicked, because it read the user as it was before the change; any
 // later change ends the session. maxSessions, when positive, replaces

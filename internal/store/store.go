@@ -183,53 +183,23 @@ type ChangeWatcher interface {
 	WatchChanges(ctx context.Context, ready, changed func()) error
 }
 
-// Admin is a server administrator of the web panel.
-type Admin struct {
-	Name         string
-	PasswordHash string
-	CreatedAt    time.Time
-}
-
-// APIToken authenticates API calls; only a hash of the secret is kept.
-type APIToken struct {
-	ID string
-	// Name is a label saying what the token is for ("billing").
-	Name string
-	Hash string // hex SHA-256 of the secret
-	// Account limits the token to that account's routes; "" is an
-	// administrator's token.
-	Account string
-	// ExpiresAt is when the token stops working; zero means never.
-	ExpiresAt time.Time
-	CreatedAt time.Time
-	LastUsed  time.Time
-}
-
 // Admins persists administrators and their API tokens.
 type Admins interface {
-	CreateAdmin(ctx context.Context, a Admin) error
-	GetAdmin(ctx context.Context, name string) (Admin, error)
-	ListAdmins(ctx context.Context) ([]Admin, error)
+	CreateAdmin(ctx context.Context, a domain.Admin) error
+	GetAdmin(ctx context.Context, name string) (domain.Admin, error)
+	ListAdmins(ctx context.Context) ([]domain.Admin, error)
 	UpdateAdminPassword(ctx context.Context, name, hash string) error
 	DeleteAdmin(ctx context.Context, name string) error
-	CreateAPIToken(ctx context.Context, t APIToken) error
+	CreateAPIToken(ctx context.Context, t domain.APIToken) error
 	// GetAPITokenByHash returns domain.ErrNotFound for an unknown token.
-	GetAPITokenByHash(ctx context.Context, hash string) (APIToken, error)
-	ListAPITokens(ctx context.Context) ([]APIToken, error)
+	GetAPITokenByHash(ctx context.Context, hash string) (domain.APIToken, error)
+	ListAPITokens(ctx context.Context) ([]domain.APIToken, error)
 	DeleteAPIToken(ctx context.Context, id string) error
 	TouchAPIToken(ctx context.Context, id string, at time.Time) error
 }
 
-// Ban keeps an IP out until Until. Count is how many times it was banned,
-// so repeat offenders get longer bans. One row per address holds its
-// ban and its repeat count, in force or not.
-type Ban struct {
-	IP     string
-	Until  time.Time
-	Count  int
-	Reason string
-	At     time.Time
-}
+// Ban is domain.Ban, under the name the ban code has always used.
+type Ban = domain.Ban
 
 // Bans persists IP bans shared by every node. Every write records a
 // ChangeBan.

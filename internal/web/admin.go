@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // The administrator's area: accounts, all sub-users, all connections and
@@ -112,7 +111,7 @@ func (s *server) accountAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	f := accountForm{Account: field("account"), Home: field("home"), UID: field("uid"), GID: field("gid"),
 		Limit: field("ftp_limit"), Password: r.PostFormValue("password")}
 	errs := formErrors{}
-	in := service.NewAccount{Name: domain.Lower(f.Account), Home: f.Home, UID: domain.NoID, GID: domain.NoID,
+	in := domain.NewAccount{Name: domain.Lower(f.Account), Home: f.Home, UID: domain.NoID, GID: domain.NoID,
 		PanelPassword: f.Password}
 	var ok bool
 	if in.UID, ok = parseID(f.UID); !ok {

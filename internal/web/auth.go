@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // handlerFunc is a page handler that runs after log-in and CSRF checks.
@@ -259,17 +258,17 @@ func (s *server) login(w http.ResponseWriter, r *http.Request, who role) {
 			http.Redirect(w, r, safeNext(p.Next, "/files/", "/files/ftp"), http.StatusSeeOther)
 		}
 		return
-	case errors.Is(err, service.ErrBadCredentials):
+	case errors.Is(err, domain.ErrBadCredentials):
 		s.limiter.fail(keys)
 		s.log.Warn("web: failed log-in", "role", who, "name", name, "ip", ip)
 		s.reportFailure(r, ip, "panel "+string(who)+" "+name+": wrong name or password")
 		p.Error = "Wrong name or password."
 		s.showLogin(w, r, who, http.StatusUnauthorized, p)
-	case errors.Is(err, service.ErrAccountOff):
+	case errors.Is(err, domain.ErrAccountOff):
 		s.reportFailure(r, ip, "panel "+string(who)+" "+name+": account disabled")
 		p.Error = "This account is disabled: contact your hosting provider."
 		s.showLogin(w, r, who, http.StatusForbidden, p)
-	case errors.Is(err, service.ErrBusy):
+	case errors.Is(err, domain.ErrBusy):
 		p.Error = "The server is busy checking other log-ins: try again in a few seconds."
 		s.showLogin(w, r, who, http.StatusServiceUnavailable, p)
 	default:
@@ -325,7 +324,7 @@ func (s *server) checkLogin(r *http.Request, who role, name, password string) (s
 	}
 	hash, err := s.adminHash(r, name)
 	if err == nil && hash == "" {
-		err = service.ErrBadCredentials // deleted in between
+		err = domain.ErrBadCredentials // deleted in between
 	}
 	return hash, err
 }

@@ -5,14 +5,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/panelftp/panelftp/internal/store"
+	"github.com/panelftp/panelftp/internal/domain"
 )
 
 // banForm is the "Ban an IP" form as typed.
 type banForm struct{ IP, For, Reason string }
 
 type bansPage struct {
-	Bans   []store.Ban
+	Bans   []domain.Ban
 	Form   banForm
 	Errors formErrors
 }

@@ -77,7 +77,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	e := &env{t: t, svc: svc, st: st, homes: t.TempDir(), clock: clk, def: def}
 	ctx := context.Background()
 	for name, pw := range map[string]string{"bob": bobPanelPW, "alice": alicePanelPW} {
-		if _, err := svc.AddAccount(ctx, service.NewAccount{Name: name, Home: e.home(name),
+		if _, err := svc.AddAccount(ctx, domain.NewAccount{Name: name, Home: e.home(name),
 			UID: domain.NoID, GID: domain.NoID, FTPLimit: 5, PanelPassword: pw}); err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +112,7 @@ func (e *env) home(account string) string { return filepath.Join(e.homes, accoun
 // addUser creates a sub-user through the service.
 func (e *env) addUser(account, username, path string, quotaMB int64) domain.FTPUser {
 	e.t.Helper()
-	u, err := e.svc.AddFTPUser(context.Background(), service.NewFTPUser{
+	u, err := e.svc.AddFTPUser(context.Background(), domain.NewFTPUser{
 		Account: account, Username: username, Password: ftpPW, Path: path, QuotaMB: quotaMB})
 	if err != nil {
 		e.t.Fatal(err)

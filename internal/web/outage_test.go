@@ -13,7 +13,6 @@ import (
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
-	"github.com/panelftp/panelftp/internal/store"
 	"github.com/panelftp/panelftp/internal/store/sqlstore"
 )
 
@@ -40,7 +39,7 @@ func (d *downStore) GetAccount(ctx context.Context, name string) (domain.Account
 	return d.Store.GetAccount(ctx, name)
 }
 
-func (d *downStore) ListAdmins(ctx context.Context) ([]store.Admin, error) {
+func (d *downStore) ListAdmins(ctx context.Context) ([]domain.Admin, error) {
 	if d.down.Load() {
 		return nil, errOutage
 	}

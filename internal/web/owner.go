@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // userRow is one sub-user in a table of the owner's or the admin's page.
@@ -166,7 +165,7 @@ func (s *server) ftpAdd(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
 	if suffix := "." + rc.account; f.Name != "" && !strings.HasSuffix(strings.ToLower(username), suffix) {
 		username += suffix
 	}
-	in := service.NewFTPUser{Account: rc.account, Username: username, Password: f.Password, Path: f.Path}
+	in := domain.NewFTPUser{Account: rc.account, Username: username, Password: f.Password, Path: f.Path}
 	errs := formErrors{}
 	var u domain.FTPUser
 	var err error

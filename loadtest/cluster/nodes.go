@@ -107,13 +107,13 @@ func (c *cluster) prepare(ctx context.Context) error {
 	if os.Geteuid() == 0 { // as root, an account needs ids of its own
 		owner = loadUID
 	}
-	if _, err := c.svc.AddAccount(ctx, service.NewAccount{Name: "load", Home: filepath.Join(c.work, "home"),
+	if _, err := c.svc.AddAccount(ctx, domain.NewAccount{Name: "load", Home: filepath.Join(c.work, "home"),
 		UID: owner, GID: owner}); err != nil {
 		return err
 	}
 	for i := range c.o.kicks {
 		u := user{name: fmt.Sprintf("k%d.load", i), password: harness.NewPassword()}
-		if _, err := c.svc.AddFTPUser(ctx, service.NewFTPUser{Account: "load", Username: u.name, Password: u.password, Path: "/"}); err != nil {
+		if _, err := c.svc.AddFTPUser(ctx, domain.NewFTPUser{Account: "load", Username: u.name, Password: u.password, Path: "/"}); err != nil {
 			return err
 		}
 		c.users = append(c.users, u)

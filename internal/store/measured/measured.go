@@ -143,17 +143,17 @@ func (s *Store) KickSession(ctx context.Context, id string) (err error) {
 	return s.next.KickSession(ctx, id)
 }
 
-func (s *Store) CreateAdmin(ctx context.Context, a store.Admin) (err error) {
+func (s *Store) CreateAdmin(ctx context.Context, a domain.Admin) (err error) {
 	defer s.observe("CreateAdmin", time.Now(), &err)
 	return s.next.CreateAdmin(ctx, a)
 }
 
-func (s *Store) GetAdmin(ctx context.Context, name string) (_ store.Admin, err error) {
+func (s *Store) GetAdmin(ctx context.Context, name string) (_ domain.Admin, err error) {
 	defer s.observe("GetAdmin", time.Now(), &err)
 	return s.next.GetAdmin(ctx, name)
 }
 
-func (s *Store) ListAdmins(ctx context.Context) (_ []store.Admin, err error) {
+func (s *Store) ListAdmins(ctx context.Context) (_ []domain.Admin, err error) {
 	defer s.observe("ListAdmins", time.Now(), &err)
 	return s.next.ListAdmins(ctx)
 }
@@ -168,17 +168,17 @@ func (s *Store) DeleteAdmin(ctx context.Context, name string) (err error) {
 	return s.next.DeleteAdmin(ctx, name)
 }
 
-func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) (err error) {
+func (s *Store) CreateAPIToken(ctx context.Context, t domain.APIToken) (err error) {
 	defer s.observe("CreateAPIToken", time.Now(), &err)
 	return s.next.CreateAPIToken(ctx, t)
 }
 
-func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (_ store.APIToken, err error) {
+func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (_ domain.APIToken, err error) {
 	defer s.observe("GetAPITokenByHash", time.Now(), &err)
 	return s.next.GetAPITokenByHash(ctx, hash)
 }
 
-func (s *Store) ListAPITokens(ctx context.Context) (_ []store.APIToken, err error) {
+func (s *Store) ListAPITokens(ctx context.Context) (_ []domain.APIToken, err error) {
 	defer s.observe("ListAPITokens", time.Now(), &err)
 	return s.next.ListAPITokens(ctx)
 }

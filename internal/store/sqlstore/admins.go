@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 func noAdmin(name string) func() error {
@@ -15,15 +14,15 @@ func noAdmin(name string) func() error {
 }
 
 // CreateAdmin implements store.Admins.
-func (s *Store) CreateAdmin(ctx context.Context, a store.Admin) error {
+func (s *Store) CreateAdmin(ctx context.Context, a domain.Admin) error {
 	err := s.insert(ctx, func() error { return domain.Conflictf("name", "administrator %s already exists", a.Name) },
 		"INSERT INTO admins (name, password_hash, created_at) VALUES ($1, $2, $3)",
 		a.Name, a.PasswordHash, micros(a.CreatedAt))
 	return wrap("create administrator", err)
 }
 
-func scanAdmin(r rowScanner) (store.Admin, error) {
-	var a store.Admin
+func scanAdmin(r rowScanner) (domain.Admin, error) {
+	var a domain.Admin
 	var created int64
 	err := r.Scan(&a.Name, &a.PasswordHash, &created)
 	a.CreatedAt = timeOf(created)
@@ -31,7 +30,7 @@ func scanAdmin(r rowScanner) (store.Admin, error) {
 }
 
 // GetAdmin implements store.Admins.
-func (s *Store) GetAdmin(ctx context.Context, name string) (store.Admin, error) {
+func (s *Store) GetAdmin(ctx context.Context, name string) (domain.Admin, error) {
 	a, err := scanAdmin(s.db.QueryRowContext(ctx, "SELECT name, password_hash, created_at FROM admins WHERE name = $1", name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, noAdmin(name)()
@@ -40,7 +39,7 @@ func (s *Store) GetAdmin(ctx context.Context, name string) (store.Admin, error) 
 }
 
 // ListAdmins implements store.Admins, ordered by name.
-func (s *Store) ListAdmins(ctx context.Context) ([]store.Admin, error) {
+func (s *Store) ListAdmins(ctx context.Context) ([]domain.Admin, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT name, password_hash, created_at FROM admins ORDER BY name")
 	list, err := scanAll(rows, err, scanAdmin)
 	return list, wrap("list administrators", err)
@@ -63,8 +62,8 @@ func noToken(id string) func() error {
 	return func() error { return domain.NotFoundf("API token %s does not exist", id) }
 }
 
-func scanToken(r rowScanner) (store.APIToken, error) {
-	var t store.APIToken
+func scanToken(r rowScanner) (domain.APIToken, error) {
+	var t domain.APIToken
 	var expires, created, used int64
 	err := r.Scan(&t.ID, &t.Name, &t.Hash, &t.Account, &expires, &created, &used)
 	t.ExpiresAt, t.CreatedAt, t.LastUsed = timeOf(expires), timeOf(created), timeOf(used)
@@ -73,7 +72,7 @@ func scanToken(r rowScanner) (store.APIToken, error) {
 
 // CreateAPIToken implements store.Admins. A duplicate ID or hash is a
 // conflict (the message does not echo the hash).
-func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
+func (s *Store) CreateAPIToken(ctx context.Context, t domain.APIToken) error {
 	err := s.insert(ctx, func() error { return domain.Conflictf("id", "API token %s already exists", t.ID) },
 		"INSERT INTO api_tokens ("+tokenCols+") VALUES ($1, $2, $3, $4, $5, $6, $7)",
 		t.ID, t.Name, t.Hash, t.Account, micros(t.ExpiresAt), micros(t.CreatedAt), micros(t.LastUsed))
@@ -81,7 +80,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t store.APIToken) error {
 }
 
 // GetAPITokenByHash implements store.Admins.
-func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (store.APIToken, error) {
+func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (domain.APIToken, error) {
 	t, err := scanToken(s.db.QueryRowContext(ctx, "SELECT "+tokenCols+" FROM api_tokens WHERE hash = $1", hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, domain.NotFoundf("unknown API token")
@@ -90,7 +89,7 @@ func (s *Store) GetAPITokenByHash(ctx context.Context, hash string) (store.APITo
 }
 
 // ListAPITokens implements store.Admins, ordered by name then ID.
-func (s *Store) ListAPITokens(ctx context.Context) ([]store.APIToken, error) {
+func (s *Store) ListAPITokens(ctx context.Context) ([]domain.APIToken, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+tokenCols+" FROM api_tokens ORDER BY name, id")
 	list, err := scanAll(rows, err, scanToken)
 	return list, wrap("list API tokens", err)

@@ -9,16 +9,16 @@ import (
 	"github.com/panelftp/panelftp/internal/store"
 )
 
-func admin(name string) store.Admin {
-	return store.Admin{Name: name, PasswordHash: "hash-of-" + name, CreatedAt: at(time.Minute)}
+func admin(name string) domain.Admin {
+	return domain.Admin{Name: name, PasswordHash: "hash-of-" + name, CreatedAt: at(time.Minute)}
 }
 
-func storedAdmin(a store.Admin) store.Admin {
+func storedAdmin(a domain.Admin) domain.Admin {
 	a.CreatedAt = stored(a.CreatedAt)
 	return a
 }
 
-func adminName(a store.Admin) string { return a.Name }
+func adminName(a domain.Admin) string { return a.Name }
 
 var adminCases = []testCase{
 	{"create, get and list ordered by name", func(t *testing.T, s store.Store) {
@@ -61,27 +61,27 @@ var adminCases = []testCase{
 	}},
 }
 
-func token(id, name string) store.APIToken {
-	return store.APIToken{ID: id, Name: name, Hash: "sha256-of-" + id, CreatedAt: at(time.Hour)}
+func token(id, name string) domain.APIToken {
+	return domain.APIToken{ID: id, Name: name, Hash: "sha256-of-" + id, CreatedAt: at(time.Hour)}
 }
 
-func storedToken(k store.APIToken) store.APIToken {
+func storedToken(k domain.APIToken) domain.APIToken {
 	k.ExpiresAt, k.CreatedAt, k.LastUsed = stored(k.ExpiresAt), stored(k.CreatedAt), stored(k.LastUsed)
 	return k
 }
 
 // accountToken is a token limited to account, expiring after d.
-func accountToken(id, account string, d time.Duration) store.APIToken {
+func accountToken(id, account string, d time.Duration) domain.APIToken {
 	k := token(id, "deploy")
 	k.Account, k.ExpiresAt = account, at(d)
 	return k
 }
 
-func tokenID(k store.APIToken) string { return k.ID }
+func tokenID(k domain.APIToken) string { return k.ID }
 
 var tokenCases = []testCase{
 	{"create, get by hash, list ordered by name then ID", func(t *testing.T, s store.Store) {
-		for _, k := range []store.APIToken{token("c3", "billing"), token("a1", "monitoring"), token("b2", "billing")} {
+		for _, k := range []domain.APIToken{token("c3", "billing"), token("a1", "monitoring"), token("b2", "billing")} {
 			check(t, s.CreateAPIToken(t.Context(), k), "CreateAPIToken %s", k.ID)
 		}
 		got, err := s.GetAPITokenByHash(t.Context(), "sha256-of-a1")
@@ -123,11 +123,11 @@ var tokenCases = []testCase{
 		same(t, "GetAPITokenByHash", got, storedToken(k))
 		list, err := s.ListAPITokens(t.Context())
 		check(t, err, "ListAPITokens")
-		same(t, "ListAPITokens", list, []store.APIToken{storedToken(k)})
+		same(t, "ListAPITokens", list, []domain.APIToken{storedToken(k)})
 	}},
 	{"deleting an account deletes its tokens only", func(t *testing.T, s store.Store) {
 		withAccounts(t, s, []string{"bob", "alice"})
-		for _, k := range []store.APIToken{token("admin", "x"), accountToken("bob1", "bob", time.Hour), accountToken("bob2", "bob", 0), accountToken("ali", "alice", time.Hour)} {
+		for _, k := range []domain.APIToken{token("admin", "x"), accountToken("bob1", "bob", time.Hour), accountToken("bob2", "bob", 0), accountToken("ali", "alice", time.Hour)} {
 			check(t, s.CreateAPIToken(t.Context(), k), "CreateAPIToken %s", k.ID)
 		}
 		check(t, s.DeleteAccount(t.Context(), "bob"), "DeleteAccount")
