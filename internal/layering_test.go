@@ -31,10 +31,10 @@ var allowed = map[string][]string{
 	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
 	"internal/sessions":        {"internal/domain", "internal/store"},
 	"internal/feed":            {"internal/store"},
-	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/service", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
-	"internal/web":             {"internal/domain", "internal/service"},
-	"internal/api":             {"internal/domain", "internal/service", "internal/view"},
-	"internal/cli":             {"internal/domain", "internal/service", "internal/config", "internal/view", "internal/version"},
+	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
+	"internal/web":             {"internal/domain", "internal/jail"},
+	"internal/api":             {"internal/domain", "internal/view"},
+	"internal/cli":             {"internal/domain", "internal/config", "internal/view", "internal/version"},
 	"internal/view":            {"internal/domain"},
 	"internal/xferlog":         {},
 	"internal/metrics":         {"internal/domain"},

@@ -26,8 +26,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // Prefix is where the API lives. New's handler expects full request paths,
@@ -35,13 +33,13 @@ import (
 const Prefix = "/api/v1"
 
 type server struct {
-	svc *service.Service
+	svc Service
 	log *slog.Logger
 }
 
 // New returns the API handler for every path under /api/v1/. A nil log
 // means slog.Default().
-func New(svc *service.Service, log *slog.Logger) http.Handler {
+func New(svc Service, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.Default()
 	}

@@ -45,7 +45,7 @@ func newHasher() *auth.Hasher {
 // directory's server uses, which must exist. Its bans go through a
 // defender with the server's safe list, so the CLI refuses what serve
 // would never ban.
-func openService(ctx context.Context, s config.Store, h config.Homes, b config.Bans) (*service.Service, func() error, error) {
+func openService(ctx context.Context, s config.Store, h config.Homes, b config.Bans) (cli.Service, func() error, error) {
 	if err := checkStore(s); err != nil {
 		return nil, nil, err
 	}

@@ -18,7 +18,6 @@ import (
 
 	"github.com/panelftp/panelftp/internal/config"
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // Env is what the commands need from the outside world.
@@ -29,7 +28,7 @@ type Env struct {
 	// Open opens the existing store s names and returns the service on it,
 	// with the home rules h and the ban settings b, and a function that
 	// closes the store.
-	Open func(ctx context.Context, s config.Store, h config.Homes, b config.Bans) (*service.Service, func() error, error)
+	Open func(ctx context.Context, s config.Store, h config.Homes, b config.Bans) (Service, func() error, error)
 	// Init creates the store s names (or upgrades it) and returns how it
 	// is named.
 	Init func(ctx context.Context, s config.Store) (string, error)
@@ -70,7 +69,7 @@ type input struct {
 	store config.Store
 	homes config.Homes
 	bans  config.Bans
-	svc   *service.Service
+	svc   Service
 	fs    *flag.FlagSet
 	// flag values commands may bind
 	json, force, passwordStdin bool

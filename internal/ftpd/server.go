@@ -14,11 +14,10 @@ import (
 
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/ftp"
-	"github.com/panelftp/panelftp/internal/service"
 	"github.com/panelftp/panelftp/internal/sessions"
 )
 
-// Authenticator checks an FTP log-in; *service.Service implements it.
+// Authenticator checks an FTP log-in.
 // It is called once per log-in attempt, with the client's IP for the
 // audit trail and the user's IP lists. It returns
 // domain.ErrBadCredentials, ErrUserDisabled, ErrAccountOff,
@@ -27,8 +26,6 @@ import (
 type Authenticator interface {
 	Authenticate(ctx context.Context, username, password, ip string) (domain.Login, error)
 }
-
-var _ Authenticator = (*service.Service)(nil)
 
 const (
 	// authTimeout bounds one log-in, including the wait for a free

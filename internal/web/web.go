@@ -34,7 +34,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/service"
 )
 
 // Config is what the panel shows and how it protects its cookies. The zero
@@ -103,7 +102,7 @@ const (
 // server is the panel's http.Handler.
 type server struct {
 	cfg     Config
-	svc     *service.Service
+	svc     Service
 	log     *slog.Logger
 	mux     *http.ServeMux
 	pages   map[string]*template.Template
@@ -117,7 +116,7 @@ type server struct {
 // New returns the panel's handler. It fails when the configuration cannot
 // work (a short secret key, a port out of range) or the embedded templates
 // do not parse.
-func New(cfg Config, svc *service.Service, log *slog.Logger) (http.Handler, error) {
+func New(cfg Config, svc Service, log *slog.Logger) (http.Handler, error) {
 	if len(cfg.SecretKey) < 32 {
 		return nil, fmt.Errorf("web: secret key is %d bytes: need at least 32", len(cfg.SecretKey))
 	}
