@@ -26,8 +26,11 @@ const testPassword = "Secr3t!pass"
 
 // env is the API served over real HTTP by a real SQLite-backed service.
 type env struct {
-	t      *testing.T
-	svc    *service.Service
+	t   *testing.T
+	svc *service.Service
+	// store is the one under svc, for what the API cannot do (publish
+	// live sessions, read the change feed, break the database).
+	store  *sqlstore.Store
 	srv    *httptest.Server
 	secret string // bearer secret of an admin token
 	token  string // its ID
@@ -55,7 +58,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, svc: svc, secret: secret, token: tok.ID, homes: t.TempDir(), logs: logs,
+	e := &env{t: t, svc: svc, store: st, secret: secret, token: tok.ID, homes: t.TempDir(), logs: logs,
 		seen: map[string]map[string]bool{}, probe: http.NewServeMux()}
 	for _, rt := range (&server{}).routes() {
 		e.probe.Handle(rt.method+" "+Prefix+rt.path, http.NotFoundHandler())
@@ -339,7 +342,7 @@ func TestResponsesAreNotCached(t *testing.T) {
 
 func TestStoreFailureIs503WithTheDetailOnlyInTheLog(t *testing.T) {
 	e := newEnv(t)
-	if err := e.svc.Store().Close(); err != nil {
+	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
 	}
 	r := e.do(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "bob", "home": e.home("bob")})

@@ -13,7 +13,7 @@ import (
 // publish makes sessions look live on a node, as a running FTP node would.
 func (e *env) publish(sessions ...domain.Session) {
 	e.t.Helper()
-	_, err := e.svc.Store().PublishSessions(context.Background(), "node-a", time.Hour, sessions, nil)
+	_, err := e.store.PublishSessions(context.Background(), "node-a", time.Hour, sessions, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func (e *env) publish(sessions ...domain.Session) {
 // kicks lists the changes that end sessions, as "kind key", oldest first.
 func (e *env) kicks() []string {
 	e.t.Helper()
-	changes, _, err := e.svc.Store().ChangesAfter(context.Background(), 0, 10000)
+	changes, _, err := e.store.ChangesAfter(context.Background(), 0, 10000)
 	if err != nil {
 		e.t.Fatal(err)
 	}

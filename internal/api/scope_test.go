@@ -149,7 +149,7 @@ func TestExpiredTokenRefused(t *testing.T) {
 	for _, account := range []string{"", "bob"} {
 		secret := "pftp_expired" + account
 		sum := sha256.Sum256([]byte(secret))
-		err := e.svc.Store().CreateAPIToken(context.Background(), domain.APIToken{
+		err := e.store.CreateAPIToken(context.Background(), domain.APIToken{
 			ID: "old" + account, Name: "old", Hash: hex.EncodeToString(sum[:]), Account: account,
 			ExpiresAt: time.Now().Add(-time.Minute), CreatedAt: time.Now().Add(-time.Hour)})
 		if err != nil {

@@ -1,7 +1,10 @@
-// Package service holds panelftp's use cases — accounts, FTP sub-users,
-// live sessions and FTP log-in — and is the one place every rule of the
-// brief is enforced. The CLI, the web panel, the API and the FTP engine all
-// call it; it knows nothing of flags, HTTP or FTP.
+// Package service holds panelftp's use cases and is the one place every
+// rule of the brief is enforced. Its files follow the aggregates: accounts
+// and their homes, FTP sub-users and their controls, FTP and panel
+// log-ins, administrators and API tokens, bans, live settings and live
+// sessions. The CLI, the web panel, the API and the FTP service each
+// declare the small interfaces they use of it, and the composition root
+// hands them the one *Service. It knows nothing of flags, HTTP or FTP.
 package service
 
 import (
@@ -72,9 +75,5 @@ func New(st store.Store, h *auth.Hasher, opts Options) *Service {
 // Now is the service's clock, for the edges that show time-dependent
 // state (whether a sub-user has expired) the way the service decides it.
 func (s *Service) Now() time.Time { return s.now() }
-
-// Store returns the underlying store; tests read the change feed through
-// it.
-func (s *Service) Store() store.Store { return s.store }
 
 func isNotFound(err error) bool { return errors.Is(err, domain.ErrNotFound) }
