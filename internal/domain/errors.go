@@ -1,6 +1,8 @@
-// Package domain holds panelftp's data model — accounts, FTP sub-users and
-// live sessions — and every rule of the product brief, with the errors that
-// explain a broken rule to a person. It imports only the standard library.
+// Package domain holds panelftp's data model — accounts, FTP sub-users,
+// live sessions, administrators, API tokens, bans and what an FTP log-in
+// decides — and every rule of the product brief, with the errors that
+// explain a broken rule or a refused log-in. The service and every edge
+// share these types. It imports only the standard library.
 package domain
 
 import (
