@@ -137,7 +137,7 @@ type Defender struct {
 	bans map[netip.Prefix]ban // bans in force (lazily expired)
 	// pending holds bans applied here whose write to the store failed;
 	// Load retries them and keeps them in force meanwhile.
-	pending map[netip.Prefix]store.Ban
+	pending map[netip.Prefix]domain.Ban
 	// journal, non-nil while Load reads the store, records the bans
 	// applied meanwhile, so the table Load swaps in does not lose them.
 	journal map[netip.Prefix]ban
@@ -165,7 +165,7 @@ func New(cfg Config, st store.Bans, log *slog.Logger) *Defender {
 		epoch:   cfg.Now(),
 		fails:   newFailures(cfg.MaxTracked, cfg.Threshold, cfg.Window),
 		bans:    map[netip.Prefix]ban{},
-		pending: map[netip.Prefix]store.Ban{},
+		pending: map[netip.Prefix]domain.Ban{},
 	}
 }
 
@@ -288,7 +288,7 @@ func (d *Defender) banForFailures(ctx context.Context, key netip.Prefix, n, know
 	if reason != "" {
 		why += " (last: " + reason + ")"
 	}
-	b := store.Ban{IP: name, Until: now.Add(d.banTime(count)).UTC(), Count: count + 1, Reason: why, At: now.UTC()}
+	b := domain.Ban{IP: name, Until: now.Add(d.banTime(count)).UTC(), Count: count + 1, Reason: why, At: now.UTC()}
 	d.apply(key, ban{until: b.Until.UnixNano(), count: b.Count})
 	d.log.Info("IP banned", "ip", name, "until", b.Until, "failures", n, "count", b.Count)
 	if err := d.st.PutBan(ctx, b); err != nil {
@@ -313,16 +313,16 @@ func (d *Defender) banTime(count int) time.Duration {
 // written. It refuses a non-positive dur and a safe-listed IP (whose ban
 // would have no effect) with a domain.ErrInvalid error; nothing changes
 // when the store fails.
-func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) (store.Ban, error) {
+func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) (domain.Ban, error) {
 	ip, ok := normalize(ip)
 	if !ok {
-		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to ban is required"}
+		return domain.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: "an IP address to ban is required"}
 	}
 	if dur <= 0 {
-		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "for", Msg: fmt.Sprintf("ban duration %v must be positive, e.g. 1h or 30m", dur)}
+		return domain.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "for", Msg: fmt.Sprintf("ban duration %v must be positive, e.g. 1h or 30m", dur)}
 	}
 	if d.safe(ip) {
-		return store.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%s is on the safe list (--ban-safe-list), so a ban would not keep it out: take it off the safe list first", ip)}
+		return domain.Ban{}, &domain.Error{Kind: domain.Invalid, Field: "ip", Msg: fmt.Sprintf("%s is on the safe list (--ban-safe-list), so a ban would not keep it out: take it off the safe list first", ip)}
 	}
 	key := hostKey(ip)
 	name := domain.KeyText(key)
@@ -330,12 +330,12 @@ func (d *Defender) Ban(ctx context.Context, ip netip.Addr, dur time.Duration, re
 	if prev, err := d.st.GetBan(ctx, name); err == nil {
 		count = prev.Count
 	} else if !errors.Is(err, domain.ErrNotFound) {
-		return store.Ban{}, fmt.Errorf("defender: reading the ban of %s: %w", name, err)
+		return domain.Ban{}, fmt.Errorf("defender: reading the ban of %s: %w", name, err)
 	}
 	now := d.cfg.Now()
-	b := store.Ban{IP: name, Until: now.Add(dur).UTC(), Count: count + 1, Reason: reason, At: now.UTC()}
+	b := domain.Ban{IP: name, Until: now.Add(dur).UTC(), Count: count + 1, Reason: reason, At: now.UTC()}
 	if err := d.st.PutBan(ctx, b); err != nil {
-		return store.Ban{}, fmt.Errorf("defender: saving the ban of %s: %w", name, err)
+		return domain.Ban{}, fmt.Errorf("defender: saving the ban of %s: %w", name, err)
 	}
 	d.apply(key, ban{until: b.Until.UnixNano(), count: b.Count})
 	d.log.Info("IP banned", "ip", name, "until", b.Until, "failures", 0, "count", b.Count, "reason", reason)
@@ -395,12 +395,12 @@ func (d *Defender) Unban(ctx context.Context, ip netip.Prefix) error {
 // List returns the bans in force according to the store, soonest to
 // expire first. Bans kept on this node only because the store failed are
 // not listed.
-func (d *Defender) List(ctx context.Context) ([]store.Ban, error) {
+func (d *Defender) List(ctx context.Context) ([]domain.Ban, error) {
 	active, err := d.st.ListBans(ctx, d.cfg.Now())
 	if err != nil {
 		return nil, fmt.Errorf("defender: listing bans: %w", err)
 	}
-	slices.SortStableFunc(active, func(a, b store.Ban) int { return a.Until.Compare(b.Until) })
+	slices.SortStableFunc(active, func(a, b domain.Ban) int { return a.Until.Compare(b.Until) })
 	return active, nil
 }
 
@@ -423,7 +423,7 @@ func (d *Defender) knownCount(key netip.Prefix) int {
 }
 
 // keepPending remembers a ban the store refused, for Load to retry.
-func (d *Defender) keepPending(key netip.Prefix, b store.Ban) {
+func (d *Defender) keepPending(key netip.Prefix, b domain.Ban) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.pending[key]; ok || len(d.pending) < maxPending {

@@ -354,7 +354,7 @@ func TestSafeList(t *testing.T) {
 	// Rows from elsewhere (another node's older safe list, the CLI) do not
 	// keep a safe IP out, not even through the ban of its /64.
 	for _, ip := range []string{"192.0.2.7", "2001:db8:1:2::/64"} {
-		b := store.Ban{IP: ip, Until: c.Now().Add(time.Hour), Count: 1, At: c.Now()}
+		b := domain.Ban{IP: ip, Until: c.Now().Add(time.Hour), Count: 1, At: c.Now()}
 		if err := st.PutBan(t.Context(), b); err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +385,7 @@ func TestMappedIPv6(t *testing.T) {
 	wantBanned(t, d, "192.0.2.7", false)
 
 	// A row a tool wrote in the mapped form still applies.
-	if err := st.PutBan(t.Context(), store.Ban{IP: "::ffff:198.51.100.1", Until: c.Now().Add(time.Hour), Count: 1}); err != nil {
+	if err := st.PutBan(t.Context(), domain.Ban{IP: "::ffff:198.51.100.1", Until: c.Now().Add(time.Hour), Count: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.Load(t.Context()); err != nil {
@@ -445,7 +445,7 @@ func (f *failingStore) err() error {
 	return nil
 }
 
-func (f *failingStore) PutBan(ctx context.Context, b store.Ban) error {
+func (f *failingStore) PutBan(ctx context.Context, b domain.Ban) error {
 	if err := f.err(); err != nil {
 		return err
 	}
@@ -458,14 +458,14 @@ func (f *failingStore) PutBan(ctx context.Context, b store.Ban) error {
 	return f.Bans.PutBan(ctx, b)
 }
 
-func (f *failingStore) GetBan(ctx context.Context, ip string) (store.Ban, error) {
+func (f *failingStore) GetBan(ctx context.Context, ip string) (domain.Ban, error) {
 	if err := f.err(); err != nil {
-		return store.Ban{}, err
+		return domain.Ban{}, err
 	}
 	return f.Bans.GetBan(ctx, ip)
 }
 
-func (f *failingStore) ListBans(ctx context.Context, now time.Time) ([]store.Ban, error) {
+func (f *failingStore) ListBans(ctx context.Context, now time.Time) ([]domain.Ban, error) {
 	if err := f.err(); err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func (d *Defender) Load(ctx context.Context) error {
 }
 
 // activeBans builds a ban table from the store rows still in force.
-func activeBans(rows []store.Ban, now time.Time) (table map[netip.Prefix]ban, bad int) {
+func activeBans(rows []domain.Ban, now time.Time) (table map[netip.Prefix]ban, bad int) {
 	table = make(map[netip.Prefix]ban, len(rows))
 	for _, r := range rows {
 		if !r.Until.After(now) {
@@ -182,7 +182,7 @@ func activeBans(rows []store.Ban, now time.Time) (table map[netip.Prefix]ban, ba
 // meanwhile holds one lasting at least as long. The caller holds loadMu.
 func (d *Defender) retryPending(ctx context.Context) error {
 	d.mu.RLock()
-	todo := make([]store.Ban, 0, len(d.pending))
+	todo := make([]domain.Ban, 0, len(d.pending))
 	for _, b := range d.pending {
 		todo = append(todo, b)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 func TestParseSafeList(t *testing.T) {
@@ -77,7 +76,7 @@ func TestParseKey(t *testing.T) {
 func TestLoadSkipsBadRows(t *testing.T) {
 	c, st := newClock(), newStore(t)
 	for _, ip := range []string{"garbage", "192.0.2.0/24", "192.0.2.7"} {
-		if err := st.PutBan(t.Context(), store.Ban{IP: ip, Until: c.Now().Add(time.Hour), Count: 1}); err != nil {
+		if err := st.PutBan(t.Context(), domain.Ban{IP: ip, Until: c.Now().Add(time.Hour), Count: 1}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 // Bans is the one owner of IP bans and failure scores: it writes the ban
@@ -20,14 +19,14 @@ type Bans interface {
 	// Ban bans exactly ip for dur and returns the row written. It refuses
 	// a non-positive dur (field "for") and a safe-listed ip (field "ip")
 	// with a domain.ErrInvalid error.
-	Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) (store.Ban, error)
+	Ban(ctx context.Context, ip netip.Addr, dur time.Duration, reason string) (domain.Ban, error)
 	// Unban lifts the ban of ip, one address (a single-IP prefix, which
 	// for IPv6 also lifts its /64) or a network as List shows it, and
 	// forgets its failure score. It returns a domain.ErrNotFound error
 	// when nothing was banned.
 	Unban(ctx context.Context, ip netip.Prefix) error
 	// List returns the bans in force, soonest to expire first.
-	List(ctx context.Context) ([]store.Ban, error)
+	List(ctx context.Context) ([]domain.Ban, error)
 }
 
 // errNoBans is returned by the ban use cases of a Service built without
@@ -35,7 +34,7 @@ type Bans interface {
 var errNoBans = errors.New("service: no ban keeper configured")
 
 // ListBans returns the IP bans in force now, soonest to expire first.
-func (s *Service) ListBans(ctx context.Context) ([]store.Ban, error) {
+func (s *Service) ListBans(ctx context.Context) ([]domain.Ban, error) {
 	if s.bans == nil {
 		return nil, errNoBans
 	}
@@ -45,13 +44,13 @@ func (s *Service) ListBans(ctx context.Context) ([]store.Ban, error) {
 // AddBan keeps ip out of the FTP service and the panel for dur; this node
 // applies it at once, every other node as soon as it reads the change
 // feed. A safe-listed ip is refused: its ban would have no effect.
-func (s *Service) AddBan(ctx context.Context, ip string, dur time.Duration, reason string) (store.Ban, error) {
+func (s *Service) AddBan(ctx context.Context, ip string, dur time.Duration, reason string) (domain.Ban, error) {
 	addr, err := parseIP(ip)
 	if err != nil {
-		return store.Ban{}, err
+		return domain.Ban{}, err
 	}
 	if s.bans == nil {
-		return store.Ban{}, errNoBans
+		return domain.Ban{}, errNoBans
 	}
 	return s.bans.Ban(ctx, addr, dur, reason)
 }

@@ -10,12 +10,11 @@ import (
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
-	"github.com/panelftp/panelftp/internal/store"
 )
 
 func TestBans(t *testing.T) {
 	e := newEnv(t)
-	list := func() []store.Ban {
+	list := func() []domain.Ban {
 		t.Helper()
 		bans, err := e.svc.ListBans(e.ctx)
 		if err != nil {
@@ -23,7 +22,7 @@ func TestBans(t *testing.T) {
 		}
 		return bans
 	}
-	ips := func(bans []store.Ban) string {
+	ips := func(bans []domain.Ban) string {
 		var s []string
 		for _, b := range bans {
 			s = append(s, b.IP)
@@ -100,7 +99,7 @@ func TestRemoveBanOfIPv6Prefix(t *testing.T) {
 	// The defender bans an IPv6 client's whole /64 under the prefix's name.
 	until := e.clock.Now().Add(time.Hour)
 	for _, ip := range []string{"2001:db8:1:2::/64", "2001:db8:9:9::/64"} {
-		if err := e.st.PutBan(e.ctx, store.Ban{IP: ip, Until: until, Count: 1, At: e.clock.Now()}); err != nil {
+		if err := e.st.PutBan(e.ctx, domain.Ban{IP: ip, Until: until, Count: 1, At: e.clock.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}

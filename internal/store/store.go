@@ -198,19 +198,16 @@ type Admins interface {
 	TouchAPIToken(ctx context.Context, id string, at time.Time) error
 }
 
-// Ban is domain.Ban, under the name the ban code has always used.
-type Ban = domain.Ban
-
 // Bans persists IP bans shared by every node. Every write records a
 // ChangeBan.
 type Bans interface {
 	// PutBan inserts or replaces the ban of b.IP and forgets b.IP's failed
 	// log-ins (see LoginFailures), which the ban settles.
-	PutBan(ctx context.Context, b Ban) error
-	GetBan(ctx context.Context, ip string) (Ban, error)
+	PutBan(ctx context.Context, b domain.Ban) error
+	GetBan(ctx context.Context, ip string) (domain.Ban, error)
 	// ListBans returns the bans in force at now (Until after now),
 	// ordered by IP.
-	ListBans(ctx context.Context, now time.Time) ([]Ban, error)
+	ListBans(ctx context.Context, now time.Time) ([]domain.Ban, error)
 	// DeleteBan lifts the ban of ip, forgetting its repeat count and its
 	// failed log-ins: an administrator's pardon.
 	DeleteBan(ctx context.Context, ip string) error

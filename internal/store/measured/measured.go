@@ -193,17 +193,17 @@ func (s *Store) TouchAPIToken(ctx context.Context, id string, at time.Time) (err
 	return s.next.TouchAPIToken(ctx, id, at)
 }
 
-func (s *Store) PutBan(ctx context.Context, b store.Ban) (err error) {
+func (s *Store) PutBan(ctx context.Context, b domain.Ban) (err error) {
 	defer s.observe("PutBan", time.Now(), &err)
 	return s.next.PutBan(ctx, b)
 }
 
-func (s *Store) GetBan(ctx context.Context, ip string) (_ store.Ban, err error) {
+func (s *Store) GetBan(ctx context.Context, ip string) (_ domain.Ban, err error) {
 	defer s.observe("GetBan", time.Now(), &err)
 	return s.next.GetBan(ctx, ip)
 }
 
-func (s *Store) ListBans(ctx context.Context, now time.Time) (_ []store.Ban, err error) {
+func (s *Store) ListBans(ctx context.Context, now time.Time) (_ []domain.Ban, err error) {
 	defer s.observe("ListBans", time.Now(), &err)
 	return s.next.ListBans(ctx, now)
 }

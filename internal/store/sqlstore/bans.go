@@ -12,8 +12,8 @@ import (
 
 const banCols = "ip, until_at, count, reason, banned_at"
 
-func scanBan(r rowScanner) (store.Ban, error) {
-	var b store.Ban
+func scanBan(r rowScanner) (domain.Ban, error) {
+	var b domain.Ban
 	var until, at int64
 	err := r.Scan(&b.IP, &until, &b.Count, &b.Reason, &at)
 	b.Until, b.At = timeOf(until), timeOf(at)
@@ -21,7 +21,7 @@ func scanBan(r rowScanner) (store.Ban, error) {
 }
 
 // PutBan implements store.Bans.
-func (s *Store) PutBan(ctx context.Context, b store.Ban) error {
+func (s *Store) PutBan(ctx context.Context, b domain.Ban) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO bans ("+banCols+`) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (ip) DO UPDATE SET until_at = excluded.until_at, count = excluded.count,
@@ -46,7 +46,7 @@ func (s *Store) banChanged(ctx context.Context, tx *sql.Tx, ip string) error {
 }
 
 // GetBan implements store.Bans.
-func (s *Store) GetBan(ctx context.Context, ip string) (store.Ban, error) {
+func (s *Store) GetBan(ctx context.Context, ip string) (domain.Ban, error) {
 	b, err := scanBan(s.db.QueryRowContext(ctx, "SELECT "+banCols+" FROM bans WHERE ip = $1", ip))
 	if errors.Is(err, sql.ErrNoRows) {
 		return b, domain.NotFoundf("IP %s is not banned", ip)
@@ -55,7 +55,7 @@ func (s *Store) GetBan(ctx context.Context, ip string) (store.Ban, error) {
 }
 
 // ListBans implements store.Bans, ordered by IP.
-func (s *Store) ListBans(ctx context.Context, now time.Time) ([]store.Ban, error) {
+func (s *Store) ListBans(ctx context.Context, now time.Time) ([]domain.Ban, error) {
 	rows, err := s.db.QueryContext(ctx, "SELECT "+banCols+" FROM bans WHERE until_at > $1 ORDER BY ip", micros(now))
 	list, err := scanAll(rows, err, scanBan)
 	return list, wrap("list bans", err)

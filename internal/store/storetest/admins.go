@@ -145,16 +145,16 @@ var tokenCases = []testCase{
 	}},
 }
 
-func ban(ip string) store.Ban {
-	return store.Ban{IP: ip, Until: at(15 * time.Minute), Count: 1, Reason: "10 failed log-ins", At: at(0)}
+func ban(ip string) domain.Ban {
+	return domain.Ban{IP: ip, Until: at(15 * time.Minute), Count: 1, Reason: "10 failed log-ins", At: at(0)}
 }
 
-func storedBan(b store.Ban) store.Ban {
+func storedBan(b domain.Ban) domain.Ban {
 	b.Until, b.At = stored(b.Until), stored(b.At)
 	return b
 }
 
-func banIP(b store.Ban) string { return b.IP }
+func banIP(b domain.Ban) string { return b.IP }
 
 var banCases = []testCase{
 	{"put, get and list ordered by IP", func(t *testing.T, s store.Store) {
@@ -170,7 +170,7 @@ var banCases = []testCase{
 	}},
 	{"put replaces", func(t *testing.T, s store.Store) {
 		check(t, s.PutBan(t.Context(), ban("192.0.2.1")), "PutBan")
-		b := store.Ban{IP: "192.0.2.1", Until: at(2 * time.Hour), Count: 2, Reason: "again", At: at(time.Hour)}
+		b := domain.Ban{IP: "192.0.2.1", Until: at(2 * time.Hour), Count: 2, Reason: "again", At: at(time.Hour)}
 		check(t, s.PutBan(t.Context(), b), "second PutBan")
 		got, err := s.GetBan(t.Context(), "192.0.2.1")
 		check(t, err, "GetBan")
