@@ -49,6 +49,7 @@ var allowed = map[string][]string{
 
 	// Helpers of other packages' tests.
 	"internal/xferlog/xferlogtest": {},
+	"internal/clocktest":           {},
 }
 
 // only names third-party modules that a single package may import, and

@@ -11,30 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/clocktest"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/store"
 	"github.com/panelftp/panelftp/internal/store/sqlstore"
 )
 
-// clock is a settable clock, safe for concurrent use.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clocktest.Clock { return clocktest.New(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)) }
 
 func openStore(t *testing.T, dir string) *sqlstore.Store {
 	t.Helper()
@@ -48,7 +31,7 @@ func openStore(t *testing.T, dir string) *sqlstore.Store {
 
 func newStore(t *testing.T) *sqlstore.Store { return openStore(t, t.TempDir()) }
 
-func newDefender(t *testing.T, st store.Bans, c *clock, cfg Config) *Defender {
+func newDefender(t *testing.T, st store.Bans, c *clocktest.Clock, cfg Config) *Defender {
 	t.Helper()
 	cfg.Now = c.Now
 	d := New(cfg, st, nil)

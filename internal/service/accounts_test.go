@@ -106,7 +106,7 @@ func TestAccountSettings(t *testing.T) {
 
 	wantErr(t, e.svc.SetFTPLimit(e.ctx, "bob", -1), domain.Invalid, "ftp_limit")
 	wantErr(t, e.svc.SetFTPLimit(e.ctx, "nobody", 5), domain.NotFound, "")
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	if err := e.svc.SetFTPLimit(e.ctx, "bob", 0); err != nil {
 		t.Fatal(err)
 	}

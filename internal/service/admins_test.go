@@ -115,7 +115,7 @@ func TestAPITokens(t *testing.T) {
 		}
 	}
 
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	got, err := e.svc.CheckAPIToken(e.ctx, secret)
 	if err != nil || got.ID != tok.ID {
 		t.Fatalf("CheckAPIToken(secret) = %+v, %v", got, err)
@@ -179,11 +179,11 @@ func TestAPITokenScopeAndExpiry(t *testing.T) {
 	if tok.Account != "bob" || !tok.ExpiresAt.Equal(e.clock.Now().Add(90*24*time.Hour)) {
 		t.Errorf("token %+v", tok)
 	}
-	e.clock.Add(90*24*time.Hour - time.Second)
+	e.clock.Advance(90*24*time.Hour - time.Second)
 	if got, err := e.svc.CheckAPIToken(e.ctx, secret); err != nil || got.Account != "bob" {
 		t.Fatalf("a second before expiry: %+v, %v", got, err)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	if _, err := e.svc.CheckAPIToken(e.ctx, secret); !errors.Is(err, domain.ErrTokenExpired) {
 		t.Fatalf("at expiry: %v, want ErrTokenExpired", err)
 	}

@@ -79,7 +79,7 @@ func TestBans(t *testing.T) {
 		})
 	}
 
-	e.clock.Add(time.Hour + time.Second)
+	e.clock.Advance(time.Hour + time.Second)
 	if got := ips(list()); got != "2001:db8::7,203.0.113.7" {
 		t.Fatalf("ListBans after an hour = %q, want the expired ban gone", got)
 	}

@@ -21,7 +21,7 @@ func TestSetFTPControls(t *testing.T) {
 	e.addUser("bob", "dev.bob", "/")
 	e.addUser("bob", "other.bob", "/")
 
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	seq := e.lastChange()
 	u, ended, err := e.svc.SetFTPControls(e.ctx, "bob", "Dev.Bob", domain.ControlsChange{
 		QuotaMB: ptr(int64(300)), MaxFiles: ptr(int64(5000)), UploadKBps: ptr(int64(200)), DownloadKBps: ptr(int64(400)),
@@ -185,7 +185,7 @@ func TestLoginAfterExpiry(t *testing.T) {
 		t.Errorf("Login.ExpiresAt = %v, want the end of the last day, %v", login.ExpiresAt, want)
 	}
 
-	e.clock.Add(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC).Sub(e.clock.Now())) // midnight UTC
+	e.clock.Advance(time.Date(2026, 3, 5, 0, 0, 0, 0, time.UTC).Sub(e.clock.Now())) // midnight UTC
 	before := e.snapshot()
 	_, err = e.svc.Authenticate(e.ctx, "dev.bob", pw1, "192.0.2.7")
 	var expired *domain.ExpiredError

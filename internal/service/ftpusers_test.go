@@ -17,7 +17,7 @@ import (
 func TestAddFTPUser(t *testing.T) {
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 
 	u, err := e.svc.AddFTPUser(e.ctx, domain.NewFTPUser{
 		Account: "bob", Username: " Dev.BOB ", Password: pw1, Path: "example.com/dev", QuotaMB: 100,
@@ -286,7 +286,7 @@ func TestChangesKickTheUser(t *testing.T) {
 	}
 	for _, tc := range ops {
 		t.Run(tc.name, func(t *testing.T) {
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			seq := e.lastChange()
 			if err := tc.op(); err != nil {
 				t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/clocktest"
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -28,24 +29,6 @@ const (
 	pw1 = "Secret-pw-1"
 	pw2 = "Other#Pass2"
 )
-
-// clock is the injected time source; tests move it by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer collects log output from concurrent goroutines.
 type syncBuffer struct {
@@ -72,7 +55,7 @@ type env struct {
 	ctx     context.Context
 	svc     *service.Service
 	st      store.Store
-	clock   *clock
+	clock   *clocktest.Clock
 	base    string
 	outside string
 	logs    *syncBuffer
@@ -103,7 +86,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 		t:       t,
 		ctx:     context.Background(),
 		st:      st,
-		clock:   &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)},
+		clock:   clocktest.New(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)),
 		base:    base,
 		outside: filepath.Join(base, "outside"),
 		logs:    &syncBuffer{},

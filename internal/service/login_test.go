@@ -26,7 +26,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 
 	t.Run("success", func(t *testing.T) {
-		e.clock.Add(time.Hour)
+		e.clock.Advance(time.Hour)
 		login, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "198.51.100.7")
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +76,7 @@ func TestAuthenticate(t *testing.T) {
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
-			e.clock.Add(time.Minute)
+			e.clock.Advance(time.Minute)
 			before := e.snapshot()
 			login, err := e.svc.Authenticate(e.ctx, tc.user, tc.password, "203.0.113.9")
 			if err != tc.want {

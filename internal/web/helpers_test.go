@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
+	"github.com/panelftp/panelftp/internal/clocktest"
 	"github.com/panelftp/panelftp/internal/defender"
 	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/service"
@@ -33,13 +33,6 @@ const (
 	ftpPW        = "Ftp-Secret-Pw9"
 )
 
-// clock is the panel's clock in tests: real time plus an offset the test
-// can move forward (the service keeps real time).
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // env is a panel on a real SQLite store with two accounts, bob and alice,
 // and one admin, root.
 type env struct {
@@ -48,7 +41,7 @@ type env struct {
 	svc   *service.Service
 	st    *sqlstore.Store
 	homes string
-	clock *clock
+	clock *clocktest.Clock // real time, moved forward by the test: the service keeps real time
 	cfg   web.Config
 	// def keeps the service's bans; it is the panel's Guard only when a
 	// test makes it so.
@@ -68,7 +61,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clk := &clock{}
+	clk := clocktest.Real()
 	def := defender.New(defender.Config{Threshold: 3, BanTime: time.Hour, Now: clk.Now}, st, nil)
 	// The accounts keep the server's ids, which as root is allowed only
 	// with AllowRootOwner; the panel's pages do not depend on owners.
