@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"errors"
 	"log/slog"
 	"net/url"
 	"os"
@@ -172,55 +171,6 @@ func TestGapMakesFollowersResync(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "re-reading everything") {
 		t.Errorf("the gap was not logged:\n%s", log)
-	}
-}
-
-// flakyChanges fails ChangesAfter while down is set.
-type flakyChanges struct {
-	store.Changes
-	mu   sync.Mutex
-	down bool
-}
-
-func (f *flakyChanges) ChangesAfter(ctx context.Context, after int64, limit int) ([]store.Change, bool, error) {
-	f.mu.Lock()
-	down := f.down
-	f.mu.Unlock()
-	if down {
-		return nil, false, errors.New("connection refused")
-	}
-	return f.Changes.ChangesAfter(ctx, after, limit)
-}
-
-func (f *flakyChanges) set(down bool) {
-	f.mu.Lock()
-	f.down = down
-	f.mu.Unlock()
-}
-
-// TestOutageLoggedOnceAndResynced: a store that fails for a while is
-// logged once when it fails and once when it is back, and the followers
-// re-read everything after it, having possibly missed pushes.
-func TestOutageLoggedOnceAndResynced(t *testing.T) {
-	st := &flakyChanges{Changes: sqliteStore(t)}
-	r := &recorder{}
-	log := &syncBuffer{}
-	start(t, st, Config{Poll: 5 * time.Millisecond, Log: slog.New(slog.NewTextHandler(log, nil))}, r.follower())
-	waitFor(t, "the start's resync", func() bool { _, n := r.state(); return n == 1 })
-	st.set(true)
-	waitFor(t, "the failure logged", func() bool { return strings.Contains(log.String(), "cannot read the change feed") })
-	time.Sleep(100 * time.Millisecond) // about 20 more failed reads
-	st.set(false)
-	if err := st.Changes.(*sqlstore.Store).KickSession(t.Context(), "after"); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "the change after the outage", func() bool { keys, _ := r.state(); return has(keys, "after") })
-	if _, n := r.state(); n != 2 {
-		t.Errorf("%d resyncs, want 2 (start and recovery)", n)
-	}
-	text := log.String()
-	if strings.Count(text, "cannot read the change feed") != 1 || strings.Count(text, "reading the change feed again") != 1 {
-		t.Errorf("want one line at the failure and one at the recovery:\n%s", text)
 	}
 }
 
