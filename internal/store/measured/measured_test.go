@@ -34,6 +34,7 @@ func (r *recorder) StoreCall(op string, d time.Duration, err error) {
 // TestConformanceThroughTheWrapper: measured changes nothing the suite
 // can see, and reports every method of store.Store it calls.
 func TestConformanceThroughTheWrapper(t *testing.T) {
+	t.Parallel()
 	rec := &recorder{calls: map[string][]call{}}
 	storetest.Run(t, func(t *testing.T) store.Store {
 		st, err := sqlstore.OpenSQLite(t.TempDir())

@@ -16,6 +16,7 @@ import (
 // TestSQLiteDollarPlaceholders pins what the queries rely on: modernc binds
 // $N to the N-th argument, in any order and repeated.
 func TestSQLiteDollarPlaceholders(t *testing.T) {
+	t.Parallel()
 	s := mustOpen(t, sqliteFresh(t))
 	var a, b, c string
 	err := s.db.QueryRowContext(t.Context(), "SELECT $2, $1, $2 || $1", "x", "y").Scan(&a, &b, &c)
@@ -27,6 +28,7 @@ func TestSQLiteDollarPlaceholders(t *testing.T) {
 // TestSQLiteSettings checks that every pooled connection, not only the
 // first, gets the pragmas, and that the files are private.
 func TestSQLiteSettings(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	s := mustOpen(t, func() (*Store, error) { return OpenSQLite(dir) })
 	for i := range 3 {
@@ -54,6 +56,7 @@ func TestSQLiteSettings(t *testing.T) {
 // TestSQLiteOddDirName: "?" and "#" in the directory are part of the path,
 // not the start of DSN parameters.
 func TestSQLiteOddDirName(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "we?ird #dir %20")
 	s := mustOpen(t, func() (*Store, error) { return OpenSQLite(dir) })
 	if err := s.CreateAccount(t.Context(), domain.Account{Name: "bob", Home: "/home/bob"}); err != nil {
@@ -65,6 +68,7 @@ func TestSQLiteOddDirName(t *testing.T) {
 }
 
 func TestMigrationsNumbered(t *testing.T) {
+	t.Parallel()
 	for i, m := range migrations {
 		if m.version != i+1 {
 			t.Fatalf("migrations[%d] has version %d, want %d: versions run from 1 without gaps", i, m.version, i+1)
@@ -107,6 +111,7 @@ func benchPublish(b *testing.B, open func() (*Store, error)) {
 // the per-user controls and the banner existed come back with no limit, no
 // restriction and the default greeting.
 func TestUpgradeLeavesUsersUnrestricted(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	db, err := sql.Open("sqlite", sqliteDSN(filepath.Join(dir, SQLiteFile)))
 	if err != nil {
@@ -150,6 +155,7 @@ func TestUpgradeLeavesUsersUnrestricted(t *testing.T) {
 // is refused with ErrNoDatabase, and neither the directory nor the file is
 // made; an existing one opens.
 func TestOpenExistingCreatesNothing(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	if _, err := Open(t.Context(), dir, "", Options{Existing: true}); !errors.Is(err, ErrNoDatabase) {
 		t.Fatalf("Open of a missing SQLite database: %v, want ErrNoDatabase", err)

@@ -143,10 +143,11 @@ func mustOpen(t *testing.T, open func() (*Store, error)) *Store {
 	return s
 }
 
-// forEachBackend runs test once per database kind.
+// forEachBackend runs test once per database kind, the kinds in parallel.
 func forEachBackend(t *testing.T, test func(t *testing.T, fresh func(testing.TB) func() (*Store, error))) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			b.require(t)
 			test(t, b.fresh)
 		})
@@ -154,12 +155,14 @@ func forEachBackend(t *testing.T, test func(t *testing.T, fresh func(testing.TB)
 }
 
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, fresh func(testing.TB) func() (*Store, error)) {
 		storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t, fresh(t)) })
 	})
 }
 
 func TestReopenKeepsDataAndSchema(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, fresh func(testing.TB) func() (*Store, error)) {
 		open := fresh(t)
 		s, err := open()
@@ -194,6 +197,7 @@ func wantVersions(t *testing.T, s *Store) {
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, fresh func(testing.TB) func() (*Store, error)) {
 		open := fresh(t)
 		s, err := open()
@@ -218,6 +222,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 }
 
 func TestConcurrentFirstOpen(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, fresh func(testing.TB) func() (*Store, error)) {
 		open := fresh(t)
 		stores := make([]*Store, 4)
@@ -241,6 +246,7 @@ func TestConcurrentFirstOpen(t *testing.T) {
 // server and a CLI call would have, interleave read-then-write
 // transactions without SQLITE_BUSY or lost writes.
 func TestTwoStoresWriteConcurrently(t *testing.T) {
+	t.Parallel()
 	forEachBackend(t, func(t *testing.T, fresh func(testing.TB) func() (*Store, error)) {
 		open := fresh(t)
 		a, b := mustOpen(t, open), mustOpen(t, open)
@@ -286,6 +292,7 @@ const childEnv = "PANELFTP_SQLSTORE_CHILD_DIR"
 // TestTwoProcessesWriteSQLite runs a second process (this test binary) that
 // writes to the same SQLite file while this one does.
 func TestTwoProcessesWriteSQLite(t *testing.T) {
+	t.Parallel()
 	if dir := os.Getenv(childEnv); dir != "" {
 		childWriter(t, dir)
 		return
@@ -325,6 +332,7 @@ func childWriter(t *testing.T, dir string) {
 // panelftp's tables is refused with Options.Existing, and no table is
 // made; once created, it opens.
 func TestOpenExistingPostgresCreatesNothing(t *testing.T) {
+	t.Parallel()
 	pgRequire(t)
 	dsn := pgFreshDSN(t)
 	if _, err := Open(t.Context(), "", dsn, Options{Existing: true}); !errors.Is(err, ErrNoDatabase) {

@@ -21,9 +21,11 @@ type testCase struct {
 	run  func(t *testing.T, s store.Store)
 }
 
-// Run runs the whole suite. Every subtest calls open, which must return a
-// new, empty store that no other test sees (a fresh file, a fresh schema)
-// and close it when t ends (t.Cleanup).
+// Run runs the whole suite and returns when it is done. Every subtest
+// calls open, which must return a new, empty store that no other test
+// sees (a fresh file, a fresh schema) and close it when t ends
+// (t.Cleanup); open is called from parallel subtests. The subtests of a
+// group run in parallel, the groups one after the other.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	groups := []struct {
 		name  string
@@ -47,7 +49,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
-				t.Run(c.name, func(t *testing.T) { c.run(t, open(t)) })
+				t.Run(c.name, func(t *testing.T) {
+					t.Parallel()
+					c.run(t, open(t))
+				})
 			}
 		})
 	}
