@@ -12,6 +12,7 @@ import (
 )
 
 func TestCreateAccountThenReadIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(http.MethodPost, "/api/v1/accounts", map[string]any{
 		"name": "bob", "home": e.home("bob"), "ftp_limit": 3, "panel_password": testPassword,
@@ -52,6 +53,7 @@ func TestCreateAccountThenReadIt(t *testing.T) {
 }
 
 func TestCreateAccountWithOwnerAndCountsFTPUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(http.MethodPost, "/api/v1/accounts", map[string]any{"name": "bob", "home": e.home("bob"), "uid": 1001, "gid": 1002})
 	m := r.want(t, http.StatusCreated).json(t)
@@ -69,6 +71,7 @@ func TestCreateAccountWithOwnerAndCountsFTPUsers(t *testing.T) {
 }
 
 func TestCreateAccountRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	cases := []struct {
@@ -114,6 +117,7 @@ func TestCreateAccountRefusals(t *testing.T) {
 }
 
 func TestUnknownAccountIs404(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, method := range []string{http.MethodGet, http.MethodDelete} {
 		e.do(method, "/api/v1/accounts/nobody", nil).wantError(t, 404, "not_found", "", "account nobody does not exist")
@@ -123,6 +127,7 @@ func TestUnknownAccountIs404(t *testing.T) {
 }
 
 func TestPatchAccountAppliesEachField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/")
@@ -151,6 +156,7 @@ func TestPatchAccountAppliesEachField(t *testing.T) {
 }
 
 func TestPatchAccountRefusalsChangeNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 2)
 	cases := []struct {
@@ -182,6 +188,7 @@ func TestPatchAccountRefusalsChangeNothing(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/site")

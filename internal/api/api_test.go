@@ -286,6 +286,7 @@ func (b *syncBuffer) String() string {
 }
 
 func TestUnknownRouteAndWrongMethodAnswerJSON(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(http.MethodGet, "/api/v1/nope", nil)
 	r.wantError(t, http.StatusNotFound, "not_found", "", "no API route GET /api/v1/nope")
@@ -303,6 +304,7 @@ func TestUnknownRouteAndWrongMethodAnswerJSON(t *testing.T) {
 }
 
 func TestMutatingCallsAreLoggedWithoutPasswords(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.do(http.MethodPost, "/api/v1/accounts/bob/ftp-users",
@@ -330,6 +332,7 @@ func TestMutatingCallsAreLoggedWithoutPasswords(t *testing.T) {
 }
 
 func TestResponsesAreNotCached(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.do(http.MethodGet, "/api/v1/accounts", nil).want(t, http.StatusOK)
 	if got := r.header.Get("Cache-Control"); got != "no-store" {
@@ -341,6 +344,7 @@ func TestResponsesAreNotCached(t *testing.T) {
 }
 
 func TestStoreFailureIs503WithTheDetailOnlyInTheLog(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if err := e.store.Close(); err != nil {
 		t.Fatal(err)
@@ -359,6 +363,7 @@ func TestStoreFailureIs503WithTheDetailOnlyInTheLog(t *testing.T) {
 }
 
 func TestPanicInAHandlerAnswers500(t *testing.T) {
+	t.Parallel()
 	logs := &syncBuffer{}
 	s := &server{log: slog.New(slog.NewTextHandler(logs, nil))}
 	h := s.wrap(route{method: http.MethodPost, path: "/boom", public: true,

@@ -10,6 +10,7 @@ import (
 )
 
 func TestRequestsWithoutAValidTokenAreRefusedAndChangeNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	revoked, revokedSecret, err := e.svc.CreateAPIToken(context.Background(), domain.NewAPIToken{Label: "old"})
@@ -68,6 +69,7 @@ func TestRequestsWithoutAValidTokenAreRefusedAndChangeNothing(t *testing.T) {
 }
 
 func TestValidTokenIsAccepted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.doAuth(http.MethodGet, "/api/v1/accounts", nil, "bearer "+e.secret).want(t, http.StatusOK)
 	e.doAuth(http.MethodGet, "/api/v1/accounts", nil, "Bearer  "+e.secret+" ").want(t, http.StatusOK)

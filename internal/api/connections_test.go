@@ -36,6 +36,7 @@ func (e *env) kicks() []string {
 }
 
 func TestListConnections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -75,6 +76,7 @@ func TestListConnections(t *testing.T) {
 }
 
 func TestDisconnectQueuesAKick(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	now := time.Now()

@@ -15,6 +15,7 @@ import (
 )
 
 func TestCreateFTPUserThenReadIt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	r := e.do(http.MethodPost, "/api/v1/accounts/bob/ftp-users", map[string]any{
@@ -51,6 +52,7 @@ func TestCreateFTPUserThenReadIt(t *testing.T) {
 }
 
 func TestFTPUserShowsLastLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/")
@@ -69,6 +71,7 @@ func TestFTPUserShowsLastLogin(t *testing.T) {
 }
 
 func TestCreateFTPUserRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 2)
 	e.addAccount("full", 1)
@@ -120,6 +123,7 @@ func TestCreateFTPUserRefusals(t *testing.T) {
 
 // A request wrong in several fields names each of them at once.
 func TestCreateFTPUserReportsEveryField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	body := map[string]any{"username": "my site!", "password": "password", "path": "../other", "quota_mb": -1}
@@ -143,6 +147,7 @@ func TestCreateFTPUserReportsEveryField(t *testing.T) {
 }
 
 func TestFTPUserNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -166,6 +171,7 @@ func TestFTPUserNotFound(t *testing.T) {
 }
 
 func TestListFTPUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -209,6 +215,7 @@ func TestListFTPUsers(t *testing.T) {
 }
 
 func TestPatchFTPUserAppliesEachField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/")
@@ -239,6 +246,7 @@ func TestPatchFTPUserAppliesEachField(t *testing.T) {
 }
 
 func TestPatchFTPUserRefusalsChangeNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	before := e.addFTPUser("bob", "dev.bob", "/site")
@@ -279,6 +287,7 @@ func TestPatchFTPUserRefusalsChangeNothing(t *testing.T) {
 }
 
 func TestDeleteFTPUserKeepsFiles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 1)
 	e.addFTPUser("bob", "dev.bob", "/site")
@@ -306,6 +315,7 @@ func TestDeleteFTPUserKeepsFiles(t *testing.T) {
 }
 
 func TestPatchFTPUserControls(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/")
@@ -350,6 +360,7 @@ func TestPatchFTPUserControls(t *testing.T) {
 }
 
 func TestPatchFTPUserControlRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/")

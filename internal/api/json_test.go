@@ -9,6 +9,7 @@ import (
 // TestMalformedBodiesAreRefusedWithWhatToFix sends bodies that are not
 // the JSON a route takes; none may change anything.
 func TestMalformedBodiesAreRefusedWithWhatToFix(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addFTPUser("bob", "dev.bob", "/")

@@ -103,6 +103,7 @@ func (d openAPIDoc) params(t *testing.T, path string, op docOperation, where str
 var pathParam = regexp.MustCompile(`\{(\w+)\}`)
 
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	d := loadDoc(t)
 	if d.OpenAPI != "3.1.0" || len(d.Servers) != 1 || d.Servers[0].URL != Prefix {
 		t.Fatalf("openapi %q, servers %v: want 3.1.0 on %s", d.OpenAPI, d.Servers, Prefix)
@@ -141,6 +142,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 }
 
 func TestOpenAPIHasNoOperationWithoutRoute(t *testing.T) {
+	t.Parallel()
 	d := loadDoc(t)
 	routes := map[string]bool{}
 	for _, rt := range (&server{}).routes() {
@@ -165,6 +167,7 @@ func TestOpenAPIHasNoOperationWithoutRoute(t *testing.T) {
 // TestOpenAPISchemasMatchGoTypes keeps each schema's properties equal to
 // the JSON fields of the Go type the handlers read or write.
 func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	t.Parallel()
 	d := loadDoc(t)
 	types := map[string]any{
 		"Account": accountJSON{}, "FTPUser": ftpUserJSON{}, "Connection": sessionJSON{},
@@ -225,6 +228,7 @@ func alwaysSent(t reflect.Type) []string {
 // unregistered one would get the JSON 404 or 405. Every other method on
 // the same path gets 405 with an Allow header listing the table's methods.
 func TestRouteTableIsWhatIsServed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	allowed := map[string][]string{}
 	for _, rt := range (&server{}).routes() {
@@ -260,6 +264,7 @@ func TestRouteTableIsWhatIsServed(t *testing.T) {
 }
 
 func TestOpenAPIDocumentIsServedWithoutToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.doAuth(http.MethodGet, Prefix+"/openapi.json", nil, "").want(t, http.StatusOK)
 	if !bytes.Equal(r.body, openAPI) {

@@ -25,6 +25,7 @@ func (e *env) accountToken(account string) string {
 
 // An account's token manages its own FTP users and connections.
 func TestAccountTokenOnItsAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 3)
 	e.addAccount("alice", 0)
@@ -61,6 +62,7 @@ func TestAccountTokenOnItsAccount(t *testing.T) {
 // An account's token cannot reach another account, nor do what only an
 // administrator may; nothing changes.
 func TestAccountTokenRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 3)
 	e.addAccount("alice", 0)
@@ -144,6 +146,7 @@ func (e *env) snapshot() string {
 
 // An expired token is refused like a revoked one, saying it expired.
 func TestExpiredTokenRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	for _, account := range []string{"", "bob"} {

@@ -15,6 +15,7 @@ import (
 // TestFollowsChanges: bans put and lifted elsewhere apply here when the
 // change feed hands them to Apply, and all of them with Resync.
 func TestFollowsChanges(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	a := newDefender(t, st, c, Config{})
 	b := newDefender(t, st, c, Config{})
@@ -68,6 +69,7 @@ func TestFollowsChanges(t *testing.T) {
 // failures the other nodes counted, once the change feed tells them, so
 // a pardoned address starts from zero wherever it fails next.
 func TestPardonOnEveryNode(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	a := newDefender(t, st, c, Config{Threshold: 3})
 	b := newDefender(t, st, c, Config{Threshold: 3})
@@ -103,6 +105,7 @@ func TestPardonOnEveryNode(t *testing.T) {
 // TestUnbanNetwork: a /64 ban is lifted by naming the network as List
 // shows it, and with it the score of the /64; garbage is refused.
 func TestUnbanNetwork(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 2})
 	fail(t, d, "2001:db8:1:2::7", 2)
@@ -126,6 +129,7 @@ func TestUnbanNetwork(t *testing.T) {
 // up to one threshold: 6 on one and 4 on the other ban the address on
 // both, with one ban in the store.
 func TestSharedCountsAcrossNodes(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	a := newDefender(t, st, c, Config{Shared: st})
 	b := newDefender(t, st, c, Config{Shared: st})
@@ -168,6 +172,7 @@ func (sharedDown) AddLoginFailure(context.Context, string, time.Time, time.Time)
 // TestSharedStoreDownCountsHere: while the shared count fails, the node
 // still counts and bans on its own, and says why.
 func TestSharedStoreDownCountsHere(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	d := newDefender(t, newStore(t), c, Config{Threshold: 3, Shared: sharedDown{}})
 	for range 2 {
@@ -185,6 +190,7 @@ func TestSharedStoreDownCountsHere(t *testing.T) {
 // TestPruneStore: ended bans are forgotten after Forget, shared failures
 // after the window.
 func TestPruneStore(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 3, Shared: st, Forget: 48 * time.Hour})
 	fail(t, d, "192.0.2.7", 3)

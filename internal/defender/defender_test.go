@@ -68,6 +68,7 @@ func wantBanned(t *testing.T, d *Defender, ip string, want bool) {
 }
 
 func TestThreshold(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		threshold int
@@ -123,6 +124,7 @@ func repeat(ip string, n int) []string {
 }
 
 func TestBannedUntil(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	d := newDefender(t, newStore(t), c, Config{Threshold: 2})
 	fail(t, d, "192.0.2.7", 2)
@@ -140,6 +142,7 @@ func TestBannedUntil(t *testing.T) {
 }
 
 func TestWindowSlides(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	d := newDefender(t, newStore(t), c, Config{Threshold: 5, Window: 10 * time.Minute})
 	ip := "192.0.2.7"
@@ -160,6 +163,7 @@ func TestWindowSlides(t *testing.T) {
 }
 
 func TestRepeatBanDoubles(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 3, BanTime: 15 * time.Minute, MaxBan: 100 * time.Minute})
 	ip := netip.MustParseAddr("192.0.2.7")
@@ -184,6 +188,7 @@ func TestRepeatBanDoubles(t *testing.T) {
 }
 
 func TestBanTimeCap(t *testing.T) {
+	t.Parallel()
 	d := New(Config{BanTime: 15 * time.Minute, MaxBan: 24 * time.Hour}, nil, nil)
 	for count, want := range map[int]time.Duration{
 		0: 15 * time.Minute, 1: 30 * time.Minute, 6: 16 * time.Hour, 7: 24 * time.Hour,
@@ -196,6 +201,7 @@ func TestBanTimeCap(t *testing.T) {
 }
 
 func TestBanSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	c, dir := newClock(), t.TempDir()
 	st := openStore(t, dir)
 	d := newDefender(t, st, c, Config{Threshold: 3})
@@ -210,6 +216,7 @@ func TestBanSurvivesRestart(t *testing.T) {
 }
 
 func TestOtherNode(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	a := newDefender(t, st, c, Config{Threshold: 3})
 	b := newDefender(t, st, c, Config{Threshold: 3})
@@ -257,6 +264,7 @@ func TestOtherNode(t *testing.T) {
 }
 
 func TestUnban(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	a := newDefender(t, st, c, Config{Threshold: 3})
 	b := newDefender(t, st, c, Config{Threshold: 3})
@@ -314,6 +322,7 @@ func TestUnban(t *testing.T) {
 }
 
 func TestSafeList(t *testing.T) {
+	t.Parallel()
 	safe, err := ParseSafeList("192.0.2.0/24, 2001:db8:1:2::5")
 	if err != nil {
 		t.Fatal(err)
@@ -351,6 +360,7 @@ func TestSafeList(t *testing.T) {
 }
 
 func TestMappedIPv6(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 4})
 	fail(t, d, "::ffff:192.0.2.7", 2)
@@ -378,6 +388,7 @@ func TestMappedIPv6(t *testing.T) {
 }
 
 func TestManualBan(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: 3})
 	ip := netip.MustParseAddr("192.0.2.7")
@@ -463,6 +474,7 @@ func (f *failingStore) DeleteBan(ctx context.Context, ip string) error {
 }
 
 func TestStoreDown(t *testing.T) {
+	t.Parallel()
 	c, sql := newClock(), newStore(t)
 	st := &failingStore{Bans: sql}
 	d := newDefender(t, st, c, Config{Threshold: 3})
@@ -500,6 +512,7 @@ func TestStoreDown(t *testing.T) {
 
 // When only writes fail, the ban stays in force here across reloads.
 func TestStoreRefusesWrites(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	st := &failingStore{Bans: newStore(t), noPuts: true}
 	d := newDefender(t, st, c, Config{Threshold: 3})
@@ -522,7 +535,8 @@ func TestStoreRefusesWrites(t *testing.T) {
 }
 
 func TestBoundedMemory(t *testing.T) {
-	const limit, flood = 10_000, 1_000_000
+	t.Parallel()
+	const limit, flood = 10_000, 200_000
 	c := newClock()
 	d := newDefender(t, newStore(t), c, Config{Threshold: 3, MaxTracked: limit})
 	ctx := context.Background()
@@ -559,6 +573,7 @@ func TestBoundedMemory(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
+	t.Parallel()
 	const workers, ips, rounds, threshold = 8, 16, 200, 5
 	c, st := newClock(), newStore(t)
 	d := newDefender(t, st, c, Config{Threshold: threshold})
@@ -603,6 +618,7 @@ func waitBanned(t *testing.T, d *Defender, ip netip.Addr, want bool) {
 }
 
 func TestBanLogLine(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
 		if a.Key == slog.TimeKey {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestInForce(t *testing.T) {
+	t.Parallel()
 	c := newClock()
 	d := newDefender(t, newStore(t), c, Config{Threshold: 2, BanTime: time.Minute})
 	if n := d.InForce(); n != 0 {

@@ -62,6 +62,7 @@ func (p *pruneRecorder) prunes() (bans, failures []time.Time) {
 // bans and failures; a failing store is logged once, and its recovery
 // once.
 func TestRunPrunesEveryMinute(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := &pruneRecorder{}
 		var log syncLog
@@ -114,6 +115,7 @@ func TestRunPrunesEveryMinute(t *testing.T) {
 // TestRunPrunesSharedFailures: with failures shared between nodes, Run
 // forgets in the store the ones that left the window.
 func TestRunPrunesSharedFailures(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		st := &pruneRecorder{}
 		d := New(Config{Window: 5 * time.Minute, Shared: st}, st, nil)

@@ -12,6 +12,7 @@ import (
 )
 
 func TestParseSafeList(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in      string
 		want    string // fmt of the list
@@ -47,6 +48,7 @@ func TestParseSafeList(t *testing.T) {
 }
 
 func TestParseKey(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"192.0.2.7":            "192.0.2.7/32",
 		"::ffff:192.0.2.7":     "192.0.2.7/32",
@@ -74,6 +76,7 @@ func TestParseKey(t *testing.T) {
 
 // Unreadable rows are skipped, and do not hide the readable ones.
 func TestLoadSkipsBadRows(t *testing.T) {
+	t.Parallel()
 	c, st := newClock(), newStore(t)
 	for _, ip := range []string{"garbage", "192.0.2.0/24", "192.0.2.7"} {
 		if err := st.PutBan(t.Context(), domain.Ban{IP: ip, Until: c.Now().Add(time.Hour), Count: 1}); err != nil {

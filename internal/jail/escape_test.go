@@ -126,6 +126,7 @@ var escapeTargets = []struct {
 // TestEscapeMatrix runs every operation against every escaping path, as
 // the process and, when root, as the account owning the site.
 func TestEscapeMatrix(t *testing.T) {
+	t.Parallel()
 	for _, asAccount := range []bool{false, true} {
 		name := "process"
 		if asAccount {
@@ -172,6 +173,7 @@ func escapeMatrix(t *testing.T, asAccount bool) {
 // TestEscapingLinkItself covers ops that act on an escaping symlink itself:
 // they may succeed, but only on the link inside the root.
 func TestEscapingLinkItself(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name  string
 		run   func(j *Fs) error
@@ -243,6 +245,7 @@ var dotDotPaths = []string{
 // reach /etc) on every ".." form. The ops share one layout per path; they
 // may change the inside, which is fine.
 func TestDotDotMatrix(t *testing.T) {
+	t.Parallel()
 	for _, p := range dotDotPaths {
 		t.Run(p, func(t *testing.T) {
 			l := newLayout(t)
@@ -263,6 +266,7 @@ func TestDotDotMatrix(t *testing.T) {
 
 // TestDotDotClampsToRoot pins where ".." forms land.
 func TestDotDotClampsToRoot(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		path string
 		want string // site-relative path it must act on, "" = must not exist
@@ -333,6 +337,7 @@ func mustStat(t testing.TB, p string) os.FileInfo {
 
 // TestLiteralNames: encoded or backslashed dots are plain file names.
 func TestLiteralNames(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"..%2f..%2fx", `..\..\x`, "...", "..x", "x.."} {
 		t.Run(name, func(t *testing.T) {
 			l := newLayout(t)

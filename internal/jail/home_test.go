@@ -12,6 +12,7 @@ import (
 )
 
 func TestSuggestions(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	for _, d := range []string{"a.com/dev", "a.com/www", "b", ".hidden/x"} {
 		if err := os.MkdirAll(filepath.Join(home, d), 0o755); err != nil {
@@ -41,6 +42,7 @@ func TestSuggestions(t *testing.T) {
 }
 
 func TestCreateFolder(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	outside := t.TempDir()
 	if err := os.Symlink(outside, filepath.Join(home, "out")); err != nil {
@@ -112,6 +114,7 @@ func TestCreateFolder(t *testing.T) {
 }
 
 func TestCreateHome(t *testing.T) {
+	t.Parallel()
 	base := t.TempDir()
 	home := filepath.Join(base, "a", "b", "bob")
 	var failed []string

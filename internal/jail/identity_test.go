@@ -61,6 +61,7 @@ func assertDenied(t *testing.T, err error, what string) {
 // folder cannot be read, overwritten or changed by the account, though
 // the server (root) could. Deleting it is the folder's owner's right.
 func TestKernelRefusesRootFile(t *testing.T) {
+	t.Parallel()
 	l, j := accountLayout(t)
 	p := l.rootFile(t, "secret.conf", "root only", 0o600)
 	before := l.realState(t, "secret.conf")
@@ -89,6 +90,7 @@ func TestKernelRefusesRootFile(t *testing.T) {
 // can be listed but not written into, and its files neither overwritten,
 // renamed nor deleted.
 func TestKernelRefusesRootFolder(t *testing.T) {
+	t.Parallel()
 	l, j := accountLayout(t)
 	l.rootFile(t, "locked/index.php", "<?php // root", 0o644)
 	if err := os.Chown(filepath.Join(l.site, "locked"), 0, 0); err != nil {
@@ -123,6 +125,7 @@ func TestKernelRefusesRootFolder(t *testing.T) {
 // TestKernelRefusesHardLink: a hard link planted in the site to a
 // root-owned file outside every home reads and writes nothing.
 func TestKernelRefusesHardLink(t *testing.T) {
+	t.Parallel()
 	l, j := accountLayout(t)
 	target := filepath.Join(l.outside, "shadow")
 	writeFile(t, target, "root:$y$secret:19000::::::\n")
@@ -149,6 +152,7 @@ func TestKernelRefusesHardLink(t *testing.T) {
 // TestKernelGroups: the account's groups open what is shared with them,
 // and nothing else.
 func TestKernelGroups(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name   string
 		groups []int
@@ -183,6 +187,7 @@ func TestKernelGroups(t *testing.T) {
 // TestKernelCreatesAsAccount: what a client creates is the account's at
 // creation, with the umask's modes.
 func TestKernelCreatesAsAccount(t *testing.T) {
+	t.Parallel()
 	l, j := accountLayout(t)
 	if err := closeIfOpen(j.Create("/up.txt")); err != nil {
 		t.Fatal(err)
@@ -201,6 +206,7 @@ func TestKernelCreatesAsAccount(t *testing.T) {
 // TestKernelListing: a folder the account may not read cannot be listed,
 // and one it may not search cannot be entered.
 func TestKernelListing(t *testing.T) {
+	t.Parallel()
 	l, j := accountLayout(t)
 	l.rootFile(t, "private/x", "x", 0o644)
 	dir := filepath.Join(l.site, "private")
@@ -223,6 +229,7 @@ func TestKernelListing(t *testing.T) {
 // TestSubFolderOpenedAsAccount: a sub-user folder the account cannot
 // reach is not opened for it by the root process either.
 func TestSubFolderOpenedAsAccount(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	l := newLayout(t)
 	if err := os.Chmod(l.site, 0o700); err != nil { // root:root 0700
@@ -238,6 +245,7 @@ func TestSubFolderOpenedAsAccount(t *testing.T) {
 // goroutines, no thread of the process is left with an account's ids or
 // groups: each thread's fsuid and fsgid in /proc is the server's again.
 func TestIdentityRestored(t *testing.T) {
+	t.Parallel()
 	l, j := accountLayout(t)
 	other := l.newFs(t, Options{UID: otherID, GID: otherID, Groups: []int{groupID}, Umask: 0o022})
 	l.rootFile(t, "secret.conf", "root only", 0o600)

@@ -14,6 +14,7 @@ import (
 
 // TestReadWriteInside walks a file through an upload's life.
 func TestReadWriteInside(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	steps := []struct {
@@ -123,6 +124,7 @@ func assertContent(t *testing.T, j *Fs, name, want string) {
 }
 
 func TestOpenFileReturnsOSFile(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	opens := map[string]func() (*os.File, error){
@@ -150,6 +152,7 @@ func TestOpenFileReturnsOSFile(t *testing.T) {
 }
 
 func TestListing(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	f, err := j.Open("/")
@@ -183,6 +186,7 @@ func TestListing(t *testing.T) {
 }
 
 func TestRenameInside(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		from, to string
 		want     string // site-relative path that must exist afterwards
@@ -215,6 +219,7 @@ func TestRenameInside(t *testing.T) {
 }
 
 func TestMkdirRemoveInside(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	steps := []struct {
@@ -261,6 +266,7 @@ func TestMkdirRemoveInside(t *testing.T) {
 // TestRootRefused: removing or renaming the FTP root itself is refused,
 // whatever the spelling.
 func TestRootRefused(t *testing.T) {
+	t.Parallel()
 	tests := map[string]func(j *Fs) error{
 		"Remove /":           func(j *Fs) error { return j.Remove("/") },
 		"Remove ..":          func(j *Fs) error { return j.Remove("..") },
@@ -290,6 +296,7 @@ func TestRootRefused(t *testing.T) {
 }
 
 func TestChtimes(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	for _, p := range []string{"/index.html", "/dir", "/link-good-file"} {
@@ -310,6 +317,7 @@ func TestChtimes(t *testing.T) {
 
 // TestChmodMasked: only the 0777 bits are ever applied.
 func TestChmodMasked(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		mode os.FileMode
 		want os.FileMode
@@ -336,6 +344,7 @@ func TestChmodMasked(t *testing.T) {
 }
 
 func TestChownDenied(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	uid, gid := ownerOf(t, filepath.Join(l.site, "index.html"))
@@ -410,6 +419,7 @@ func TestUmask(t *testing.T) {
 // TestExistingKeepsMode: opening an existing file for writing, with
 // O_CREATE, does not touch its mode.
 func TestExistingKeepsMode(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, Options{UID: -1, GID: -1, Umask: 0o022})
 	p := filepath.Join(l.site, "index.html")
@@ -429,6 +439,7 @@ func TestExistingKeepsMode(t *testing.T) {
 // TestCreateThroughDanglingLink: an inside symlink to a missing file is
 // not created through; the name counts as existing-but-unopenable.
 func TestCreateThroughDanglingLink(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	if err := os.Symlink("nowhere.txt", filepath.Join(l.site, "dangling")); err != nil {
@@ -444,6 +455,7 @@ func TestCreateThroughDanglingLink(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j, err := New(l.home, "site", defaultOpts)
 	if err != nil {
@@ -460,6 +472,7 @@ func TestClose(t *testing.T) {
 // TestLstat: Lstat does not follow, and a folder's entries are listed
 // without following their links.
 func TestLstat(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	fi, err := j.Lstat("/link-good-file")

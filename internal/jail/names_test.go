@@ -11,6 +11,7 @@ import (
 // TestNamesWithLineBreaks: CR, LF and NUL anywhere in a name are refused by
 // every operation, before anything touches the disk.
 func TestNamesWithLineBreaks(t *testing.T) {
+	t.Parallel()
 	names := []string{"/a\rb.txt", "/evil\r\n226 ok", "/x\n", "/nul\x00.txt", "/dir\r/x", "/dir/sub\n/deep.txt"}
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)

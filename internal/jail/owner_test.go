@@ -39,6 +39,7 @@ func (l *layout) giveSite(t testing.TB, uid, gid int) {
 // TestOwnerOfCreated: everything the jail creates belongs to Options.UID/GID:
 // created by the account itself when the jail acts as it.
 func TestOwnerOfCreated(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	tests := []struct {
 		name    string
@@ -83,6 +84,7 @@ func TestOwnerOfCreated(t *testing.T) {
 // (even with O_CREATE or truncation) must not give it to the session's
 // uid, and MkdirAll must only chown the levels it created.
 func TestOwnerOfExistingUnchanged(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	tests := []struct {
 		name string
@@ -134,6 +136,7 @@ func TestOwnerOfExistingUnchanged(t *testing.T) {
 
 // TestOwnerMinusOne: -1 leaves that id as the server process's.
 func TestOwnerMinusOne(t *testing.T) {
+	t.Parallel()
 	requireRoot(t)
 	tests := []struct {
 		uid, gid         int

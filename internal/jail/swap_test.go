@@ -16,6 +16,7 @@ import (
 // directory by a symlink after login (between CWD and RETR). Resolution is
 // done afresh on every call, so the jail must refuse the new link.
 func TestSymlinkSwappedAfterNew(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		swap   string // site-relative path replaced by a symlink
@@ -73,6 +74,7 @@ func TestSymlinkSwappedAfterNew(t *testing.T) {
 // symlink to outside is put in its place while the session runs. The
 // session keeps working on the directory it opened, never on the link.
 func TestSubDirReplacedAfterLogin(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	moved := filepath.Join(l.home, "site.old")
@@ -107,6 +109,7 @@ func TestSubDirReplacedAfterLogin(t *testing.T) {
 // Whatever interleaving happens, nothing outside may be touched, and every
 // file that did open must be the inside one.
 func TestSwapRace(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	flip := filepath.Join(l.site, "flip")
@@ -164,6 +167,7 @@ func TestSwapRace(t *testing.T) {
 // TestNew covers opening the jail, including a sub-user directory that is
 // itself a symlink planted inside the home.
 func TestNew(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		prepare func(t *testing.T, l *layout) // may plant links in home
@@ -242,6 +246,7 @@ func link(name, target string) func(t *testing.T, l *layout) {
 
 // TestEscapeErrorShape pins what the engine sees for an escape.
 func TestEscapeErrorShape(t *testing.T) {
+	t.Parallel()
 	l := newLayout(t)
 	j := l.newFs(t, defaultOpts)
 	_, err := j.Open("/link-etc/passwd")

@@ -23,6 +23,7 @@ func allocated(t *testing.T, p string) int64 {
 }
 
 func TestMeasureUsage(t *testing.T) {
+	t.Parallel()
 	home := t.TempDir()
 	site := filepath.Join(home, "site")
 	outside := t.TempDir()

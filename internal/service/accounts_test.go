@@ -14,6 +14,7 @@ import (
 )
 
 func TestAddAccountCreatesMissingHome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	home := filepath.Join(e.base, "home", "deep", "bob")
 	a, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: home + "/", UID: domain.NoID, GID: domain.NoID, FTPLimit: 3})
@@ -38,6 +39,7 @@ func TestAddAccountCreatesMissingHome(t *testing.T) {
 }
 
 func TestAddAccountKeepsExistingHome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	writeFile(t, filepath.Join(e.home("bob"), "site", "index.html"), "hello")
 	e.addAccount("bob", 0)
@@ -48,6 +50,7 @@ func TestAddAccountKeepsExistingHome(t *testing.T) {
 }
 
 func TestAddAccountRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	writeFile(t, filepath.Join(e.base, "afile"), "x")
@@ -97,6 +100,7 @@ func TestAddAccountRefusals(t *testing.T) {
 }
 
 func TestAccountSettings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 1)
 	e.addUser("bob", "one.bob", "/")
@@ -128,6 +132,7 @@ func TestAccountSettings(t *testing.T) {
 }
 
 func TestDisableAccountKicksItsUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -148,6 +153,7 @@ func TestDisableAccountKicksItsUsers(t *testing.T) {
 }
 
 func TestDeleteAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -204,6 +210,7 @@ func TestDeleteAccount(t *testing.T) {
 }
 
 func TestAccountPanelLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "bob", Home: e.home("bob"), UID: domain.NoID, GID: domain.NoID, PanelPassword: pw1}); err != nil {
 		t.Fatal(err)
@@ -261,6 +268,7 @@ func TestAccountPanelLogin(t *testing.T) {
 // Account names are case-insensitive for every call, including the ones
 // that act on the account's users.
 func TestAccountCallsIgnoreCase(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/")
@@ -299,6 +307,7 @@ func TestAccountCallsIgnoreCase(t *testing.T) {
 // Conflict. (A loser may leave its own new, empty home directory behind:
 // removing it could remove the winner's when both named the same one.)
 func TestAddAccountRace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const n = 4
 	var wg sync.WaitGroup
@@ -333,6 +342,7 @@ func TestAddAccountRace(t *testing.T) {
 
 // When racing adds name the same new home, the losers must not remove it.
 func TestAddAccountRaceSameHome(t *testing.T) {
+	t.Parallel()
 	for range 5 {
 		e := newEnv(t)
 		var wg sync.WaitGroup
@@ -352,6 +362,7 @@ func TestAddAccountRaceSameHome(t *testing.T) {
 }
 
 func TestAddAccountReportsEveryFieldAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	in := domain.NewAccount{Name: "Bad-Name", Home: "relative", UID: -2, GID: -3, FTPLimit: -1, PanelPassword: "weak"}

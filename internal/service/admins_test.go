@@ -12,6 +12,7 @@ import (
 )
 
 func TestAdmins(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if err := e.svc.AddAdmin(e.ctx, "root1", pw1); err != nil {
 		t.Fatal(err)
@@ -85,6 +86,7 @@ func TestAdmins(t *testing.T) {
 }
 
 func TestAPITokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	tok, secret, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "billing"})
 	if err != nil {
@@ -165,6 +167,7 @@ func TestAPITokens(t *testing.T) {
 // Account tokens name an existing account; expiries lie ahead and end
 // the token when they pass.
 func TestAPITokenScopeAndExpiry(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	_, _, err := e.svc.CreateAPIToken(e.ctx, domain.NewAPIToken{Label: "deploy", Account: "carol"})

@@ -13,6 +13,7 @@ import (
 )
 
 func TestBans(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	list := func() []domain.Ban {
 		t.Helper()
@@ -95,6 +96,7 @@ func TestBans(t *testing.T) {
 }
 
 func TestRemoveBanOfIPv6Prefix(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	// The defender bans an IPv6 client's whole /64 under the prefix's name.
 	until := e.clock.Now().Add(time.Hour)
@@ -122,6 +124,7 @@ func TestRemoveBanOfIPv6Prefix(t *testing.T) {
 // banned to no effect, and lifting a ban also forgets the failures that
 // led to it.
 func TestBanRulesOfTheDefender(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	safe, err := defender.ParseSafeList("192.0.2.0/24")
 	if err != nil {
@@ -162,6 +165,7 @@ func TestBanRulesOfTheDefender(t *testing.T) {
 }
 
 func TestBansNeedAKeeper(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	svc := service.New(e.st, e.hasher, service.Options{Now: e.clock.Now})
 	if _, err := svc.AddBan(e.ctx, "203.0.113.7", time.Hour, ""); err == nil {

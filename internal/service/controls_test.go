@@ -16,6 +16,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestSetFTPControls(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/")
@@ -96,6 +97,7 @@ func TestSetFTPControls(t *testing.T) {
 }
 
 func TestSetFTPControlsRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -144,6 +146,7 @@ func controlled(t *testing.T, ch domain.ControlsChange, opts ...envOption) *env 
 }
 
 func TestLoginIPListsAreCheckedBeforeThePassword(t *testing.T) {
+	t.Parallel()
 	cache := auth.NewVerifyCache(time.Minute, 100, nil)
 	e := controlled(t, domain.ControlsChange{
 		AllowIPs: ptr([]string{"192.0.2.0/24", "2001:db8::/32"}), DenyIPs: ptr([]string{"192.0.2.66", "2001:db8:bad::/48"}),
@@ -176,6 +179,7 @@ func TestLoginIPListsAreCheckedBeforeThePassword(t *testing.T) {
 }
 
 func TestLoginAfterExpiry(t *testing.T) {
+	t.Parallel()
 	e := controlled(t, domain.ControlsChange{Expires: ptr("2026-03-04")}) // the clock starts on 2026-03-04 05:06 UTC
 	login, err := e.svc.Authenticate(e.ctx, "dev.bob", pw1, "192.0.2.7")
 	if err != nil {
@@ -214,6 +218,7 @@ func TestLoginAfterExpiry(t *testing.T) {
 }
 
 func TestLoginCarriesTheControls(t *testing.T) {
+	t.Parallel()
 	e := controlled(t, domain.ControlsChange{
 		QuotaMB: ptr(int64(3)), MaxFiles: ptr(int64(40)), UploadKBps: ptr(int64(200)), DownloadKBps: ptr(int64(1)),
 		ReadOnly: ptr(true), TLSRequired: ptr(true), MaxSessions: ptr(2),

@@ -13,6 +13,7 @@ import (
 // A PHP script or a file manager can plant a symlink in the home at any
 // time: no path through it may create or accept a folder outside.
 func TestFolderSymlinkOutsideHome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/site")
@@ -83,6 +84,7 @@ func TestFolderSymlinkOutsideHome(t *testing.T) {
 // The home itself may be reached through a symlink (e.g. /home → /srv/home);
 // only links below the home are suspect.
 func TestFolderHomeBehindSymlink(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	real := filepath.Join(e.base, "srv", "bob")
 	mkdir(t, real)
@@ -100,6 +102,7 @@ func TestFolderHomeBehindSymlink(t *testing.T) {
 }
 
 func TestFolderPathIsAFile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/")
@@ -122,6 +125,7 @@ func TestFolderPathIsAFile(t *testing.T) {
 // A path the file system refuses is the caller's mistake, and the folders
 // made before the refusal are removed again.
 func TestFolderNameTooLong(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/")
@@ -136,6 +140,7 @@ func TestFolderNameTooLong(t *testing.T) {
 
 // A missing home (deleted by hand) is created again when a folder is needed.
 func TestFolderRecreatesHome(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	if err := os.Remove(a.Home); err != nil {
@@ -160,6 +165,7 @@ func owner(t *testing.T, p string) (uid, gid int) {
 // Folders panelftp creates belong to the account, so its websites can use
 // them; folders that already existed are left as they were.
 func TestFolderOwnership(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("chown needs root")
 	}

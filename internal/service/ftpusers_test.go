@@ -15,6 +15,7 @@ import (
 )
 
 func TestAddFTPUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.clock.Advance(time.Minute)
@@ -58,6 +59,7 @@ func TestAddFTPUser(t *testing.T) {
 // Every rule refusal reaches the caller as the domain rule wrote it, with
 // its field, and leaves nothing behind.
 func TestAddFTPUserRuleErrors(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.addUser("bob", "taken.bob", "/taken")
@@ -150,6 +152,7 @@ func TestAddFTPUserRuleErrors(t *testing.T) {
 }
 
 func TestAddFTPUserLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 2)
 	e.addAccount("alice", 0)
@@ -179,6 +182,7 @@ func TestAddFTPUserLimit(t *testing.T) {
 // Concurrent adds cannot both take the last free slot, and the loser
 // leaves neither a user nor a folder behind.
 func TestAddFTPUserLimitRace(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 1)
 	const n = 6
@@ -227,6 +231,7 @@ func TestAddFTPUserLimitRace(t *testing.T) {
 // An account owner only ever sees and changes their own sub-users: a
 // sub-user of another account is "not found", and nothing happens to it.
 func TestOtherAccountsUsersAreNotFound(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -264,6 +269,7 @@ func TestOtherAccountsUsersAreNotFound(t *testing.T) {
 // Each change ends the user's live sessions (and only that user's), so it
 // takes effect at once.
 func TestChangesKickTheUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/site")
@@ -342,6 +348,7 @@ func TestChangesKickTheUser(t *testing.T) {
 }
 
 func TestDeleteFTPUserKeepsFiles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/site")
@@ -373,6 +380,7 @@ func TestDeleteFTPUserKeepsFiles(t *testing.T) {
 }
 
 func TestListFTPUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -402,6 +410,7 @@ func TestListFTPUsers(t *testing.T) {
 // A form shows every mistake of a refused sub-user at once, so the
 // service names each field at fault in one refusal, in the form's order.
 func TestAddFTPUserReportsEveryFieldAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addUser("bob", "taken.bob", "/taken")

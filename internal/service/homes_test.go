@@ -14,6 +14,7 @@ import (
 
 // Homes never overlap, however the path is spelled.
 func TestHomesDoNotOverlap(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	acme := e.addAccount("acme", 0)
 	mkdir(t, filepath.Join(e.base, "home", "x"))
@@ -54,6 +55,7 @@ func TestHomesDoNotOverlap(t *testing.T) {
 
 // The stored home is the resolved one, so later checks compare real paths.
 func TestHomeStoredResolved(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	real := filepath.Join(e.base, "srv", "bob")
 	mkdir(t, real)
@@ -78,6 +80,7 @@ func TestHomeStoredResolved(t *testing.T) {
 // System folders, the data directory and what is outside --homes-root are
 // refused with a message saying what to give instead.
 func TestHomeRules(t *testing.T) {
+	t.Parallel()
 	data := t.TempDir()
 	e := newEnv(t, withHomes(service.HomeOptions{AllowRootOwner: true, DataDir: data}))
 	for _, home := range []string{"/", "/etc", "/etc/bob", "/usr/local/bob", "/root", "/var", "/var/lib/mysql", "/home", "/tmp", "/proc/self", data, filepath.Dir(data)} {
@@ -108,6 +111,7 @@ func TestHomeRules(t *testing.T) {
 
 // Root is not an account's owner unless the installation says so.
 func TestOwnerRule(t *testing.T) {
+	t.Parallel()
 	strict := newEnv(t, withHomes(service.HomeOptions{}), withChown(true))
 	tests := []struct {
 		name     string
@@ -148,6 +152,7 @@ func TestOwnerRule(t *testing.T) {
 // New homes are 0711 and sub-user folders 0750, the account's; or the
 // configured modes.
 func TestHomeModes(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("giving the home to another uid needs root")
 	}
@@ -192,6 +197,7 @@ func TestHomeModes(t *testing.T) {
 // An account stored with a home the rules now refuse cannot log in over
 // FTP, and the audit names it.
 func TestHomeRefusedAtLogin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withHomes(service.HomeOptions{}))
 	now := time.Now().UTC()
 	for _, a := range []domain.Account{
@@ -231,6 +237,7 @@ func TestHomeRefusedAtLogin(t *testing.T) {
 // A disabled user or account pays for a password check even with the
 // right password in the cache, so timing does not tell it apart.
 func TestDisabledUserPaysTheHash(t *testing.T) {
+	t.Parallel()
 	cache := auth.NewVerifyCache(time.Minute, 100, nil)
 	e := newEnv(t, func(o *service.Options) { o.LoginCache = cache })
 	e.addAccount("bob", 0)
@@ -274,6 +281,7 @@ func TestDisabledUserPaysTheHash(t *testing.T) {
 // FolderUsage measures through the jail: the files under the folder, no
 // link followed.
 func TestFolderUsage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.addUser("bob", "dev.bob", "/site")

@@ -15,6 +15,7 @@ import (
 )
 
 func TestAuthenticate(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	a := e.addAccount("bob", 0)
 	e.addAccount("alice", 0)
@@ -124,6 +125,7 @@ func TestAuthenticate(t *testing.T) {
 }
 
 func TestAuthenticateWithLoginCache(t *testing.T) {
+	t.Parallel()
 	cache := auth.NewVerifyCache(time.Minute, 100, nil)
 	e := newEnv(t, func(o *service.Options) { o.LoginCache = cache })
 	e.addAccount("bob", 0)

@@ -16,6 +16,7 @@ func session(id, user, account string) domain.Session {
 }
 
 func TestSessionsScopedByAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addAccount("bob", 0)
 	e.addAccount("alice", 0)

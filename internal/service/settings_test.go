@@ -9,6 +9,7 @@ import (
 )
 
 func TestSettings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if _, saved, _, err := e.svc.Settings(e.ctx); err != nil || saved {
 		t.Fatalf("fresh store: saved=%v err=%v, want none saved", saved, err)
