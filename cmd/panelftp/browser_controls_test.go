@@ -16,6 +16,7 @@ import (
 // open FTP session, refuse it once expired, and show it as expired to
 // both of them.
 func TestBrowserControls(t *testing.T) {
+	t.Parallel()
 	browsertest.Need(t)
 	s := startServer(t)
 	const panelPassword, adminPassword = "Panel!Pass9", "Admin!Pass9"

@@ -27,6 +27,7 @@ import (
 // With PANELFTP_SCREENSHOTS=docs/screenshots it refreshes the README's
 // screenshots of Files › FTP and View Connections.
 func TestBrowserEndToEnd(t *testing.T) {
+	t.Parallel()
 	browsertest.Need(t)
 	began := time.Now()
 	step := func(what string) { t.Logf("%5.1fs %s", time.Since(began).Seconds(), what) }

@@ -106,6 +106,7 @@ func ownerFlags() []string {
 }
 
 func TestCLIVersion(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t)
 	want := regexp.MustCompile(`^panelftp \S+ \(commit [^,]+, ` + regexp.QuoteMeta(runtime.Version()) + ` \S+/\S+\)\n$`)
 	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
@@ -129,6 +130,7 @@ func TestCLIVersion(t *testing.T) {
 // before it runs, with a message that names what to change, whichever
 // part fails (the panel starts after the FTP service has bound its port).
 func TestServeRefusesToStart(t *testing.T) {
+	t.Parallel()
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +170,7 @@ func TestServeRefusesToStart(t *testing.T) {
 // PANELFTP_ENV_FILE names (the CLI's own tests cover what it does with
 // it): its data directory is the one the commands use.
 func TestCLIReadsTheEnvironmentFile(t *testing.T) {
+	t.Parallel()
 	fromFile := newCLI(t).data
 	envFile := filepath.Join(t.TempDir(), "panelftp.env")
 	writeFile(t, envFile, []byte("PANELFTP_DATA="+fromFile+"\n"))

@@ -162,6 +162,7 @@ func (f *ftpConn) closed() <-chan struct{} {
 // again. With PANELFTP_TEST_REALTIME set, the nodes run with the default
 // --node-timeout of 20 s, and B stays stopped for over a minute.
 func TestClusterPausedNodeEndsStaleSessionsOnResume(t *testing.T) {
+	t.Parallel()
 	p := newPGCluster(t)
 	p.cli.ok("ftp", "add", "keep.bob", goodPassword, "/", "bob")
 	timing, wait := []string{"--node-timeout", "1s"}, 30*time.Second
@@ -209,6 +210,7 @@ func TestClusterPausedNodeEndsStaleSessionsOnResume(t *testing.T) {
 // the other ban the address: the 10th, wherever it lands, trips the ban,
 // and both nodes refuse the address at connect.
 func TestClusterFailuresBanAcrossNodes(t *testing.T) {
+	t.Parallel()
 	p := newPGCluster(t)
 	nodes := []*server{p.node(p.dsn), p.node(p.dsn)}
 	failed, refused := 0, 0
@@ -247,6 +249,7 @@ func TestClusterFailuresBanAcrossNodes(t *testing.T) {
 // TestClusterSessionLimitsHoldAcrossNodes: --max-per-user 2 and
 // --max-per-ip 3 count the sessions of both nodes.
 func TestClusterSessionLimitsHoldAcrossNodes(t *testing.T) {
+	t.Parallel()
 	p := newPGCluster(t)
 	p.cli.ok("ftp", "add", "dev.bob", goodPassword, "/", "bob")
 	limits := []string{"--max-per-user", "2", "--max-per-ip", "3"}
@@ -282,6 +285,7 @@ func TestClusterSessionLimitsHoldAcrossNodes(t *testing.T) {
 // TestClusterKilledNodeIsRemoved: the rows of a node killed outright, with
 // its sessions, are removed by the other node once its heartbeat expired.
 func TestClusterKilledNodeIsRemoved(t *testing.T) {
+	t.Parallel()
 	p := newPGCluster(t)
 	p.node(p.dsn)
 	b := p.node(p.dsn)
@@ -334,6 +338,7 @@ func panelClient(t *testing.T, base, password string) *http.Client {
 // works), and each background loop logs one line when it fails and one
 // when it recovers.
 func TestClusterStoreOutageLogsNoOneOut(t *testing.T) {
+	t.Parallel()
 	p := newPGCluster(t)
 	p.cli.runStdin(goodPassword+"\n", "account", "password", "bob", "-")
 	u, err := url.Parse(p.dsn)

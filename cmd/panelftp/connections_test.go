@@ -36,6 +36,7 @@ func (c *cli) sessions(t *testing.T, args ...string) []liveSession {
 // TestConnectionsAndKickFromAnotherProcess shows a running upload in
 // `ftp connections` of a separate CLI process, then ends it with `ftp kick`.
 func TestConnectionsAndKickFromAnotherProcess(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	conn, err := ftp.Dial(s.addr(), ftp.DialWithTimeout(5*time.Second))
 	if err != nil {
@@ -103,6 +104,7 @@ func TestConnectionsAndKickFromAnotherProcess(t *testing.T) {
 // TestLiveSettingsReachTheServer saves a lower per-IP limit with the CLI
 // while the server runs and sees the server apply it, then reset it.
 func TestLiveSettingsReachTheServer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	s.cli.ok("settings", "set", "--max-per-ip", "1")
 	if out := s.cli.ok("settings", "show"); !strings.Contains(out, "max per IP") || !strings.Contains(out, "1") {
@@ -153,6 +155,7 @@ func TestLiveSettingsReachTheServer(t *testing.T) {
 // FTP connections read, within the settings' refresh; with the server's
 // name hidden and no banner, no reply names panelftp.
 func TestBannerReachesTheServer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	greeting := func() string {
 		conn, err := net.DialTimeout("tcp", s.addr(), 5*time.Second)

@@ -47,6 +47,7 @@ func randomBytes(t *testing.T, n int) []byte {
 }
 
 func TestInteropCurl(t *testing.T) {
+	t.Parallel()
 	curl := needTool(t, "curl")
 	s := startServer(t)
 	payload := randomBytes(t, 3<<20+17)
@@ -78,6 +79,7 @@ func TestInteropCurl(t *testing.T) {
 }
 
 func TestInteropLftpMirror(t *testing.T) {
+	t.Parallel()
 	lftp := needTool(t, "lftp")
 	s := startServer(t)
 	local := t.TempDir()
@@ -156,6 +158,7 @@ print("OK")
 `
 
 func TestInteropPythonFtplib(t *testing.T) {
+	t.Parallel()
 	python := needTool(t, "python3")
 	s := startServer(t)
 	for _, mode := range []string{"plain", "tls"} {

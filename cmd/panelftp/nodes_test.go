@@ -65,6 +65,7 @@ func peerCertificate(t *testing.T, addr string) []byte {
 // client behind a load balancer sees one whichever node it reaches; each
 // node without them generates its own.
 func TestNodesSharingCertificateFilesPresentOneCertificate(t *testing.T) {
+	t.Parallel()
 	certFile, keyFile := writeCertificate(t, t.TempDir())
 	want, err := os.ReadFile(certFile)
 	if err != nil {
@@ -88,6 +89,7 @@ func TestNodesSharingCertificateFilesPresentOneCertificate(t *testing.T) {
 // runs (one node, SQLite) lets the address back as soon as the server reads
 // the change feed, polled every 250 ms, not after seconds.
 func TestBanRemoveAppliesPromptly(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	s.cli.ok("ban", "add", "127.0.0.1", "--for", "1h")
 	waitUntil(t, 10*time.Second, "the CLI's ban in force", func() bool {
@@ -115,6 +117,7 @@ func TestBanRemoveAppliesPromptly(t *testing.T) {
 // applies to the nodes started without --public-host; a node started with
 // one announces its own.
 func TestNodeOwnPublicHostOverridesTheLiveSetting(t *testing.T) {
+	t.Parallel()
 	a := startServer(t, "--public-host", "198.51.100.10")
 	b := launch(t, a.cli) // another node on the same database
 	a.cli.ok("settings", "set", "--public-host", "203.0.113.5")

@@ -75,6 +75,7 @@ next:
 // a user's allow list leaves the fail2ban line, and the transfer log
 // gets a line per transfer, in a new file after SIGHUP.
 func TestMetricsAndTransferLogOfARunningServer(t *testing.T) {
+	t.Parallel()
 	metricsPort := freePort(t)
 	xferlog := filepath.Join(t.TempDir(), "xferlog")
 	s := startServer(t, "--metrics-listen", fmt.Sprintf("127.0.0.1:%d", metricsPort), "--transfer-log", xferlog)

@@ -16,6 +16,7 @@ import (
 // the server's, and creates nothing — not even with the default
 // ./panelftp-data.
 func TestCLIRefusesToCreateADatabase(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "no-such-data")
 	c := bareCLI(t)
 	c.data = missing
@@ -59,6 +60,7 @@ func TestCLIRefusesToCreateADatabase(t *testing.T) {
 // the store its server uses (serve and init write it), and a command
 // given the other kind of store is refused, saying what to set.
 func TestCLIRefusesAnotherStoreThanTheServers(t *testing.T) {
+	t.Parallel()
 	c := newCLI(t) // SQLite
 	r := c.runEnv([]string{"PANELFTP_DB=postgres://panelftp@db.invalid/panelftp"}, "account", "list")
 	if r.code != 1 || !strings.Contains(r.stderr, "SQLite") || !strings.Contains(r.stderr, "PANELFTP_DB") {
@@ -71,6 +73,7 @@ func TestCLIRefusesAnotherStoreThanTheServers(t *testing.T) {
 // without --db refuses and writes nothing, with --db it works, and a
 // PostgreSQL database without tables is not created by the CLI.
 func TestCLIFollowsAPostgresServersDataDirectory(t *testing.T) {
+	t.Parallel()
 	dsn := os.Getenv("PANELFTP_TEST_POSTGRES")
 	if dsn == "" {
 		t.Skip("set PANELFTP_TEST_POSTGRES to a PostgreSQL URL to run the CLI against PostgreSQL")

@@ -16,6 +16,7 @@ import (
 )
 
 func TestAdminLogIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	wantRedirect(t, c.get("/admin/accounts"), "/admin/login?next=")
@@ -29,6 +30,7 @@ func TestAdminLogIn(t *testing.T) {
 }
 
 func TestAdminAccounts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	c := e.admin()
@@ -106,6 +108,7 @@ func TestAdminAccounts(t *testing.T) {
 }
 
 func TestAdminDeleteAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	c := e.admin()
@@ -129,6 +132,7 @@ func TestAdminDeleteAccount(t *testing.T) {
 }
 
 func TestAdminFTPUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	e.addUser("alice", "web.alice", "/", 0)
@@ -162,6 +166,7 @@ func TestAdminFTPUsers(t *testing.T) {
 }
 
 func TestAdminConnections(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	e.addUser("alice", "web.alice", "/", 0)
@@ -186,12 +191,14 @@ func TestAdminConnections(t *testing.T) {
 // Administrators see the running version at the foot of every page;
 // account owners do not.
 func TestAdminFooterShowsVersion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cfgT) { c.Version = "panelftp v1.2.3 (commit 0123abc, go1.26.8)" })
 	wantContains(t, e.admin().get("/admin/accounts").body, `<footer class="foot">panelftp v1.2.3 (commit 0123abc, go1.26.8)</footer>`)
 	wantNotContains(t, e.bob().get("/files/ftp").body, "v1.2.3", `class="foot"`)
 }
 
 func TestFavicon(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.client().get("/favicon.ico")
 	wantStatus(t, r, http.StatusOK)
@@ -205,6 +212,7 @@ func TestFavicon(t *testing.T) {
 }
 
 func TestAdminSettings(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cfgT) {
 		c.FTPSPort = 990
 		c.Defaults = domain.Settings{PublicHost: "192.0.2.10", MaxConnections: 500, MaxPerIP: 20, MaxPerUser: 10}
@@ -259,6 +267,7 @@ func TestAdminSettings(t *testing.T) {
 // TestSettingsShowTheNodesOwnPublicHost: a node started with its own
 // --public-host says so beside the saved passive address it overrides.
 func TestSettingsShowTheNodesOwnPublicHost(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cfgT) { c.NodePublicHost = "198.51.100.20" })
 	if err := e.svc.SaveSettings(context.Background(), domain.Settings{PublicHost: "203.0.113.9"}); err != nil {
 		t.Fatal(err)
@@ -268,6 +277,7 @@ func TestSettingsShowTheNodesOwnPublicHost(t *testing.T) {
 }
 
 func TestNewChecksConfig(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	key := []byte(strings.Repeat("k", 32))
 	for name, cfg := range map[string]web.Config{
@@ -285,6 +295,7 @@ func TestNewChecksConfig(t *testing.T) {
 }
 
 func TestErrorPagesDoNotLeakDetails(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	r := c.get("/files/ftp/users/nobody.bob/password")
@@ -294,6 +305,7 @@ func TestErrorPagesDoNotLeakDetails(t *testing.T) {
 }
 
 func TestAdminBans(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.admin()
 	wantContains(t, c.get("/admin/bans").body, "No address is banned", `action="/admin/bans"`)
@@ -330,6 +342,7 @@ func TestAdminBans(t *testing.T) {
 // The admin form refuses the homes and owners the service refuses, each
 // message next to its field.
 func TestAdminAccountHomeRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.admin()
 	for _, tc := range []struct {

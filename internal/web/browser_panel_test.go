@@ -25,6 +25,7 @@ import (
 // counting down; and View Connections keeps the focus on Disconnect across
 // refreshes and asks before cutting a running transfer.
 func TestBrowserOwnerPanel(t *testing.T) {
+	t.Parallel()
 	browsertest.Need(t)
 	for _, vp := range browsertest.Viewports {
 		t.Run(vp.Name, func(t *testing.T) {
@@ -68,6 +69,7 @@ func TestBrowserOwnerPanel(t *testing.T) {
 // at both sizes: focus kept on Disconnect, confirmation for a running
 // transfer, the version at the foot; and the Bans table on a phone.
 func TestBrowserAdminConnections(t *testing.T) {
+	t.Parallel()
 	browsertest.Need(t)
 	for _, vp := range browsertest.Viewports {
 		t.Run(vp.Name, func(t *testing.T) {

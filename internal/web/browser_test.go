@@ -25,6 +25,7 @@ import (
 const webShot = "web-"
 
 func TestBrowserFilesFTP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, d := range []string{"example.com/dev", "example.com/public_html", "shop.example.com"} {
 		if err := os.MkdirAll(filepath.Join(e.home("bob"), d), 0o755); err != nil {

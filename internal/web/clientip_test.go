@@ -7,6 +7,7 @@ import (
 )
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	proxies := []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	tests := []struct {
 		name    string
@@ -46,6 +47,7 @@ func TestClientIP(t *testing.T) {
 }
 
 func TestParseTrustedProxies(t *testing.T) {
+	t.Parallel()
 	got, err := ParseTrustedProxies("127.0.0.1, 10.1.2.3/8 ::1\t::ffff:192.0.2.0/120")
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,7 @@ type feed struct {
 }
 
 func TestConnectionsShowOnlyOwnSessions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	e.addUser("alice", "web.alice", "/", 0)
@@ -105,6 +106,7 @@ func TestConnectionsShowOnlyOwnSessions(t *testing.T) {
 }
 
 func TestDisconnect(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	e.addUser("alice", "web.alice", "/", 0)
@@ -142,6 +144,7 @@ func TestDisconnect(t *testing.T) {
 
 // TestTLSColumn names what TLS protects, in the words of the table.
 func TestTLSColumn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	c := e.bob()
@@ -166,6 +169,7 @@ func TestTLSColumn(t *testing.T) {
 // against alice's sub-user: every one is refused and alice's user is
 // unchanged.
 func TestAccountsCannotTouchEachOther(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	before := e.addUser("alice", "web.alice", "/site", 0)
 	e.publish(aliceSession())
@@ -207,6 +211,7 @@ func TestAccountsCannotTouchEachOther(t *testing.T) {
 // TestEveryPOSTNeedsCSRF sends each POST route without a token and with a
 // wrong one: 403, and nothing changes.
 func TestEveryPOSTNeedsCSRF(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	e.publish(bobSession())
@@ -287,6 +292,7 @@ func TestEveryPOSTNeedsCSRF(t *testing.T) {
 }
 
 func TestClientDownloads(t *testing.T) {
+	t.Parallel()
 	for _, tlsRequired := range []bool{false, true} {
 		e := newEnv(t, func(c *cfgT) { c.TLSRequired = tlsRequired })
 		e.addUser("bob", "dev.bob", "/site", 0)
@@ -371,6 +377,7 @@ func parsePlist(t *testing.T, body string) map[string]string {
 }
 
 func TestJSONFeedNeedsLogIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.client().get("/files/ftp/connections.json")
 	wantStatus(t, r, http.StatusUnauthorized)

@@ -11,6 +11,7 @@ import (
 // TestLimitListener: a client past its cap is closed at once, a slot comes
 // back when a connection closes, and trusted proxies are not capped.
 func TestLimitListener(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name    string
 		trusted []netip.Prefix

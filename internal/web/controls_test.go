@@ -31,6 +31,7 @@ func (e *env) kicksOf(username string) int {
 }
 
 func TestOwnerChangesQuota(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	e.addUser("alice", "dev.alice", "/", 50)
@@ -82,6 +83,7 @@ func TestOwnerChangesQuota(t *testing.T) {
 }
 
 func TestAdminSetsEveryControl(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	c := e.admin()

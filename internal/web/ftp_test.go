@@ -16,6 +16,7 @@ import (
 )
 
 func TestFilesFTPListsOnlyOwnUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	e.addUser("bob", "data.bob", "/data", 1)
@@ -50,6 +51,7 @@ func TestFilesFTPListsOnlyOwnUsers(t *testing.T) {
 }
 
 func TestFilesFTPUnlimitedAndHostFromRequest(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cfgT) { c.FTPHost = "" })
 	if err := e.svc.SetFTPLimit(context.Background(), "bob", 0); err != nil {
 		t.Fatal(err)
@@ -60,6 +62,7 @@ func TestFilesFTPUnlimitedAndHostFromRequest(t *testing.T) {
 }
 
 func TestFilesFTPSearch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	e.addUser("bob", "shop.bob", "/shop", 0)
@@ -72,6 +75,7 @@ func TestFilesFTPSearch(t *testing.T) {
 }
 
 func TestFilesFTPAddSectionAndSuggestions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, d := range []string{"example.com/dev", "example.com/public", ".cache"} {
 		if err := os.MkdirAll(filepath.Join(e.home("bob"), d), 0o755); err != nil {
@@ -91,6 +95,7 @@ func TestFilesFTPAddSectionAndSuggestions(t *testing.T) {
 }
 
 func TestAddFTPUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	r := c.post("/files/ftp/add", url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {"example.com/dev"}, "quota": {"100"}})
@@ -112,6 +117,7 @@ func TestAddFTPUser(t *testing.T) {
 }
 
 func TestAddFTPUserErrorsNextToTheirField(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "taken.bob", "/", 0)
 	tests := []struct {
@@ -176,6 +182,7 @@ func TestAddFTPUserErrorsNextToTheirField(t *testing.T) {
 // and in the summary at the top, in the form's order; a bad quota (which
 // the service never sees) does not hide the others.
 func TestAddFTPUserShowsEveryErrorAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	for _, quota := range []string{"-5", "lots"} {
@@ -204,6 +211,7 @@ func TestAddFTPUserShowsEveryErrorAtOnce(t *testing.T) {
 // After Add Account, the next page shows the new user's credentials once:
 // a reload no longer has them.
 func TestAddFTPUserShowsCredentialsOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	r := c.post("/files/ftp/add", url.Values{"username": {"dev"}, "password": {ftpPW}, "path": {"/site"}})
@@ -231,6 +239,7 @@ func TestAddFTPUserShowsCredentialsOnce(t *testing.T) {
 }
 
 func TestAddFTPUserLimitReached(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if err := e.svc.SetFTPLimit(context.Background(), "bob", 1); err != nil {
 		t.Fatal(err)
@@ -253,6 +262,7 @@ func TestAddFTPUserLimitReached(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/", 0)
 	c := e.bob()
@@ -283,6 +293,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestChangePath(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	c := e.bob()
@@ -314,6 +325,7 @@ func TestChangePath(t *testing.T) {
 }
 
 func TestDeleteKeepsFiles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "dev.bob", "/site", 0)
 	file := filepath.Join(e.home("bob"), "site", "index.html")
@@ -347,6 +359,7 @@ func TestDeleteKeepsFiles(t *testing.T) {
 }
 
 func TestMalformedFormIs400(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	req, _ := http.NewRequest(http.MethodPost, e.srv.URL+"/files/ftp/add", strings.NewReader("a=%zz"))
@@ -359,6 +372,7 @@ func TestMalformedFormIs400(t *testing.T) {
 }
 
 func TestUsageIsCachedBriefly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.addUser("bob", "data.bob", "/data", 1)
 	c := e.bob()
@@ -374,6 +388,7 @@ func TestUsageIsCachedBriefly(t *testing.T) {
 // The quota meter turns amber from 80 % and red from 95 %, and the text
 // says so too, for those who do not see the colour.
 func TestQuotaLevels(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, tc := range []struct {
 		name  string

@@ -17,6 +17,7 @@ var _ web.Guard = (*defender.Defender)(nil)
 // the Guard; once the IP is banned even the right password is refused
 // with 403 and the ban's end, and an unban lets it back.
 func TestBannedIPIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := e.def
 	e.cfg.Guard = def
@@ -52,6 +53,7 @@ func TestBannedIPIsRefused(t *testing.T) {
 // client's guessing does not lock everyone behind the proxy out; without
 // trusted proxies the header is ignored and the peer is banned.
 func TestBansFollowTheForwardedClient(t *testing.T) {
+	t.Parallel()
 	for _, trusted := range []bool{true, false} {
 		e := newEnv(t, func(c *web.Config) {
 			if trusted {
@@ -91,6 +93,7 @@ func TestBansFollowTheForwardedClient(t *testing.T) {
 // area applies on the node that served the request before the page
 // answers, without waiting for the change feed (not running here).
 func TestBanChangesApplyAtOnceOnThisNode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	def := e.def
 	e.cfg.Guard = def

@@ -7,6 +7,7 @@ import (
 )
 
 func TestLimiterBlocksAndGrows(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_000_000, 0)
 	l := newLimiter(func() time.Time { return now })
 	bob := newLoginKeys(roleOwner, "bob", "192.0.2.1")
@@ -60,6 +61,7 @@ func TestLimiterBlocksAndGrows(t *testing.T) {
 // gets one wrong guess per block, and no address is blocked that did not
 // guess.
 func TestLimiterNameUnderAttack(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_000_000, 0)
 	l := newLimiter(func() time.Time { return now })
 	ip := func(i int) string { return "198.51.100." + strconv.Itoa(i) }
@@ -88,6 +90,7 @@ func TestLimiterNameUnderAttack(t *testing.T) {
 }
 
 func TestIPKeyGroupsIPv6By64(t *testing.T) {
+	t.Parallel()
 	if a, b := ipKey("2001:db8:1:2::1"), ipKey("2001:db8:1:2:ffff::9"); a != b {
 		t.Errorf("%s != %s", a, b)
 	}
@@ -100,6 +103,7 @@ func TestIPKeyGroupsIPv6By64(t *testing.T) {
 }
 
 func TestSafeNext(t *testing.T) {
+	t.Parallel()
 	for next, want := range map[string]string{
 		"/files/ftp/connections": "/files/ftp/connections",
 		"//evil.example/files/":  "/files/ftp",
@@ -115,6 +119,7 @@ func TestSafeNext(t *testing.T) {
 }
 
 func TestFormatBytes(t *testing.T) {
+	t.Parallel()
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
 		5 << 20: "5.0 MiB", 3 << 30: "3.0 GiB"} {
 		if got := formatBytes(n); got != want {
@@ -124,6 +129,7 @@ func TestFormatBytes(t *testing.T) {
 }
 
 func TestUsageCacheExpires(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(0, 0)
 	measured := 0
 	c := newUsageCache(func() time.Time { return now }, 10*time.Second, func(home, p string) usage {

@@ -13,6 +13,7 @@ import (
 )
 
 func TestOwnerLogIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 
@@ -46,6 +47,7 @@ func TestOwnerLogIn(t *testing.T) {
 }
 
 func TestLogInComesBackToTheAskedPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	tok := c.token("/login?next=/files/ftp/connections")
@@ -62,6 +64,7 @@ func TestLogInComesBackToTheAskedPage(t *testing.T) {
 }
 
 func TestLogInFormNeedsCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	c.token("/login") // gets the pre-log-in cookie
@@ -73,6 +76,7 @@ func TestLogInFormNeedsCSRFToken(t *testing.T) {
 }
 
 func TestLogInRateLimitPerAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cfgT) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
 	c := e.client()
 	c.forwardedFor = "198.51.100.7"
@@ -104,6 +108,7 @@ func TestLogInRateLimitPerAccount(t *testing.T) {
 
 // The administrator's name cannot be locked out either.
 func TestLogInAdminNotLockedOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *cfgT) { c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")} })
 	for i := range 30 { // from many addresses: the name comes under attack
 		c := e.client()
@@ -116,6 +121,7 @@ func TestLogInAdminNotLockedOut(t *testing.T) {
 }
 
 func TestLogInRateLimitGrows(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	fail := func(n int) {
@@ -132,6 +138,7 @@ func TestLogInRateLimitGrows(t *testing.T) {
 }
 
 func TestLogInRateLimitPerIP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	for i := range 10 {
@@ -143,6 +150,7 @@ func TestLogInRateLimitPerIP(t *testing.T) {
 }
 
 func TestLogOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	u, _ := url.Parse(e.srv.URL)
@@ -166,6 +174,7 @@ func TestLogOut(t *testing.T) {
 // TestLogOutReachesEveryNode: a log-out is kept in the store, so another
 // panel node, or this one after a restart, refuses a copy of the cookie.
 func TestLogOutReachesEveryNode(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	u, _ := url.Parse(e.srv.URL)
@@ -184,6 +193,7 @@ func TestLogOutReachesEveryNode(t *testing.T) {
 }
 
 func TestSessionEndsWhenPanelPasswordChanges(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	if err := e.svc.SetAccountPassword(context.Background(), "bob", "Other-Panel-Pw2"); err != nil {
@@ -193,6 +203,7 @@ func TestSessionEndsWhenPanelPasswordChanges(t *testing.T) {
 }
 
 func TestSessionEndsWhenAccountDisabled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	if err := e.svc.SetAccountEnabled(context.Background(), "bob", false); err != nil {
@@ -205,6 +216,7 @@ func TestSessionEndsWhenAccountDisabled(t *testing.T) {
 }
 
 func TestTamperedCookieIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.bob()
 	u, _ := url.Parse(e.srv.URL)
@@ -244,6 +256,7 @@ func TestTamperedCookieIsRefused(t *testing.T) {
 }
 
 func TestOwnerCookieNeverOpensAdminPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	owner := e.bob()
 	for _, p := range []string{"/admin/accounts", "/admin/users", "/admin/connections", "/admin/settings",
@@ -268,6 +281,7 @@ func TestOwnerCookieNeverOpensAdminPages(t *testing.T) {
 }
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, p := range []string{"/login", "/files/ftp", "/static/app.js"} {
 		r := e.client().get(p)

@@ -58,6 +58,7 @@ func (d *downStore) ListSessions(ctx context.Context, account string) ([]domain.
 // Retry-After, and keep the cookie; once the store is back, the same
 // browser carries on, logged in.
 func TestStoreOutageLogsNoOneOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	down := &downStore{Store: e.st}
 	e.svc = service.New(down, auth.NewHasher(auth.Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 4),
