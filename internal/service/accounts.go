@@ -28,10 +28,17 @@ func (s *Service) AddAccount(ctx context.Context, in domain.NewAccount) (domain.
 			return domain.Account{}, err
 		}
 	}
-	if err := s.ensureHome(a); err != nil {
-		return domain.Account{}, err
-	}
-	if err := s.store.CreateAccount(ctx, a); err != nil {
+	// The overlap rule is checked again against the accounts stored, in
+	// the store's transaction: another add of an overlapping home may
+	// have committed since checkNewAccount. The home is created only once
+	// the rule passed.
+	err = s.store.CreateAccountIf(ctx, a, func(stored []domain.Account) error {
+		if err := checkOverlap(a.Home, a.Name, stored); err != nil {
+			return err
+		}
+		return s.ensureHome(a)
+	})
+	if err != nil {
 		return domain.Account{}, err
 	}
 	s.log.Info("account added", "account", a.Name, "home", a.Home)

@@ -97,17 +97,23 @@ func (s *Service) checkHome(ctx context.Context, home, account string) (string, 
 	if err != nil {
 		return "", err
 	}
+	return real, checkOverlap(real, account, accounts)
+}
+
+// checkOverlap refuses the resolved home of account when it overlaps the
+// home of another of accounts, as stored or resolved.
+func checkOverlap(home, account string, accounts []domain.Account) error {
 	for _, a := range accounts {
 		if a.Name == account {
 			continue
 		}
 		for _, other := range []string{a.Home, resolvedOr(a.Home)} {
-			if domain.Overlaps(real, other) {
-				return "", domain.OverlapError(real, a.Name, other)
+			if domain.Overlaps(home, other) {
+				return domain.OverlapError(home, a.Name, other)
 			}
 		}
 	}
-	return real, nil
+	return nil
 }
 
 // resolvedOr is p resolved, or p when it cannot be.

@@ -1,9 +1,11 @@
 package service_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +52,39 @@ func TestHomesDoNotOverlap(t *testing.T) {
 	// A neighbour with a similar name is not inside.
 	if _, err := e.svc.AddAccount(e.ctx, domain.NewAccount{Name: "acme2", Home: acme.Home + "2", UID: domain.NoID, GID: domain.NoID}); err != nil {
 		t.Errorf("a neighbour home was refused: %v", err)
+	}
+}
+
+// Accounts with overlapping homes added at the same moment: the overlap
+// check and the insert are one step, so exactly one is added.
+func TestOverlappingHomesAddedAtOnce(t *testing.T) {
+	e := newEnv(t)
+	const tries = 8
+	errs := make([]error, tries)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range tries {
+		home := e.home("site") + strings.Repeat("/sub", i%3) // equal or nested
+		wg.Go(func() {
+			<-start
+			_, errs[i] = e.svc.AddAccount(e.ctx, domain.NewAccount{
+				Name: fmt.Sprintf("site%d", i), Home: home, UID: domain.NoID, GID: domain.NoID})
+		})
+	}
+	close(start)
+	wg.Wait()
+	added := 0
+	for i, err := range errs {
+		if err == nil {
+			added++
+			continue
+		}
+		if domain.KindOf(err) != domain.Conflict || !strings.Contains(err.Error(), "homes may not overlap") {
+			t.Errorf("add %d: %v, want the overlap refusal", i, err)
+		}
+	}
+	if n := len(e.accounts()); added != 1 || n != 1 {
+		t.Fatalf("%d adds succeeded, %d accounts stored; want 1 and 1", added, n)
 	}
 }
 

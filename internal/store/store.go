@@ -39,6 +39,13 @@ type Accounts interface {
 	// CreateAccount inserts a; domain.ErrConflict if the name exists. The
 	// account gets a new Version.
 	CreateAccount(ctx context.Context, a domain.Account) error
+	// CreateAccountIf is CreateAccount after check accepts the accounts
+	// stored, read in the same transaction; an error from check is
+	// returned and nothing is written. Account creations are serialised,
+	// so an account added meanwhile by another call, node or process is
+	// among those check sees: a rule between accounts (homes may not
+	// overlap) holds under concurrent adds.
+	CreateAccountIf(ctx context.Context, a domain.Account, check func(stored []domain.Account) error) error
 	GetAccount(ctx context.Context, name string) (domain.Account, error)
 	ListAccounts(ctx context.Context) ([]domain.Account, error)
 	// UpdateAccount replaces every field of the account named a.Name

@@ -43,6 +43,11 @@ func (s *Store) CreateAccount(ctx context.Context, a domain.Account) (err error)
 	return s.next.CreateAccount(ctx, a)
 }
 
+func (s *Store) CreateAccountIf(ctx context.Context, a domain.Account, check func([]domain.Account) error) (err error) {
+	defer s.observe("CreateAccountIf", time.Now(), &err)
+	return s.next.CreateAccountIf(ctx, a, check)
+}
+
 func (s *Store) GetAccount(ctx context.Context, name string) (_ domain.Account, err error) {
 	defer s.observe("GetAccount", time.Now(), &err)
 	return s.next.GetAccount(ctx, name)

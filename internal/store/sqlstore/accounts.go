@@ -29,7 +29,28 @@ func noAccount(name string) func() error {
 
 // CreateAccount implements store.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a domain.Account) error {
+	return s.CreateAccountIf(ctx, a, nil)
+}
+
+// CreateAccountIf implements store.Accounts. The accounts lock (SQLite:
+// the write lock, held from BEGIN) is taken before reading, so each
+// creation reads the accounts the ones before it committed.
+func (s *Store) CreateAccountIf(ctx context.Context, a domain.Account, check func([]domain.Account) error) error {
+	var refused error // check's, returned as it is
 	err := s.write(ctx, func(tx *sql.Tx) error {
+		if err := s.d.lock(ctx, tx, lockAccounts, ""); err != nil {
+			return err
+		}
+		if check != nil {
+			rows, err := tx.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts ORDER BY name")
+			stored, err := scanAll(rows, err, scanAccount)
+			if err != nil {
+				return err
+			}
+			if refused = check(stored); refused != nil {
+				return refused
+			}
+		}
 		version, err := s.recordChange(ctx, tx, store.ChangeAccount, a.Name)
 		if err != nil {
 			return err
@@ -41,6 +62,9 @@ func (s *Store) CreateAccount(ctx context.Context, a domain.Account) error {
 		}
 		return err
 	})
+	if refused != nil {
+		return refused
+	}
 	return wrap("create account", err)
 }
 

@@ -49,6 +49,7 @@ const (
 	lockUser     lockKey = 0x70667403 // counting one user's sessions
 	lockClient   lockKey = 0x70667404 // counting one client's sessions
 	lockFailures lockKey = 0x70667405 // counting one client's failed log-ins
+	lockAccounts lockKey = 0x70667406 // checking new accounts against the others
 )
 
 // Portable schema words, replaced per dialect.

@@ -124,6 +124,7 @@ var accountCases = []testCase{
 		check(t, err, "GetAccount")
 		same(t, "after UpdateAccount", accountUnversioned(got), storedAccount(a))
 	}},
+	{"concurrent checked adds see each other", testCheckedAddRace},
 	{"update missing is not found", func(t *testing.T, s store.Store) {
 		wantErr(t, s.UpdateAccount(t.Context(), account("nobody")), domain.ErrNotFound, "UpdateAccount nobody")
 	}},
@@ -342,5 +343,46 @@ func testLimitRace(t *testing.T, s store.Store) {
 	check(t, err, "CountFTPUsers")
 	if ok != limit || full != tries-limit || n != limit {
 		t.Fatalf("%d adds succeeded, %d hit the limit, %d stored; want %d, %d, %d", ok, full, n, limit, tries-limit, limit)
+	}
+}
+
+// testCheckedAddRace: accounts whose homes overlap, added at once, each
+// checked against the accounts stored: exactly one may pass the check.
+func testCheckedAddRace(t *testing.T, s store.Store) {
+	const tries = 8
+	refused := errors.New("home overlaps")
+	errs := make([]error, tries)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range tries {
+		a := account(fmt.Sprintf("a%d", i))
+		a.Home = "/home/site" + strings.Repeat("/sub", i%3) // equal or nested
+		wg.Go(func() {
+			<-start
+			errs[i] = s.CreateAccountIf(t.Context(), a, func(stored []domain.Account) error {
+				for _, o := range stored {
+					if domain.Overlaps(a.Home, o.Home) {
+						return refused
+					}
+				}
+				return nil
+			})
+		})
+	}
+	close(start)
+	wg.Wait()
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, refused):
+			t.Errorf("add %d: got %v, want the check's own error", i, err)
+		}
+	}
+	list, err := s.ListAccounts(t.Context())
+	check(t, err, "ListAccounts")
+	if ok != 1 || len(list) != 1 {
+		t.Fatalf("%d adds passed the check, %d accounts stored; want 1 and 1", ok, len(list))
 	}
 }
