@@ -17,16 +17,22 @@ func (s *Service) SetFTPControls(ctx context.Context, account, username string, 
 		return domain.FTPUser{}, false, &domain.Error{Kind: domain.Invalid,
 			Msg: "nothing to change: give at least one control (quota, file limit, bandwidth, IP lists, read-only, TLS, expiry, sessions)"}
 	}
-	before, err := s.GetFTPUser(ctx, account, username)
+	found, err := s.GetFTPUser(ctx, account, username)
 	if err != nil {
 		return domain.FTPUser{}, false, err
 	}
-	if u, err = ch.Apply(before); err != nil {
-		return domain.FTPUser{}, false, err
-	}
-	u.UpdatedAt = s.now().UTC()
-	ended = domain.SessionsMustEnd(before, u)
-	if err := s.store.UpdateFTPUser(ctx, u, ended); err != nil {
+	// The change is applied to the user as the store holds it, under its
+	// lock, so that another change saved meanwhile is kept.
+	u, err = s.store.ModifyFTPUser(ctx, found.Username, func(before domain.FTPUser) (domain.FTPUser, bool, error) {
+		u, err := ch.Apply(before)
+		if err != nil {
+			return u, false, err
+		}
+		u.UpdatedAt = s.now().UTC()
+		ended = domain.SessionsMustEnd(before, u)
+		return u, ended, nil
+	})
+	if err != nil {
 		return domain.FTPUser{}, false, err
 	}
 	s.log.Info("FTP user controls changed", "account", u.Account, "user", u.Username, "quota_mb", u.QuotaMB,

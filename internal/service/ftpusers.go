@@ -129,10 +129,11 @@ func (s *Service) ChangeFTPPassword(ctx context.Context, account, username, pass
 	if err := domain.ValidatePassword(password, u.Username); err != nil {
 		return err
 	}
-	if u.PasswordHash, err = s.hasher.Hash(ctx, password); err != nil {
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
 		return err
 	}
-	return s.updateFTPUser(ctx, u, "FTP user password changed")
+	return s.updateFTPUser(ctx, u.Username, "FTP user password changed", func(u *domain.FTPUser) { u.PasswordHash = hash })
 }
 
 // ChangeFTPPath moves the user's jail to another folder of the home
@@ -154,8 +155,7 @@ func (s *Service) ChangeFTPPath(ctx context.Context, account, username, newPath 
 	if err != nil {
 		return err
 	}
-	u.Path = p
-	if err := s.updateFTPUser(ctx, u, "FTP user path changed"); err != nil {
+	if err := s.updateFTPUser(ctx, u.Username, "FTP user path changed", func(u *domain.FTPUser) { u.Path = p }); err != nil {
 		s.undoFolders(a, created)
 		return err
 	}
@@ -175,8 +175,7 @@ func (s *Service) SetFTPUserEnabled(ctx context.Context, account, username strin
 	if err != nil {
 		return err
 	}
-	u.Enabled = enabled
-	return s.updateFTPUser(ctx, u, "FTP user enabled changed")
+	return s.updateFTPUser(ctx, u.Username, "FTP user enabled changed", func(u *domain.FTPUser) { u.Enabled = enabled })
 }
 
 // DeleteFTPUser removes the login, which ends its live sessions on every
@@ -193,13 +192,18 @@ func (s *Service) DeleteFTPUser(ctx context.Context, account, username string) e
 	return nil
 }
 
-// updateFTPUser saves u, which ends its live sessions on every node so
-// the change takes effect at once (sessions decide their root and limits
-// at log-in): the store gives the user a new version in the same
-// transaction.
-func (s *Service) updateFTPUser(ctx context.Context, u domain.FTPUser, what string) error {
-	u.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateFTPUser(ctx, u, true); err != nil {
+// updateFTPUser applies set to the user as stored and saves it, which
+// ends its live sessions on every node so the change takes effect at once
+// (sessions decide their root and limits at log-in): the store gives the
+// user a new version in the same transaction. The store applies set
+// under the user's lock, so a concurrent change of another field is kept.
+func (s *Service) updateFTPUser(ctx context.Context, username, what string, set func(*domain.FTPUser)) error {
+	u, err := s.store.ModifyFTPUser(ctx, username, func(u domain.FTPUser) (domain.FTPUser, bool, error) {
+		set(&u)
+		u.UpdatedAt = s.now().UTC()
+		return u, true, nil
+	})
+	if err != nil {
 		return err
 	}
 	s.log.Info(what, "account", u.Account, "user", u.Username)

@@ -78,6 +78,13 @@ type FTPUsers interface {
 	// the user gets a new Version and a ChangeUser is recorded, in the
 	// same transaction.
 	UpdateFTPUser(ctx context.Context, u domain.FTPUser, endSessions bool) error
+	// ModifyFTPUser reads the user, calls change with it and saves what
+	// change returns as UpdateFTPUser(u, endSessions) does, in one
+	// transaction that holds the user's row: concurrent modifications
+	// queue, each sees the ones before it, and none is lost. An error
+	// from change is returned as it is and nothing is saved. It returns
+	// the user as saved.
+	ModifyFTPUser(ctx context.Context, username string, change func(domain.FTPUser) (u domain.FTPUser, endSessions bool, err error)) (domain.FTPUser, error)
 	// DeleteFTPUser removes the user and records a ChangeUser.
 	DeleteFTPUser(ctx context.Context, username string) error
 	RecordLogin(ctx context.Context, username string, at time.Time, ip string) error

@@ -88,6 +88,11 @@ func (s *Store) CountFTPUsers(ctx context.Context, account string) (_ int, err e
 	return s.next.CountFTPUsers(ctx, account)
 }
 
+func (s *Store) ModifyFTPUser(ctx context.Context, username string, change func(domain.FTPUser) (domain.FTPUser, bool, error)) (_ domain.FTPUser, err error) {
+	defer s.observe("ModifyFTPUser", time.Now(), &err)
+	return s.next.ModifyFTPUser(ctx, username, change)
+}
+
 func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser, endSessions bool) (err error) {
 	defer s.observe("UpdateFTPUser", time.Now(), &err)
 	return s.next.UpdateFTPUser(ctx, u, endSessions)

@@ -244,28 +244,73 @@ func (s *Store) CountFTPUsers(ctx context.Context, account string) (int, error) 
 // the caller sets; the account, creation time and last log-in stay.
 func (s *Store) UpdateFTPUser(ctx context.Context, u domain.FTPUser, endSessions bool) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		version := sql.NullInt64{}
-		if endSessions {
-			seq, err := s.recordChange(ctx, tx, store.ChangeUser, u.Username)
-			if err != nil {
-				return err
-			}
-			version = sql.NullInt64{Int64: seq, Valid: true}
+		_, err := s.updateFTPUser(ctx, tx, u, endSessions)
+		return err
+	})
+	return wrap("update FTP user", err)
+}
+
+// ModifyFTPUser implements store.FTPUsers. The row is read FOR UPDATE
+// (SQLite: the write lock is held from BEGIN), so a concurrent
+// modification waits until this one commits, then reads its result.
+func (s *Store) ModifyFTPUser(ctx context.Context, username string, change func(domain.FTPUser) (domain.FTPUser, bool, error)) (domain.FTPUser, error) {
+	var saved domain.FTPUser
+	var refused error // change's, returned as it is
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		u, err := scanFTPUser(tx.QueryRowContext(ctx, "SELECT "+ftpUserCols+" FROM ftp_users WHERE username = $1"+s.d.forUpdate, username))
+		if errors.Is(err, sql.ErrNoRows) {
+			return noFTPUser(username)()
 		}
-		res, err := tx.ExecContext(ctx,
-			`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6,
-			version = COALESCE($7, version),
-			max_files = $8, upload_kbps = $9, download_kbps = $10, allow_ips = $11, deny_ips = $12,
-			read_only = $13, tls_required = $14, expires = $15, max_sessions = $16
-			WHERE username = $1`,
-			append([]any{u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt), version},
-				controlValues(u.Controls)...)...)
 		if err != nil {
 			return err
 		}
-		return mustChange(res, noFTPUser(u.Username))
+		u, endSessions, err := change(u)
+		if err != nil {
+			refused = err
+			return err
+		}
+		u.Username = username
+		if u.Version, err = s.updateFTPUser(ctx, tx, u, endSessions); err != nil {
+			return err
+		}
+		saved = u
+		return nil
 	})
-	return wrap("update FTP user", err)
+	if refused != nil {
+		return domain.FTPUser{}, refused
+	}
+	return saved, wrap("modify FTP user", err)
+}
+
+// updateFTPUser saves u inside tx and returns its version: a new one
+// with endSessions, else u.Version.
+func (s *Store) updateFTPUser(ctx context.Context, tx *sql.Tx, u domain.FTPUser, endSessions bool) (int64, error) {
+	version := sql.NullInt64{}
+	if endSessions {
+		seq, err := s.recordChange(ctx, tx, store.ChangeUser, u.Username)
+		if err != nil {
+			return 0, err
+		}
+		version = sql.NullInt64{Int64: seq, Valid: true}
+	}
+	res, err := tx.ExecContext(ctx,
+		`UPDATE ftp_users SET password_hash = $2, path = $3, quota_mb = $4, enabled = $5, updated_at = $6,
+		version = COALESCE($7, version),
+		max_files = $8, upload_kbps = $9, download_kbps = $10, allow_ips = $11, deny_ips = $12,
+		read_only = $13, tls_required = $14, expires = $15, max_sessions = $16
+		WHERE username = $1`,
+		append([]any{u.Username, u.PasswordHash, u.Path, u.QuotaMB, u.Enabled, micros(u.UpdatedAt), version},
+			controlValues(u.Controls)...)...)
+	if err != nil {
+		return 0, err
+	}
+	if err := mustChange(res, noFTPUser(u.Username)); err != nil {
+		return 0, err
+	}
+	if version.Valid {
+		return version.Int64, nil
+	}
+	return u.Version, nil
 }
 
 // DeleteFTPUser implements store.FTPUsers.

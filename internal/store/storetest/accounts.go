@@ -254,6 +254,61 @@ var ftpUserCases = []testCase{
 		withAccounts(t, s, []string{"bob"})
 		wantErr(t, s.UpdateFTPUser(t.Context(), ftpUser("dev.bob"), true), domain.ErrNotFound, "UpdateFTPUser dev.bob")
 	}},
+	{"modify applies the change to the user as stored", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob"}, "dev.bob")
+		before, err := s.GetFTPUser(t.Context(), "dev.bob")
+		check(t, err, "GetFTPUser")
+		saved, err := s.ModifyFTPUser(t.Context(), "dev.bob", func(u domain.FTPUser) (domain.FTPUser, bool, error) {
+			u.Controls = controls()
+			return u, true, nil
+		})
+		check(t, err, "ModifyFTPUser")
+		got, err := s.GetFTPUser(t.Context(), "dev.bob")
+		check(t, err, "GetFTPUser")
+		same(t, "returned by ModifyFTPUser", saved, got)
+		same(t, "controls after ModifyFTPUser", got.Controls, controls())
+		if got.Version <= before.Version {
+			t.Fatalf("version %d after a modification that ends the sessions, %d before", got.Version, before.Version)
+		}
+		refused := errors.New("refused")
+		_, err = s.ModifyFTPUser(t.Context(), "dev.bob", func(u domain.FTPUser) (domain.FTPUser, bool, error) {
+			u.QuotaMB = 1
+			return u, true, refused
+		})
+		if !errors.Is(err, refused) {
+			t.Fatalf("ModifyFTPUser refused by its change: %v, want the change's error", err)
+		}
+		after, err := s.GetFTPUser(t.Context(), "dev.bob")
+		check(t, err, "GetFTPUser")
+		same(t, "after a refused modification", after, got)
+		_, err = s.ModifyFTPUser(t.Context(), "web.bob", func(u domain.FTPUser) (domain.FTPUser, bool, error) { return u, false, nil })
+		wantErr(t, err, domain.ErrNotFound, "ModifyFTPUser web.bob")
+	}},
+	{"concurrent modifications are all kept", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob"}, "dev.bob")
+		const n = 10
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				_, err := s.ModifyFTPUser(t.Context(), "dev.bob", func(u domain.FTPUser) (domain.FTPUser, bool, error) {
+					u.QuotaMB++
+					return u, i%2 == 0, nil
+				})
+				if err != nil {
+					t.Errorf("ModifyFTPUser %d: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		got, err := s.GetFTPUser(t.Context(), "dev.bob")
+		check(t, err, "GetFTPUser")
+		if want := ftpUser("dev.bob").QuotaMB + n; got.QuotaMB != want {
+			t.Fatalf("quota %d after %d concurrent increments, want %d", got.QuotaMB, n, want)
+		}
+	}},
 	{"delete", func(t *testing.T, s store.Store) {
 		withAccounts(t, s, []string{"bob"}, "dev.bob", "web.bob")
 		check(t, s.DeleteFTPUser(t.Context(), "dev.bob"), "DeleteFTPUser")
