@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -227,8 +228,13 @@ type userState struct {
 	groups []int    // the account's groups the session acts with
 	quota  *quota   // nil: no quota and no file limit
 	rates  *userRates
-	expiry *time.Timer // ends the session at login.ExpiresAt; nil: never
-	srv    *Server
+	// expiry ends the session when the user's access ends (nil: never);
+	// expiryMu guards it against the timer re-arming itself, closed
+	// keeps a closed session from re-arming it.
+	expiryMu sync.Mutex
+	expiry   *time.Timer
+	closed   bool
+	srv      *Server
 }
 
 // openUser opens the user's jail and quota.
@@ -265,9 +271,12 @@ func (s *Server) openUser(login domain.Login) (*userState, error) {
 }
 
 func (u *userState) close() {
+	u.expiryMu.Lock()
+	u.closed = true
 	if u.expiry != nil {
 		u.expiry.Stop()
 	}
+	u.expiryMu.Unlock()
 	u.srv.rates.release(u.rates)
 	if u.quota != nil {
 		u.srv.quotas.release(u.quota)

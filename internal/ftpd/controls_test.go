@@ -254,6 +254,56 @@ func TestExpiryEndsLiveSessions(t *testing.T) {
 	other.must(200, "NOOP") // another user is not touched
 }
 
+// TestExtendedExpiryKeepsSessions: a session checks the user's expiry
+// again when the one it logged in with comes. Extending the date or
+// removing it ends no session and so reaches no session; the sessions of
+// those users go on, while a user whose date stayed is ended. The server's
+// clock stands still 5 seconds before the end of the users' last day.
+func TestExtendedExpiryKeepsSessions(t *testing.T) {
+	now := time.Now().UTC()
+	tomorrow := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, time.UTC)
+	end := tomorrow.AddDate(0, 0, 1)
+	e := newEnv(t, envOptions{now: func() time.Time { return end.Add(-5 * time.Second) }})
+	day := tomorrow.Format(domain.DateLayout)
+	users := []string{testUser, "never.bob", "kept.bob"}
+	conns := map[string]*raw{}
+	for _, u := range users {
+		if u != testUser {
+			e.addUser(u)
+		}
+		e.setControls(u, domain.ControlsChange{Expires: &day})
+		conns[u] = e.raw()
+		conns[u].login(u, testPass)
+	}
+	later, never := tomorrow.AddDate(0, 0, 1).Format(domain.DateLayout), domain.Never
+	e.setControls(testUser, domain.ControlsChange{Expires: &later})
+	e.setControls("never.bob", domain.ControlsChange{Expires: &never})
+	if n := len(e.Reg.List()); n != 3 {
+		t.Fatalf("%d sessions after extending the dates, want 3 (extending ends none)", n)
+	}
+
+	eventually(t, 20*time.Second, "the session of the user whose date stayed to end", func() bool {
+		for _, s := range e.Reg.List() {
+			if s.Username == "kept.bob" {
+				return false
+			}
+		}
+		return true
+	})
+	eventually(t, 20*time.Second, "both extended sessions to check their expiry", func() bool {
+		return strings.Count(e.logs.String(), "FTP session goes on: the user's access was extended") == 2
+	})
+	for _, u := range []string{testUser, "never.bob"} {
+		conns[u].must(200, "NOOP")
+	}
+	if n := len(e.Reg.List()); n != 2 {
+		t.Fatalf("%d sessions after the old expiry, want the 2 extended ones", n)
+	}
+	if n := strings.Count(e.logs.String(), "FTP session ended: the user's access expired"); n != 1 {
+		t.Errorf("%d expiry lines, want 1 (kept.bob)", n)
+	}
+}
+
 // TestServerNameHidden: with the server's name hidden, no reply names
 // panelftp: greeting, SYST, STAT, HELP, FEAT, before and after log-in.
 func TestServerNameHidden(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/panelftp/panelftp/internal/auth"
 	"github.com/panelftp/panelftp/internal/domain"
@@ -143,4 +144,16 @@ func (s *Service) CheckPanelLogin(ctx context.Context, account, password string)
 		return domain.Account{}, domain.ErrAccountOff
 	}
 	return a, nil
+}
+
+// FTPUserExpiry returns when username's access ends now, as stored (zero:
+// never): a live session checks it when the expiry it logged in with
+// comes, since extending the date ends no session and so sends nodes no
+// change.
+func (s *Service) FTPUserExpiry(ctx context.Context, username string) (time.Time, error) {
+	u, err := s.store.GetFTPUser(ctx, domain.Lower(username))
+	if err != nil {
+		return time.Time{}, err
+	}
+	return u.ExpiresAt(), nil
 }
