@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"internal/sessions":        {"internal/domain", "internal/store"},
 	"internal/feed":            {"internal/store"},
 	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
-	"internal/web":             {"internal/domain", "internal/jail"},
+	"internal/web":             {"internal/domain"},
 	"internal/api":             {"internal/domain", "internal/view"},
 	"internal/cli":             {"internal/domain", "internal/config", "internal/view", "internal/version"},
 	"internal/view":            {"internal/domain"},

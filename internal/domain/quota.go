@@ -16,3 +16,17 @@ type QuotaUsage struct {
 	Files      int64
 	MeasuredAt time.Time
 }
+
+// FolderUsage is what a folder holds, measured on request for a page:
+// everything beneath it counted, the folder itself not.
+type FolderUsage struct {
+	// Bytes adds up the sizes of the regular files; Allocated is the disk
+	// space every file, link and folder uses (st_blocks × 512), what
+	// quotas count.
+	Bytes, Allocated int64
+	// Files counts everything that is not a folder; Folders the folders.
+	Files, Folders int64
+	// Partial means the measure stopped at its bounds: every figure is a
+	// lower limit.
+	Partial bool
+}

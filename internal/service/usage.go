@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/panelftp/panelftp/internal/domain"
 	"github.com/panelftp/panelftp/internal/jail"
 )
 
@@ -18,8 +19,9 @@ const (
 // home holds, through the jail: symbolic links are never followed, and a
 // sub-user folder that leads outside the home is an error. Past its
 // bounds the count stops with Partial set.
-func (s *Service) FolderUsage(ctx context.Context, home, p string) (jail.Usage, error) {
+func (s *Service) FolderUsage(ctx context.Context, home, p string) (domain.FolderUsage, error) {
 	ctx, cancel := context.WithTimeout(ctx, usageMaxTime)
 	defer cancel()
-	return jail.MeasureUsage(ctx, home, p, usageMaxEntries)
+	u, err := jail.MeasureUsage(ctx, home, p, usageMaxEntries)
+	return domain.FolderUsage{Bytes: u.Bytes, Allocated: u.Allocated, Files: u.Files, Folders: u.Folders, Partial: u.Partial}, err
 }

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
-	"github.com/panelftp/panelftp/internal/jail"
 )
 
 // Service is what the panel asks of the service layer, one interface per
@@ -43,7 +42,7 @@ type Accounts interface {
 type Homes interface {
 	// FolderUsage measures a folder of home within bounds; past them the
 	// result says Partial.
-	FolderUsage(ctx context.Context, home, p string) (jail.Usage, error)
+	FolderUsage(ctx context.Context, home, p string) (domain.FolderUsage, error)
 	// FolderSuggestions lists the folders of home worth offering as a
 	// sub-user's path.
 	FolderSuggestions(home string) []string
