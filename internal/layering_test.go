@@ -1,44 +1,62 @@
 // Package internal_test checks the layering of panelftp's packages: data
 // flows one way (cli / web / api → service → store; ftpd → ftp, auth, jail,
-// sessions), and only the composition root knows every package.
+// sessions), and only the composition root (internal/app, and main, which
+// only runs it) knows every package.
+//
+// The tables below are the layering, exactly: a package missing from them,
+// an import they do not allow, and an allowance that nothing uses all fail
+// the test. When a change moves an import, change its row here.
 package internal_test
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
-const module = "github.com/panelftp/panelftp/"
+// importTable lists, for each package of the module, exactly the module's
+// packages its non-test code imports.
+var importTable = map[string][]string{
+	// main parses nothing and decides nothing: it runs the app.
+	"cmd/panelftp": {"internal/app"},
+	// The composition root builds every layer and wires the edges to them.
+	"internal/app": {
+		"internal/api", "internal/auth", "internal/cli", "internal/config", "internal/defender",
+		"internal/domain", "internal/feed", "internal/ftpd", "internal/metrics", "internal/service",
+		"internal/sessions", "internal/store", "internal/store/measured", "internal/store/sqlstore",
+		"internal/version", "internal/web", "internal/xferlog",
+	},
 
-// allowed lists, for each package, the project packages its non-test code
-// may import. Third-party imports are checked separately below.
-var allowed = map[string][]string{
-	"internal/domain":          {},
-	"internal/config":          {},
-	"internal/auth":            {"internal/domain"},
-	"internal/jail":            {},
-	"internal/ftp":             {}, // the protocol alone: it knows no accounts, store or service
-	"internal/browsertest":     {},
-	"internal/version":         {},
+	// The edges: each serves one audience through the service.
+	"internal/web":     {"internal/domain", "internal/service", "internal/store"},
+	"internal/api":     {"internal/domain", "internal/service", "internal/store", "internal/view"},
+	"internal/cli":     {"internal/config", "internal/domain", "internal/service", "internal/store", "internal/version", "internal/view"},
+	"internal/ftpd":    {"internal/domain", "internal/ftp", "internal/jail", "internal/service", "internal/sessions", "internal/xferlog"},
+	"internal/metrics": {"internal/domain"}, // the others report to it through interfaces of their own
+
+	// The rules, and what they keep.
+	"internal/service":         {"internal/auth", "internal/domain", "internal/jail", "internal/store"},
+	"internal/sessions":        {"internal/domain", "internal/store"},
 	"internal/defender":        {"internal/domain", "internal/store"},
+	"internal/feed":            {"internal/store"},
+	"internal/view":            {"internal/domain"},
 	"internal/store":           {"internal/domain"},
+	"internal/store/measured":  {"internal/domain", "internal/store"},
 	"internal/store/sqlstore":  {"internal/domain", "internal/store"},
 	"internal/store/storetest": {"internal/domain", "internal/store"},
-	"internal/service":         {"internal/domain", "internal/store", "internal/auth", "internal/jail"},
-	"internal/sessions":        {"internal/domain", "internal/store"},
-	"internal/feed":            {"internal/store"},
-	"internal/ftpd":            {"internal/ftp", "internal/domain", "internal/jail", "internal/sessions", "internal/xferlog"}, // the metrics through an interface of its own
-	"internal/web":             {"internal/domain"},
-	"internal/api":             {"internal/domain", "internal/view"},
-	"internal/cli":             {"internal/domain", "internal/config", "internal/view", "internal/version"},
-	"internal/view":            {"internal/domain"},
-	"internal/xferlog":         {},
-	"internal/metrics":         {"internal/domain"},
-	"internal/store/measured":  {"internal/domain", "internal/store"},
+
+	// Tools that know no other package of the module.
+	"internal/domain":  {},
+	"internal/ftp":     {}, // the protocol alone
+	"internal/auth":    {},
+	"internal/jail":    {},
+	"internal/config":  {},
+	"internal/version": {},
+	"internal/xferlog": {},
+
+	// Helpers of other packages' tests.
+	"internal/browsertest":         {},
+	"internal/xferlog/xferlogtest": {},
+
 	// The measuring programs drive a built server from outside through one
 	// harness, which imports nothing of panelftp; the cluster measurement
 	// also sets its users up as the CLI would.
@@ -46,20 +64,182 @@ var allowed = map[string][]string{
 	"bench":            {"bench/harness"},
 	"loadtest":         {"bench/harness"},
 	"loadtest/cluster": {"bench/harness", "internal/auth", "internal/domain", "internal/service", "internal/store/sqlstore"},
-
-	// Helpers of other packages' tests.
-	"internal/xferlog/xferlogtest": {},
-	"internal/clocktest":           {},
 }
 
-// only names third-party modules that a single package may import, and
-// the measuring programs that may use them too.
-var only = map[string][]string{
-	// loadtest/cluster reads PostgreSQL's statistics of the database it
-	// measures.
-	"github.com/jackc/pgx":  {"internal/store/sqlstore", "loadtest/cluster"},
-	"modernc.org/sqlite":    {"internal/store/sqlstore"},
-	"github.com/prometheus": {"internal/metrics"},
+// compositionRoot may know everything: the rules below do not bind it (the
+// import table still lists exactly what it imports).
+var compositionRoot = []string{"cmd/panelftp", "internal/app"}
+
+// rules forbid dependencies, each with its reason. Unless a rule says
+// direct, it holds for every transitive dependency too, so a package cannot
+// reach a forbidden layer through another.
+var rules = []rule{
+	{
+		why: "only main runs the composition root",
+		to:  []string{"internal/app"},
+	},
+	{
+		why: "the edges are siblings, each serving one audience: only the composition root wires them together",
+		to:  []string{"internal/web", "internal/api", "internal/cli", "internal/ftpd", "internal/metrics"},
+	},
+	{
+		why:  "the FTP protocol knows no accounts, store or service: what a log-in decides is a backend plugged into it",
+		from: []string{"internal/ftp"},
+		to:   []string{"project", "third-party"},
+	},
+	{
+		why:  "the vocabulary every layer shares depends on nothing, so any layer can use it",
+		from: []string{"internal/domain"},
+		to:   []string{"project", "third-party"},
+	},
+	{
+		why:  "the store keeps data; the rules that use it live above it",
+		from: []string{"internal/store/..."},
+		to:   []string{"internal/service", "internal/sessions", "internal/defender", "internal/feed", "internal/auth", "internal/jail", "internal/view"},
+	},
+	{
+		why:  "hashing and the jail are tools called with plain values: they know passwords and paths, not stored accounts",
+		from: []string{"internal/auth", "internal/jail"},
+		to:   []string{"internal/store/...", "internal/service", "internal/sessions", "internal/defender"},
+	},
+	{
+		why:  "presentation and protocols belong to the edges: the layers below return domain values",
+		from: []string{"internal/service", "internal/sessions", "internal/defender", "internal/feed", "internal/store/..."},
+		to:   []string{"internal/view", "internal/ftp", "internal/xferlog"},
+	},
+	{
+		why:    "the edges reach the data through the service, which owns its rules",
+		direct: true,
+		from:   []string{"internal/web", "internal/api", "internal/cli", "internal/ftpd"},
+		to:     []string{"internal/store/..."},
+		except: map[string]string{
+			"internal/web": "store.Ban, until the types the edges share move to domain",
+			"internal/api": "store.APIToken, until the types the edges share move to domain",
+			"internal/cli": "store.APIToken and store.DataDir, until the types the edges share move to domain",
+		},
+	},
+	{
+		why: "HTTP is an edge: below the panel, the API and the metrics endpoint the layers are Go calls any edge can make",
+		to:  []string{"net/http"},
+		except: map[string]string{
+			"internal/web":     "serves the panel",
+			"internal/api":     "serves the JSON API",
+			"internal/metrics": "serves /metrics to Prometheus",
+			"bench":            "waits for the server's HTTP endpoint before it measures",
+			"loadtest":         "reads the server's debug endpoint while it loads it",
+		},
+	},
+	{
+		why:    "the server never starts another program",
+		direct: true,
+		to:     []string{"os/exec"},
+		except: map[string]string{
+			"bench":            "builds and starts the servers it measures",
+			"loadtest":         "builds and starts the server it loads",
+			"loadtest/cluster": "builds and starts the nodes it measures",
+		},
+	},
+	{
+		why:    "only the SQL store speaks SQL: the rest works with any store",
+		direct: true,
+		to:     []string{"database/sql"},
+		except: map[string]string{"internal/store/sqlstore": "the SQL store"},
+	},
+	{
+		why: "the database is reached only through the store's interfaces",
+		to:  []string{"github.com/jackc/pgx/v5/...", "modernc.org/sqlite/..."},
+		except: map[string]string{
+			"internal/store/sqlstore": "the drivers behind the store",
+			"loadtest/cluster":        "opens its nodes' store and reads PostgreSQL's statistics",
+		},
+	},
+	{
+		why:    "the layers report to the metrics through interfaces of their own, not through a metrics library",
+		to:     []string{"github.com/prometheus/..."},
+		except: map[string]string{"internal/metrics": "exports the figures to Prometheus"},
+	},
+	{
+		why: "test helpers and the testing package are for tests: the programs carry no test code",
+		to:  []string{"testing", "internal/browsertest", "internal/store/storetest", "internal/xferlog/xferlogtest"},
+		except: map[string]string{
+			"internal/browsertest":     "a helper of tests",
+			"internal/store/storetest": "a helper of tests: the conformance suite of the stores",
+		},
+	},
+}
+
+// modules lists each third-party module with the packages that may import
+// it, in their code and in their tests.
+var modules = map[string]module{
+	"golang.org/x/crypto": {why: "argon2id, to hash passwords", code: []string{"internal/auth"}},
+	"golang.org/x/sys":    {why: "the openat2 and fd calls that keep a session in its folder", code: []string{"internal/jail"}},
+	"golang.org/x/time":   {why: "the bandwidth limits", code: []string{"internal/ftpd"}},
+	"modernc.org/sqlite":  {why: "the SQLite driver", code: []string{"internal/store/sqlstore"}},
+	"github.com/jackc/pgx/v5": {
+		why:   "the PostgreSQL driver",
+		code:  []string{"internal/store/sqlstore", "loadtest/cluster"},
+		tests: []string{"cmd/panelftp", "internal/feed"},
+	},
+	"github.com/prometheus/client_golang": {why: "the /metrics endpoint", code: []string{"internal/metrics"}},
+	"github.com/prometheus/client_model":  {why: "tests read the figures exported", tests: []string{"cmd/panelftp", "internal/metrics"}},
+	"github.com/prometheus/common":        {why: "tests parse the /metrics page", tests: []string{"cmd/panelftp", "internal/metrics"}},
+	"github.com/chromedp/chromedp": {
+		why:   "tests drive the panel in chromium",
+		code:  []string{"internal/browsertest"},
+		tests: []string{"cmd/panelftp", "internal/web"},
+	},
+	"github.com/chromedp/cdproto": {why: "browsertest sets chromium's window and downloads", code: []string{"internal/browsertest"}},
+	"github.com/jlaffaye/ftp": {
+		why:   "an FTP client other than ours, to load and test the server",
+		code:  []string{"loadtest"},
+		tests: []string{"cmd/panelftp", "internal/ftpd"},
+	},
+}
+
+// fileAccess lists the packages, or single files (package/file.go), that
+// may touch the filesystem by name (fsCalls). Account files are reached
+// through jail, which opens homes so that nothing escapes them; the other
+// packages get open files and roots from it.
+var fileAccess = map[string]string{
+	"internal/jail":               "owns the homes: opens them through os.Root so that nothing escapes",
+	"internal/store/sqlstore":     "creates and opens the SQLite database",
+	"internal/app":                "the composition root: the data directory, the state files and the first-run welcome file",
+	"internal/config/envfile.go":  "reads the environment file the admin names, the server's own file",
+	"internal/xferlog/xferlog.go": "appends to the transfer log and reopens it after a rotation",
+	"internal/ftpd/tls.go":        "reads the server's TLS certificate and keeps the self-signed one it makes",
+	"internal/ftpd/certdir.go":    "lists the server's per-domain certificates",
+	"internal/service/homes.go":   "creates homes, until jail owns them",
+	"internal/service/folders.go": "creates FTP folders in a home, until jail owns them",
+	"internal/web/usage.go":       "sums a home's disk use, until jail owns it",
+	"internal/browsertest":        "a helper of tests: finds chromium and saves screenshots",
+	"bench":                       "builds, starts and feeds the servers it measures",
+	"loadtest":                    "builds and starts the server, and reads /proc",
+	"loadtest/cluster":            "builds and starts the nodes it measures",
+}
+
+// fsCalls are the functions that reach a file by its name. Calls on an
+// *os.File or *os.Root someone opened are not listed: having one is the
+// permission.
+var fsCalls = map[string][]string{
+	"os": {
+		"Chdir", "Chmod", "Chown", "Chtimes", "CopyFS", "Create", "CreateTemp", "DirFS", "Lchown",
+		"Link", "Lstat", "Mkdir", "MkdirAll", "MkdirTemp", "Open", "OpenFile", "OpenInRoot", "OpenRoot",
+		"ReadDir", "ReadFile", "Readlink", "Remove", "RemoveAll", "Rename", "Stat", "Symlink",
+		"Truncate", "WriteFile",
+	},
+	"path/filepath": {"EvalSymlinks", "Glob", "Walk", "WalkDir"},
+	"io/ioutil":     {"ReadDir", "ReadFile", "TempDir", "TempFile", "WriteFile"},
+	"syscall": {
+		"Access", "Chdir", "Chmod", "Chown", "Creat", "Faccessat", "Fchmodat", "Fchownat", "Lchown",
+		"Link", "Lstat", "Mkdir", "Mkdirat", "Mknod", "Open", "Openat", "Readlink", "Rename",
+		"Renameat", "Rmdir", "Stat", "Statfs", "Symlink", "Truncate", "Unlink", "Unlinkat", "Utimes",
+	},
+	"golang.org/x/sys/unix": {
+		"Access", "Chdir", "Chmod", "Chown", "Creat", "Faccessat", "Fchmodat", "Fchownat", "Fstatat",
+		"Lchown", "Link", "Linkat", "Lstat", "Mkdir", "Mkdirat", "Mknod", "Mknodat", "Open", "Openat",
+		"Openat2", "Readlink", "Readlinkat", "Rename", "Renameat", "Renameat2", "Rmdir", "Stat",
+		"Statfs", "Statx", "Symlink", "Symlinkat", "Truncate", "Unlink", "Unlinkat", "Utimes", "UtimesNanoAt",
+	},
 }
 
 func TestLayering(t *testing.T) {
@@ -67,79 +247,17 @@ func TestLayering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imports := packageImports(t, root)
-	if len(imports) < 10 {
-		t.Fatalf("found only %d packages under %s", len(imports), root)
-	}
-	for pkg, imps := range imports {
-		rules, known := allowed[pkg]
-		for _, imp := range imps {
-			if owners, ok := ownersOf(imp); ok && !contains(owners, pkg) && pkg != "internal/app" {
-				t.Errorf("%s imports %s, which only %v may import", pkg, imp, owners)
-			}
-			if !strings.HasPrefix(imp, module) || pkg == "internal/app" || strings.HasPrefix(pkg, "cmd/") {
-				continue
-			}
-			dep := strings.TrimPrefix(imp, module)
-			if !known {
-				t.Errorf("package %s is not in the layering table: add it with the packages it may import", pkg)
-				break
-			}
-			if !contains(rules, dep) {
-				t.Errorf("%s imports %s: not allowed by the layering (allowed: %v)", pkg, dep, rules)
-			}
-		}
-	}
-}
-
-func ownersOf(imp string) ([]string, bool) {
-	for prefix, owners := range only {
-		if strings.HasPrefix(imp, prefix) {
-			return owners, true
-		}
-	}
-	return nil, false
-}
-
-// packageImports parses the non-test Go files of every package under root.
-func packageImports(t *testing.T, root string) map[string][]string {
-	out := map[string][]string{}
-	fset := token.NewFileSet()
-	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata") && p != root {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, filepath.Dir(p))
-		rel = filepath.ToSlash(rel)
-		for _, imp := range f.Imports {
-			out[rel] = append(out[rel], strings.Trim(imp.Path.Value, `"`))
-		}
-		if _, ok := out[rel]; !ok {
-			out[rel] = nil
-		}
-		return nil
-	})
+	g, err := loadGraph(root, fsCalls)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+	if len(g) < 20 {
+		t.Fatalf("found only %d packages under %s", len(g), root)
 	}
-	return false
+	for _, p := range check(g, tables{
+		imports: importTable, rules: rules, modules: modules,
+		fileAccess: fileAccess, root: compositionRoot,
+	}) {
+		t.Error(p)
+	}
 }
