@@ -1,130 +1,411 @@
 package internal_test
 
+// The checker behind TestLayering: it loads the package graph with
+// `go list` and compares it with the tables of layering_test.go. It is
+// kept apart from the tables so that the tables read as the rule they
+// state, and so that it can be tested on a graph made up for the purpose.
+
 import (
-	"os"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-	"testing"
 )
 
-// A made-up module: edge → core → store, where store also uses HTTP and
-// reads a file, and the edge imports a third-party module.
-func syntheticGraph() graph {
-	return graph{
-		"cmd/x":          {imports: []string{"internal/edge"}, deps: []string{"internal/edge", "internal/core", "internal/store", "net/http", "example.com/lib"}},
-		"internal/edge":  {imports: []string{"internal/core", "example.com/lib/sub"}, deps: []string{"internal/core", "internal/store", "net/http", "example.com/lib/sub"}},
-		"internal/core":  {imports: []string{"internal/store"}, deps: []string{"internal/store", "net/http"}, testImports: []string{"example.com/lib"}},
-		"internal/store": {imports: []string{"net/http"}, deps: []string{"net/http"}, fileAccess: map[string][]string{"store.go": {"os.Open"}}},
-	}
+const modulePath = "github.com/panelftp/panelftp"
+
+// graph is what the checker knows of the module: its packages by path
+// relative to the module ("internal/web", "cmd/panelftp").
+type graph map[string]*pkg
+
+type pkg struct {
+	imports     []string            // direct imports of the non-test code
+	deps        []string            // every package the non-test code depends on, as `go list -deps` lists it
+	testImports []string            // direct imports of the tests (in-package and external)
+	fileAccess  map[string][]string // file name → the filesystem calls it makes ("os.Open")
 }
 
-// syntheticTables state the synthetic graph exactly.
-func syntheticTables() tables {
-	return tables{
-		imports: map[string][]string{
-			"cmd/x":          {"internal/edge"},
-			"internal/edge":  {"internal/core"},
-			"internal/core":  {"internal/store"},
-			"internal/store": {},
-		},
-		rules: []rule{
-			{why: "only the edge speaks HTTP", to: []string{"net/http"}, except: map[string]string{"internal/edge": "serves", "internal/core": "calls", "internal/store": "fetches"}},
-			{why: "the store knows no rules", from: []string{"internal/store"}, to: []string{"internal/core", "internal/edge"}},
-		},
-		modules:    map[string]module{"example.com/lib": {code: []string{"internal/edge"}, tests: []string{"internal/core"}}},
-		fileAccess: map[string]string{"internal/store/store.go": "its database"},
-		root:       []string{"cmd/x"},
-	}
+// rule forbids some packages to depend on others. A package of from
+// (every package but the composition root when from is empty) must not
+// depend on a package matched by to, unless except names it with its
+// reason. Patterns: a path relative to the module or an import path;
+// "x/..." matches x and the packages below it; "project" matches every
+// package of the module and "third-party" every package outside the
+// module and the standard library.
+type rule struct {
+	why    string
+	from   []string
+	to     []string
+	except map[string]string // an exception that nothing needs is reported
+	direct bool              // direct imports only; otherwise every transitive dependency
 }
 
-func TestCheckerAcceptsAnExactTable(t *testing.T) {
-	if problems := check(syntheticGraph(), syntheticTables()); len(problems) > 0 {
-		t.Errorf("an exact table got problems:\n%s", strings.Join(problems, "\n"))
-	}
+// module lists the packages that may import a third-party module, in
+// their code and in their tests.
+type module struct {
+	why   string
+	code  []string
+	tests []string
 }
 
-func TestCheckerReportsEachDifference(t *testing.T) {
-	for _, tc := range []struct {
-		name   string
-		change func(graph, *tables)
-		want   string
-	}{
-		{"unused allowance", func(g graph, tb *tables) { tb.imports["internal/edge"] = []string{"internal/core", "internal/store"} },
-			"the import table lets internal/edge import internal/store, which it does not: remove the allowance"},
-		{"import not allowed", func(g graph, tb *tables) { tb.imports["internal/core"] = []string{} },
-			"internal/core imports internal/store, which its row of the import table does not allow"},
-		{"package not in the table", func(g graph, tb *tables) { delete(tb.imports, "internal/core") },
-			"internal/core is not in the import table"},
-		{"table row for no package", func(g graph, tb *tables) { tb.imports["internal/gone"] = nil },
-			"the import table lists internal/gone, which is no package of the module"},
-		{"forbidden import", func(g graph, tb *tables) { delete(tb.rules[0].except, "internal/store") },
-			"internal/store imports net/http: only the edge speaks HTTP"},
-		{"forbidden dependency through another package", func(g graph, tb *tables) { delete(tb.rules[0].except, "internal/core") },
-			"internal/core depends on net/http through internal/store: only the edge speaks HTTP"},
-		{"forbidden reversed layer", func(g graph, tb *tables) {
-			g["internal/store"].imports = append(g["internal/store"].imports, "internal/core")
-			g["internal/store"].deps = append(g["internal/store"].deps, "internal/core")
-			tb.imports["internal/store"] = []string{"internal/core"}
-		}, "internal/store imports internal/core: the store knows no rules"},
-		{"unneeded exception", func(g graph, tb *tables) { tb.rules[1].except = map[string]string{"internal/store": "why not"} },
-			`internal/store needs no exception to "the store knows no rules"`},
-		{"module not in the table", func(g graph, tb *tables) { delete(tb.modules, "example.com/lib") },
-			"internal/edge (code) imports example.com/lib/sub, whose module is not in the module table"},
-		{"module imported by a package not listed", func(g graph, tb *tables) { tb.modules["example.com/lib"] = module{code: []string{"internal/edge"}} },
-			"internal/core (tests) imports example.com/lib, which the module table allows only to []"},
-		{"unused module allowance", func(g graph, tb *tables) {
-			tb.modules["example.com/lib"] = module{code: []string{"internal/edge", "internal/store"}, tests: []string{"internal/core"}}
-		}, "the module table lets internal/store (code) import example.com/lib, which it does not"},
-		{"file access not listed", func(g graph, tb *tables) { tb.fileAccess = map[string]string{} },
-			"internal/store/store.go calls os.Open"},
-		{"file access listed but unused", func(g graph, tb *tables) { tb.fileAccess["internal/core"] = "none" },
-			"fileAccess lists internal/core, which touches no file: remove it"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			g, tb := syntheticGraph(), syntheticTables()
-			tc.change(g, &tb)
-			problems := check(g, tb)
-			if !slices.ContainsFunc(problems, func(p string) bool { return strings.HasPrefix(p, tc.want) }) {
-				t.Errorf("want a problem starting %q, got:\n%s", tc.want, strings.Join(problems, "\n"))
+// tables are the layering as layering_test.go states it.
+type tables struct {
+	imports    map[string][]string // for each package, exactly the module's packages its code imports
+	rules      []rule
+	modules    map[string]module // by module path
+	fileAccess map[string]string // package or package/file.go → why it may touch the filesystem
+	root       []string          // the composition root: it may know everything, rules do not bind it
+}
+
+// check returns every difference between the graph and the tables.
+func check(g graph, t tables) []string {
+	var problems []string
+	report := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	checkImports(g, t, report)
+	for _, r := range t.rules {
+		checkRule(g, t, r, report)
+	}
+	checkModules(g, t, report)
+	checkFileAccess(g, t, report)
+	checkReasons(t, report)
+	slices.Sort(problems)
+	return problems
+}
+
+func checkImports(g graph, t tables, report func(string, ...any)) {
+	for _, name := range sortedKeys(g) {
+		allowed, ok := t.imports[name]
+		if !ok {
+			report("%s is not in the import table: add it with the packages it imports", name)
+			continue
+		}
+		var used []string
+		for _, imp := range g[name].imports {
+			if _, own := g[imp]; !own {
+				continue
 			}
-		})
+			used = append(used, imp)
+			if !slices.Contains(allowed, imp) {
+				report("%s imports %s, which its row of the import table does not allow", name, imp)
+			}
+		}
+		for _, a := range allowed {
+			if !slices.Contains(used, a) {
+				report("the import table lets %s import %s, which it does not: remove the allowance", name, a)
+			}
+		}
+	}
+	for name := range t.imports {
+		if _, ok := g[name]; !ok {
+			report("the import table lists %s, which is no package of the module", name)
+		}
 	}
 }
 
-func TestCheckerDirectRuleIgnoresTransitiveDependencies(t *testing.T) {
-	g, tb := syntheticGraph(), syntheticTables()
-	tb.rules[0].direct = true
-	tb.rules[0].except = map[string]string{"internal/store": "fetches"}
-	if problems := check(g, tb); len(problems) > 0 {
-		t.Errorf("a direct rule reported dependencies that are not imports:\n%s", strings.Join(problems, "\n"))
+func checkRule(g graph, t tables, r rule, report func(string, ...any)) {
+	needed := map[string]bool{}
+	for _, name := range sortedKeys(g) {
+		if len(r.from) == 0 && slices.Contains(t.root, name) || len(r.from) > 0 && !matchesAny(g, r.from, name) {
+			continue
+		}
+		p := g[name]
+		deps := p.deps
+		if r.direct {
+			deps = p.imports
+		}
+		for _, dep := range deps {
+			if !matchesAny(g, r.to, dep) {
+				continue
+			}
+			if _, ok := r.except[name]; ok {
+				needed[name] = true
+				continue
+			}
+			if r.direct || slices.Contains(p.imports, dep) {
+				report("%s imports %s: %s", name, dep, r.why)
+			} else {
+				report("%s depends on %s%s: %s", name, dep, through(g, p, dep), r.why)
+			}
+		}
+	}
+	for name := range r.except {
+		if !needed[name] {
+			report("%s needs no exception to %q (it does not depend on %v): remove it", name, r.why, r.to)
+		}
 	}
 }
 
-func TestScanFileAccessFindsRenamedImports(t *testing.T) {
-	dir := t.TempDir()
-	src := `package p
-
-import (
-	stdos "os"
-	"path/filepath"
-)
-
-func f(r *stdos.Root) {
-	stdos.ReadFile("x")
-	filepath.WalkDir(".", nil)
-	r.Open("y")       // a root someone opened: allowed
-	filepath.Join("a") // no file touched
-}
-`
-	if err := os.WriteFile(filepath.Join(dir, "p.go"), []byte(src), 0o600); err != nil {
-		t.Fatal(err)
+// through names the direct import of p by which it reaches dep.
+func through(g graph, p *pkg, dep string) string {
+	for _, imp := range p.imports {
+		if q, ok := g[imp]; ok && slices.Contains(q.deps, dep) {
+			return " through " + imp
+		}
 	}
-	got, err := scanFileAccess(dir, []string{"p.go"}, fsCalls)
+	return " through the packages it imports"
+}
+
+func checkModules(g graph, t tables, report func(string, ...any)) {
+	used := map[string]bool{}
+	for _, name := range sortedKeys(g) {
+		p := g[name]
+		for _, kind := range []struct {
+			imports []string
+			what    string
+			allowed func(module) []string
+		}{
+			{p.imports, "code", func(m module) []string { return m.code }},
+			{p.testImports, "tests", func(m module) []string { return m.tests }},
+		} {
+			for _, imp := range kind.imports {
+				if !isThirdParty(g, imp) {
+					continue
+				}
+				path, m, ok := moduleOf(t.modules, imp)
+				switch {
+				case !ok:
+					report("%s (%s) imports %s, whose module is not in the module table", name, kind.what, imp)
+				case !slices.Contains(kind.allowed(m), name):
+					report("%s (%s) imports %s, which the module table allows only to %v", name, kind.what, imp, kind.allowed(m))
+				default:
+					used[path+" "+kind.what+" "+name] = true
+				}
+			}
+		}
+	}
+	for path, m := range t.modules {
+		for _, kind := range []struct {
+			names []string
+			what  string
+		}{{m.code, "code"}, {m.tests, "tests"}} {
+			for _, name := range kind.names {
+				if !used[path+" "+kind.what+" "+name] {
+					report("the module table lets %s (%s) import %s, which it does not: remove the allowance", name, kind.what, path)
+				}
+			}
+		}
+	}
+}
+
+func moduleOf(modules map[string]module, imp string) (string, module, bool) {
+	best := ""
+	for path := range modules {
+		if matches(path+"/...", imp) && len(path) > len(best) {
+			best = path
+		}
+	}
+	return best, modules[best], best != ""
+}
+
+func checkFileAccess(g graph, t tables, report func(string, ...any)) {
+	used := map[string]bool{}
+	for _, name := range sortedKeys(g) {
+		files := g[name].fileAccess
+		for _, file := range sortedKeys(files) {
+			switch key := name + "/" + file; {
+			case t.fileAccess[name] != "":
+				used[name] = true
+			case t.fileAccess[key] != "":
+				used[key] = true
+			default:
+				report("%s calls %s: files are reached through jail (homes), the store (its database) or the composition root; "+
+					"if this file must, list it with its reason in fileAccess", key, strings.Join(files[file], ", "))
+			}
+		}
+	}
+	for key := range t.fileAccess {
+		if !used[key] {
+			report("fileAccess lists %s, which touches no file: remove it", key)
+		}
+	}
+}
+
+// checkReasons: every rule, exception and allowance says why.
+func checkReasons(t tables, report func(string, ...any)) {
+	for i, r := range t.rules {
+		if r.why == "" {
+			report("rule %d (to %v) gives no reason", i, r.to)
+		}
+		for name, why := range r.except {
+			if why == "" {
+				report("the exception of %s to %q gives no reason", name, r.why)
+			}
+		}
+	}
+	for path, m := range t.modules {
+		if m.why == "" {
+			report("the module table gives no reason for %s", path)
+		}
+	}
+	for key, why := range t.fileAccess {
+		if why == "" {
+			report("fileAccess gives no reason for %s", key)
+		}
+	}
+}
+
+func matchesAny(g graph, patterns []string, name string) bool {
+	for _, p := range patterns {
+		switch p {
+		case "project":
+			if _, ok := g[name]; ok {
+				return true
+			}
+		case "third-party":
+			if isThirdParty(g, name) {
+				return true
+			}
+		default:
+			if matches(p, name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matches(pattern, name string) bool {
+	if prefix, ok := strings.CutSuffix(pattern, "/..."); ok {
+		return name == prefix || strings.HasPrefix(name, prefix+"/")
+	}
+	return name == pattern
+}
+
+// isThirdParty: the standard library's paths have no dot in their first
+// element, and the module's own packages are in the graph.
+func isThirdParty(g graph, name string) bool {
+	if _, own := g[name]; own {
+		return false
+	}
+	first, _, _ := strings.Cut(name, "/")
+	return strings.Contains(first, ".")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// loadGraph lists the module's packages with `go list` run in dir, the
+// module's root, and scans their non-test files for filesystem calls.
+func loadGraph(dir string, fsCalls map[string][]string) (graph, error) {
+	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Dir,GoFiles,Imports,Deps,TestImports,XTestImports,Error", "./...")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("go list: %v: %s", err, stderr.Bytes())
 	}
-	if want := []string{"filepath.WalkDir", "stdos.ReadFile"}; !slices.Equal(got["p.go"], want) {
-		t.Errorf("got %v, want %v", got["p.go"], want)
+	g := graph{}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p struct {
+			ImportPath, Dir                                   string
+			GoFiles, Imports, Deps, TestImports, XTestImports []string
+			Error                                             *struct{ Err string }
+		}
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return nil, err
+		}
+		if p.Error != nil {
+			return nil, fmt.Errorf("go list %s: %s", p.ImportPath, p.Error.Err)
+		}
+		if len(p.GoFiles) == 0 {
+			continue // tests only, like this package
+		}
+		access, err := scanFileAccess(p.Dir, p.GoFiles, fsCalls)
+		if err != nil {
+			return nil, err
+		}
+		g[relative(p.ImportPath)] = &pkg{
+			imports:     relativeAll(p.Imports),
+			deps:        relativeAll(p.Deps),
+			testImports: relativeAll(append(p.TestImports, p.XTestImports...)),
+			fileAccess:  access,
+		}
 	}
+	return g, nil
+}
+
+// relativeAll names the module's packages relative to it, and drops the
+// standard library's internal packages, which no code can import.
+func relativeAll(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if strings.HasPrefix(p, "internal/") || strings.HasPrefix(p, "vendor/") {
+			continue
+		}
+		out = append(out, relative(p))
+	}
+	return out
+}
+
+func relative(path string) string {
+	if rel, ok := strings.CutPrefix(path, modulePath+"/"); ok {
+		return rel
+	}
+	return path
+}
+
+// scanFileAccess finds, in each file, the calls of fsCalls's functions:
+// the selector expressions pkg.Func where pkg names one of its imports.
+func scanFileAccess(dir string, files []string, fsCalls map[string][]string) (map[string][]string, error) {
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	for _, file := range files {
+		f, err := parser.ParseFile(fset, filepath.Join(dir, file), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		names := map[string]string{} // local name → import path, for the paths of fsCalls
+		for _, spec := range f.Imports {
+			path, _ := strconv.Unquote(spec.Path.Value)
+			if _, ok := fsCalls[path]; !ok {
+				continue
+			}
+			local := filepath.Base(path)
+			if spec.Name != nil {
+				local = spec.Name.Name
+			}
+			names[local] = path
+		}
+		if len(names) == 0 {
+			continue
+		}
+		seen := map[string]bool{}
+		ast.Inspect(f, func(n ast.Node) bool {
+			sel, ok := n.(*ast.SelectorExpr)
+			if !ok {
+				return true
+			}
+			id, ok := sel.X.(*ast.Ident)
+			if !ok {
+				return true
+			}
+			path, ok := names[id.Name]
+			if ok && slices.Contains(fsCalls[path], sel.Sel.Name) && !seen[id.Name+"."+sel.Sel.Name] {
+				seen[id.Name+"."+sel.Sel.Name] = true
+				out[file] = append(out[file], id.Name+"."+sel.Sel.Name)
+			}
+			return true
+		})
+		slices.Sort(out[file])
+	}
+	return out, nil
 }
