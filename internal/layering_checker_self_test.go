@@ -62,6 +62,8 @@ func TestCheckerReportsEachDifference(t *testing.T) {
 			"internal/store imports net/http: only the edge speaks HTTP"},
 		{"forbidden dependency through another package", func(g graph, tb *tables) { delete(tb.rules[0].except, "internal/core") },
 			"internal/core depends on net/http through internal/store: only the edge speaks HTTP"},
+		{"a rule binds the composition root when from says so", func(g graph, tb *tables) { tb.rules[0].from = []string{"project"} },
+			"cmd/x depends on net/http through internal/edge: only the edge speaks HTTP"},
 		{"forbidden reversed layer", func(g graph, tb *tables) {
 			g["internal/store"].imports = append(g["internal/store"].imports, "internal/core")
 			g["internal/store"].deps = append(g["internal/store"].deps, "internal/core")

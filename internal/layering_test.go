@@ -131,6 +131,7 @@ var rules = []rule{
 	},
 	{
 		why:    "the server never starts another program",
+		from:   []string{"project"}, // the composition root included
 		direct: true,
 		to:     []string{"os/exec"},
 		except: map[string]string{
@@ -141,6 +142,7 @@ var rules = []rule{
 	},
 	{
 		why:    "only the SQL store speaks SQL: the rest works with any store",
+		from:   []string{"project"}, // the composition root included
 		direct: true,
 		to:     []string{"database/sql"},
 		except: map[string]string{"internal/store/sqlstore": "the SQL store"},
@@ -159,8 +161,9 @@ var rules = []rule{
 		except: map[string]string{"internal/metrics": "exports the figures to Prometheus"},
 	},
 	{
-		why: "test helpers and the testing package are for tests: the programs carry no test code",
-		to:  []string{"testing", "internal/browsertest", "internal/store/storetest", "internal/xferlog/xferlogtest"},
+		why:  "test helpers and the testing package are for tests: the programs carry no test code",
+		from: []string{"project"}, // the composition root included
+		to:   []string{"testing", "internal/browsertest", "internal/store/storetest", "internal/xferlog/xferlogtest"},
 		except: map[string]string{
 			"internal/browsertest":     "a helper of tests",
 			"internal/store/storetest": "a helper of tests: the conformance suite of the stores",
