@@ -119,26 +119,21 @@ var rules = []rule{
 		},
 	},
 	{
-		why: "HTTP is an edge: below the panel, the API and the metrics endpoint the layers are Go calls any edge can make",
-		to:  []string{"net/http"},
+		why:  "HTTP is an edge: below the panel, the API and the metrics endpoint the layers are Go calls any edge can make",
+		from: []string{"internal/..."}, // the server; the measuring programs are its clients
+		to:   []string{"net/http"},
 		except: map[string]string{
 			"internal/web":     "serves the panel",
 			"internal/api":     "serves the JSON API",
 			"internal/metrics": "serves /metrics to Prometheus",
-			"bench":            "waits for the server's HTTP endpoint before it measures",
-			"loadtest":         "reads the server's debug endpoint while it loads it",
+			"internal/app":     "the composition root: starts the HTTP listeners and the debug endpoint",
 		},
 	},
 	{
-		why:    "the server never starts another program",
-		from:   []string{"project"}, // the composition root included
+		why:    "the server never starts another program (the measuring programs start the servers they measure)",
+		from:   []string{"cmd/...", "internal/..."},
 		direct: true,
 		to:     []string{"os/exec"},
-		except: map[string]string{
-			"bench":            "builds and starts the servers it measures",
-			"loadtest":         "builds and starts the server it loads",
-			"loadtest/cluster": "builds and starts the nodes it measures",
-		},
 	},
 	{
 		why:    "only the SQL store speaks SQL: the rest works with any store",
@@ -193,8 +188,7 @@ var modules = map[string]module{
 	},
 	"github.com/chromedp/cdproto": {why: "browsertest sets chromium's window and downloads", code: []string{"internal/browsertest"}},
 	"github.com/jlaffaye/ftp": {
-		why:   "an FTP client other than ours, to load and test the server",
-		code:  []string{"loadtest"},
+		why:   "an FTP client other than ours, to test the server with",
 		tests: []string{"cmd/panelftp", "internal/ftpd"},
 	},
 }
@@ -215,9 +209,10 @@ var fileAccess = map[string]string{
 	"internal/service/folders.go": "creates FTP folders in a home, until jail owns them",
 	"internal/web/usage.go":       "sums a home's disk use, until jail owns it",
 	"internal/browsertest":        "a helper of tests: finds chromium and saves screenshots",
-	"bench":                       "builds, starts and feeds the servers it measures",
-	"loadtest":                    "builds and starts the server, and reads /proc",
-	"loadtest/cluster":            "builds and starts the nodes it measures",
+	"bench/harness":               "builds and starts the servers it measures, reads /proc, writes fixtures and profiles",
+	"bench":                       "lays out the accounts and files the servers serve",
+	"loadtest":                    "a temporary folder for the server, and the files it checks",
+	"loadtest/cluster":            "a temporary folder for the nodes, and their logs",
 }
 
 // fsCalls are the functions that reach a file by its name. Calls on an
