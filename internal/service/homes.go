@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -50,11 +49,11 @@ func (o HomeOptions) withDefaults() HomeOptions {
 		o.FolderMode = DefaultFolderMode
 	}
 	if o.Root != "" {
-		o.Root, _ = resolve(filepath.Clean(o.Root))
+		o.Root, _ = jail.Resolve(filepath.Clean(o.Root))
 	}
 	if o.DataDir != "" {
 		if abs, err := filepath.Abs(o.DataDir); err == nil {
-			o.DataDir, _ = resolve(abs)
+			o.DataDir, _ = jail.Resolve(abs)
 		}
 	}
 	return o
@@ -64,29 +63,11 @@ func (o HomeOptions) rules() domain.HomeRules {
 	return domain.HomeRules{Root: o.Root, DataDir: o.DataDir}
 }
 
-// resolve returns the clean absolute path p with the symbolic links of
-// its existing part resolved, so that neither "/home/x/../acme" nor a link
-// to another home can pass for a folder of its own. A dangling link in the
-// way is refused.
-func resolve(p string) (string, error) {
-	missing := ""
-	for q := p; ; q = filepath.Dir(q) {
-		r, err := filepath.EvalSymlinks(q)
-		if err == nil {
-			return filepath.Join(r, missing), nil
-		}
-		if _, lerr := os.Lstat(q); lerr == nil || !errors.Is(err, fs.ErrNotExist) || q == "/" {
-			return "", err // a dangling link, a loop, or unreadable
-		}
-		missing = filepath.Join(filepath.Base(q), missing)
-	}
-}
-
 // checkHome resolves home (clean and absolute) and applies the home rules
 // and the overlap rule against every other account. It returns the
 // resolved home, which is what is stored.
 func (s *Service) checkHome(ctx context.Context, home, account string) (string, error) {
-	real, err := resolve(home)
+	real, err := jail.Resolve(home)
 	if err != nil {
 		return "", &domain.Error{Kind: domain.Invalid, Field: "home", Msg: fmt.Sprintf("home directory %s cannot be resolved (%v): give an existing folder or one that can be created", home, errors.Unwrap(err))}
 	}
@@ -118,7 +99,7 @@ func checkOverlap(home, account string, accounts []domain.Account) error {
 
 // resolvedOr is p resolved, or p when it cannot be.
 func resolvedOr(p string) string {
-	if r, err := resolve(p); err == nil {
+	if r, err := jail.Resolve(p); err == nil {
 		return r
 	}
 	return p
