@@ -46,7 +46,7 @@ var importTable = map[string][]string{
 	"internal/store/sqlstore":  {"internal/domain", "internal/store"},
 	"internal/store/storetest": {"internal/domain", "internal/store"},
 
-	// Tools that know no other package of the module.
+	// Tools: they know at most the vocabulary every layer shares.
 	"internal/domain":  {},
 	"internal/ftp":     {},                  // the protocol alone
 	"internal/auth":    {"internal/domain"}, // the log-in errors the edges share
