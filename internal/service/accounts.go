@@ -93,11 +93,11 @@ func (s *Service) SetAccountPassword(ctx context.Context, name, password string)
 	if err != nil {
 		return err
 	}
-	if a.PanelPasswordHash, err = s.hashPanelPassword(ctx, password, name); err != nil {
+	hash, err := s.hashPanelPassword(ctx, password, name)
+	if err != nil {
 		return err
 	}
-	a.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateAccount(ctx, a); err != nil {
+	if err := s.modifyAccount(ctx, a.Name, func(a *domain.Account) { a.PanelPasswordHash = hash }); err != nil {
 		return err
 	}
 	s.log.Info("account panel password changed", "account", name)
@@ -115,8 +115,7 @@ func (s *Service) SetFTPLimit(ctx context.Context, name string, limit int) error
 	if err != nil {
 		return err
 	}
-	a.FTPLimit, a.UpdatedAt = limit, s.now().UTC()
-	if err := s.store.UpdateAccount(ctx, a); err != nil {
+	if err := s.modifyAccount(ctx, a.Name, func(a *domain.Account) { a.FTPLimit = limit }); err != nil {
 		return err
 	}
 	s.log.Info("account FTP limit changed", "account", name, "limit", limit)
@@ -131,12 +130,23 @@ func (s *Service) SetAccountEnabled(ctx context.Context, name string, enabled bo
 	if err != nil {
 		return err
 	}
-	a.Enabled, a.UpdatedAt = enabled, s.now().UTC()
-	if err := s.store.UpdateAccount(ctx, a); err != nil {
+	if err := s.modifyAccount(ctx, a.Name, func(a *domain.Account) { a.Enabled = enabled }); err != nil {
 		return err
 	}
 	s.log.Info("account enabled changed", "account", name, "enabled", enabled)
 	return nil
+}
+
+// modifyAccount applies set to the account as stored and saves it. The
+// store applies set under the account's lock, so a concurrent change of
+// another field is kept.
+func (s *Service) modifyAccount(ctx context.Context, name string, set func(*domain.Account)) error {
+	_, err := s.store.ModifyAccount(ctx, name, func(a domain.Account) (domain.Account, error) {
+		set(&a)
+		a.UpdatedAt = s.now().UTC()
+		return a, nil
+	})
+	return err
 }
 
 // DeleteAccount removes an account from panelftp. It refuses while the

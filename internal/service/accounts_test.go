@@ -131,6 +131,45 @@ func TestAccountSettings(t *testing.T) {
 	wantErr(t, err, domain.LimitReached, "username")
 }
 
+// Administrators changing the panel password, the FTP limit and the
+// enabled flag of one account at the same moment: every change is kept,
+// round after round.
+func TestAccountChangesAtOnceKeepEveryChange(t *testing.T) {
+	e := newEnv(t)
+	e.addAccount("bob", 0)
+	for round := 1; round <= 10; round++ {
+		password, enabled := pw1, round%2 == 0
+		if enabled {
+			password = pw2
+		}
+		changes := []func() error{
+			func() error { return e.svc.SetAccountPassword(e.ctx, "bob", password) },
+			func() error { return e.svc.SetFTPLimit(e.ctx, "bob", round) },
+			func() error { return e.svc.SetAccountEnabled(e.ctx, "bob", enabled) },
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, change := range changes {
+			wg.Go(func() {
+				<-start
+				if err := change(); err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		a, err := e.st.GetAccount(e.ctx, "bob")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.hasher.Verify(e.ctx, a.PanelPasswordHash, password); err != nil || a.FTPLimit != round || a.Enabled != enabled {
+			t.Fatalf("round %d: stored FTP limit %d, enabled %v, password set: %v\nwant limit %d, enabled %v, password set",
+				round, a.FTPLimit, a.Enabled, err == nil, round, enabled)
+		}
+	}
+}
+
 func TestDisableAccountKicksItsUsers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -53,6 +53,13 @@ type Accounts interface {
 	// what an FTP session decided at log-in — it gives the account a new
 	// Version and records a ChangeAccount, in the same transaction.
 	UpdateAccount(ctx context.Context, a domain.Account) error
+	// ModifyAccount reads the account, calls change with it and saves
+	// what change returns as UpdateAccount does, in one transaction that
+	// holds the account's row: concurrent modifications queue, each sees
+	// the ones before it, and none is lost. An error from change is
+	// returned as it is and nothing is saved. It returns the account as
+	// saved.
+	ModifyAccount(ctx context.Context, name string, change func(domain.Account) (domain.Account, error)) (domain.Account, error)
 	// DeleteAccount removes the account and, in the same transaction, its
 	// FTP sub-users and the API tokens limited to it, and records a
 	// ChangeAccount.

@@ -58,6 +58,11 @@ func (s *Store) ListAccounts(ctx context.Context) (_ []domain.Account, err error
 	return s.next.ListAccounts(ctx)
 }
 
+func (s *Store) ModifyAccount(ctx context.Context, name string, change func(domain.Account) (domain.Account, error)) (_ domain.Account, err error) {
+	defer s.observe("ModifyAccount", time.Now(), &err)
+	return s.next.ModifyAccount(ctx, name, change)
+}
+
 func (s *Store) UpdateAccount(ctx context.Context, a domain.Account) (err error) {
 	defer s.observe("UpdateAccount", time.Now(), &err)
 	return s.next.UpdateAccount(ctx, a)

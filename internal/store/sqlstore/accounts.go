@@ -87,28 +87,70 @@ func (s *Store) ListAccounts(ctx context.Context) ([]domain.Account, error) {
 // UpdateAccount implements store.Accounts.
 func (s *Store) UpdateAccount(ctx context.Context, a domain.Account) error {
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		var old domain.Account
-		err := tx.QueryRowContext(ctx, "SELECT home, uid, gid, enabled, version FROM accounts WHERE name = $1"+s.d.forUpdate, a.Name).
-			Scan(&old.Home, &old.UID, &old.GID, &old.Enabled, &old.Version)
-		if errors.Is(err, sql.ErrNoRows) {
-			return noAccount(a.Name)()
-		}
+		old, err := s.lockedAccount(ctx, tx, a.Name)
 		if err != nil {
 			return err
 		}
-		version := old.Version
-		if a.Home != old.Home || a.UID != old.UID || a.GID != old.GID || a.Enabled != old.Enabled {
-			if version, err = s.recordChange(ctx, tx, store.ChangeAccount, a.Name); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx,
-			`UPDATE accounts SET home = $2, uid = $3, gid = $4, ftp_limit = $5, panel_password_hash = $6,
-			enabled = $7, created_at = $8, updated_at = $9, version = $10 WHERE name = $1`,
-			a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt), version)
+		_, err = s.updateAccount(ctx, tx, old, a)
 		return err
 	})
 	return wrap("update account", err)
+}
+
+// ModifyAccount implements store.Accounts. The row is read FOR UPDATE
+// (SQLite: the write lock is held from BEGIN), so a concurrent
+// modification waits until this one commits, then reads its result.
+func (s *Store) ModifyAccount(ctx context.Context, name string, change func(domain.Account) (domain.Account, error)) (domain.Account, error) {
+	var saved domain.Account
+	var refused error // change's, returned as it is
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		old, err := s.lockedAccount(ctx, tx, name)
+		if err != nil {
+			return err
+		}
+		a, err := change(old)
+		if err != nil {
+			refused = err
+			return err
+		}
+		a.Name = name
+		if a.Version, err = s.updateAccount(ctx, tx, old, a); err != nil {
+			return err
+		}
+		saved = a
+		return nil
+	})
+	if refused != nil {
+		return domain.Account{}, refused
+	}
+	return saved, wrap("modify account", err)
+}
+
+// lockedAccount reads the account inside tx, holding its row until tx ends.
+func (s *Store) lockedAccount(ctx context.Context, tx *sql.Tx, name string) (domain.Account, error) {
+	a, err := scanAccount(tx.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE name = $1"+s.d.forUpdate, name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, noAccount(name)()
+	}
+	return a, err
+}
+
+// updateAccount replaces old, as read in tx, with a and returns a's
+// version: a new one when what a session decided at log-in changed,
+// else old's.
+func (s *Store) updateAccount(ctx context.Context, tx *sql.Tx, old, a domain.Account) (int64, error) {
+	version := old.Version
+	if a.Home != old.Home || a.UID != old.UID || a.GID != old.GID || a.Enabled != old.Enabled {
+		var err error
+		if version, err = s.recordChange(ctx, tx, store.ChangeAccount, a.Name); err != nil {
+			return 0, err
+		}
+	}
+	_, err := tx.ExecContext(ctx,
+		`UPDATE accounts SET home = $2, uid = $3, gid = $4, ftp_limit = $5, panel_password_hash = $6,
+		enabled = $7, created_at = $8, updated_at = $9, version = $10 WHERE name = $1`,
+		a.Name, a.Home, a.UID, a.GID, a.FTPLimit, a.PanelPasswordHash, a.Enabled, micros(a.CreatedAt), micros(a.UpdatedAt), version)
+	return version, err
 }
 
 // DeleteAccount implements store.Accounts. The sub-users go with it, by

@@ -125,6 +125,71 @@ var accountCases = []testCase{
 		same(t, "after UpdateAccount", accountUnversioned(got), storedAccount(a))
 	}},
 	{"concurrent checked adds see each other", testCheckedAddRace},
+	{"modify applies the change to the account as stored", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob"})
+		before, err := s.GetAccount(t.Context(), "bob")
+		check(t, err, "GetAccount")
+		// A panel password keeps the version; disabling gives a new one.
+		saved, err := s.ModifyAccount(t.Context(), "bob", func(a domain.Account) (domain.Account, error) {
+			a.PanelPasswordHash = "other"
+			return a, nil
+		})
+		check(t, err, "ModifyAccount")
+		same(t, "version after a panel password change", saved.Version, before.Version)
+		saved, err = s.ModifyAccount(t.Context(), "bob", func(a domain.Account) (domain.Account, error) {
+			a.Enabled = false
+			return a, nil
+		})
+		check(t, err, "ModifyAccount")
+		got, err := s.GetAccount(t.Context(), "bob")
+		check(t, err, "GetAccount")
+		same(t, "returned by ModifyAccount", saved, got)
+		if got.PanelPasswordHash != "other" || got.Enabled {
+			t.Fatalf("after two modifications: %+v, want the password of the first and disabled", got)
+		}
+		if got.Version <= before.Version {
+			t.Fatalf("version %d after disabling, %d before", got.Version, before.Version)
+		}
+		refused := errors.New("refused")
+		_, err = s.ModifyAccount(t.Context(), "bob", func(a domain.Account) (domain.Account, error) {
+			a.FTPLimit, a.Enabled = 1, true
+			return a, refused
+		})
+		if !errors.Is(err, refused) {
+			t.Fatalf("ModifyAccount refused by its change: %v, want the change's error", err)
+		}
+		after, err := s.GetAccount(t.Context(), "bob")
+		check(t, err, "GetAccount")
+		same(t, "after a refused modification", after, got)
+		_, err = s.ModifyAccount(t.Context(), "nobody", func(a domain.Account) (domain.Account, error) { return a, nil })
+		wantErr(t, err, domain.ErrNotFound, "ModifyAccount nobody")
+	}},
+	{"concurrent account modifications are all kept", func(t *testing.T, s store.Store) {
+		withAccounts(t, s, []string{"bob"})
+		const n = 10
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				_, err := s.ModifyAccount(t.Context(), "bob", func(a domain.Account) (domain.Account, error) {
+					a.FTPLimit++
+					a.Enabled = i%2 == 0 // half of them record a change
+					return a, nil
+				})
+				if err != nil {
+					t.Errorf("ModifyAccount %d: %v", i, err)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		got, err := s.GetAccount(t.Context(), "bob")
+		check(t, err, "GetAccount")
+		if want := account("bob").FTPLimit + n; got.FTPLimit != want {
+			t.Fatalf("FTP limit %d after %d concurrent increments, want %d", got.FTPLimit, n, want)
+		}
+	}},
 	{"update missing is not found", func(t *testing.T, s store.Store) {
 		wantErr(t, s.UpdateAccount(t.Context(), account("nobody")), domain.ErrNotFound, "UpdateAccount nobody")
 	}},

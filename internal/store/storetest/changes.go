@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -56,6 +57,31 @@ var changeCases = []testCase{
 				a.Enabled, a.Home = false, "/srv/bob"
 				return s.UpdateAccount(ctx, a)
 			}, []string{"account bob"}},
+			{func() error {
+				_, err := s.ModifyAccount(ctx, "bob", func(a domain.Account) (domain.Account, error) {
+					a.Enabled = true
+					return a, nil
+				})
+				return err
+			}, []string{"account bob"}},
+			{func() error {
+				_, err := s.ModifyAccount(ctx, "bob", func(a domain.Account) (domain.Account, error) {
+					a.FTPLimit = 4
+					return a, nil
+				})
+				return err
+			}, nil},
+			{func() error {
+				refused := errors.New("refused")
+				_, err := s.ModifyAccount(ctx, "bob", func(a domain.Account) (domain.Account, error) {
+					a.Enabled = false // would record a change
+					return a, refused
+				})
+				if !errors.Is(err, refused) {
+					return fmt.Errorf("ModifyAccount refused by its change: %v", err)
+				}
+				return nil
+			}, nil},
 			{func() error { return s.KickSession(ctx, "s1") }, []string{"session s1"}},
 			{func() error { return s.PutBan(ctx, ban("192.0.2.1")) }, []string{"ban 192.0.2.1"}},
 			{func() error { return s.DeleteBan(ctx, "192.0.2.1") }, []string{"ban 192.0.2.1"}},
