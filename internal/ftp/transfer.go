@@ -166,7 +166,7 @@ func (c *Conn) transfer(x *xfer, dataFirst bool, open func() (job, error)) {
 	}
 	c.xfer.Store(x)
 	w := c.watch()
-	moveErr, openErr := c.moveData(x, &j, dataFirst, open)
+	moveErr, openErr := c.moveData(x, w, &j, dataFirst, open)
 	queued, readErr := w.stop()
 	c.xfer.Store(nil)
 	c.queue = append(c.queue, queued...)
@@ -217,7 +217,7 @@ func (c *Conn) transfer(x *xfer, dataFirst bool, open func() (job, error)) {
 // moveData opens the data connection (and, with dataFirst, the job's
 // file after it) and moves the data. openErr is an error before any data
 // could move; a fileError when the job's file could not be opened.
-func (c *Conn) moveData(x *xfer, j *job, dataFirst bool, open func() (job, error)) (moveErr, openErr error) {
+func (c *Conn) moveData(x *xfer, w *watcher, j *job, dataFirst bool, open func() (job, error)) (moveErr, openErr error) {
 	tcp, err := c.openData()
 	if err != nil {
 		return nil, err
@@ -243,6 +243,8 @@ func (c *Conn) moveData(x *xfer, j *job, dataFirst bool, open func() (job, error
 		conn = tc
 	} else if x.upload {
 		_ = c.out.flush() // the client sends its data once it has read the 150
+	} else {
+		w.replied()
 	}
 	moveErr = j.move(conn)
 	closeErr := conn.Close()

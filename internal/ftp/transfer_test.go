@@ -490,3 +490,37 @@ func freeRange(t *testing.T, n int) PortRange {
 	t.Fatalf("no %d free consecutive ports", n)
 	return PortRange{}
 }
+
+// TestOpeningReplyOfLateDataConnection: when the data connection of a
+// download opens after the watcher started reading the
+// control connection, the 150 still reaches the client at once, not
+// after the transfer: a client that waits for it before reading the data
+// would otherwise wait for ever behind a full socket buffer.
+func TestOpeningReplyOfLateDataConnection(t *testing.T) {
+	t.Parallel()
+	srv := &Server{Backend: &testBackend{dir: t.TempDir()}, watchAfter: time.Nanosecond}
+	ts := serve(t, srv)
+	f, err := os.Create(filepath.Join(ts.be.dir, "big.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(64 << 20) // far more than the socket buffers hold
+	f.Close()
+	c := ts.dial()
+	c.login()
+	port := c.epsvPort()
+	if err := c.tp.PrintfLine("RETR big.bin"); err != nil {
+		t.Fatal(err)
+	}
+	// Late enough for the watcher to be running; the reply must come
+	// whatever the order.
+	time.Sleep(50 * time.Millisecond)
+	data := c.dialData(port)
+	if code, msg := c.read(); code != 150 {
+		t.Fatalf("%d %q before reading any data, want the 150", code, msg)
+	}
+	if n := len(readAll(t, data)); n != 64<<20 {
+		t.Fatalf("downloaded %d bytes, want %d", n, 64<<20)
+	}
+	c.expect(226)
+}

@@ -78,6 +78,20 @@ func (w *watcher) stop() ([]string, error) {
 	return w.queue, w.err
 }
 
+// replied writes the replies buffered since the watcher started, the
+// 150 of a transfer whose data connection opened late: the watcher
+// flushed once, when it started, and only writes again for STAT.
+// Before it starts, the replies stay buffered for it (or for the end of
+// a short transfer).
+func (w *watcher) replied() {
+	w.mu.Lock()
+	running := w.state == watchRunning
+	w.mu.Unlock()
+	if running {
+		_ = w.c.out.flush()
+	}
+}
+
 func (w *watcher) run() {
 	w.mu.Lock()
 	if w.state != watchWaiting {
