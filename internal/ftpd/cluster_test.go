@@ -180,7 +180,7 @@ func testQuotaAcrossNodes(t *testing.T, open openStores) {
 		t.Errorf("no upload refused: %d MiB went into a %d MB quota", sessionsInTotal*upload>>20, quotaMB)
 	}
 	for _, node := range nodes {
-		eventually(t, 5*time.Second, "quotas released", func() bool { return node.srv.quotas.held() == 0 })
+		eventually(t, settle, "quotas released", func() bool { return node.srv.quotas.held() == 0 })
 	}
 	stored, _, _, err := stA.HoldQuota(t.Context(), testUser, "probe", time.Minute)
 	if err != nil {

@@ -40,7 +40,7 @@ func TestBanAtConnect(t *testing.T) {
 	}
 	// The client sees the close before the server has removed the
 	// session, so wait for the failed log-ins to be gone first.
-	eventually(t, 2*time.Second, "failed log-ins' sessions gone", func() bool { return e.Reg.Len() == 0 })
+	eventually(t, settle, "failed log-ins' sessions gone", func() bool { return e.Reg.Len() == 0 })
 	checks := e.Hasher.Checks()
 	connects := strings.Count(e.logs.String(), `msg="FTP connect"`)
 	start := time.Now()

@@ -416,6 +416,24 @@ func readAll(t testing.TB, c net.Conn) string {
 	return string(b)
 }
 
+// settle is how long a test waits for what must happen when how soon it
+// happens is not what the test checks: generous, so that only a real
+// failure, never a loaded machine, turns a run red.
+const settle = 30 * time.Second
+
+// checkFired checks that a timeout of d fired when it should: took is
+// measured from before the client's step that starts the product's timer
+// (connecting, sending a command), so it is at least d however loaded
+// the machine, timers never firing early. It must stay under 2.9 d: a
+// timer three times too long fails even on an idle machine, and a loaded
+// one has 1.9 d for the step and its own delays.
+func checkFired(t testing.TB, what string, took, d time.Duration) {
+	t.Helper()
+	if lo, hi := d, 3*d-d/10; took < lo || took > hi {
+		t.Errorf("%s after %v, want between %v and %v (a timeout of %v)", what, took, lo, hi, d)
+	}
+}
+
 // eventually polls cond for up to d.
 func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/panelftp/panelftp/internal/sessions"
 )
@@ -43,7 +42,7 @@ func TestJailShared(t *testing.T) {
 	for _, r := range conns {
 		r.must(221, "QUIT")
 	}
-	eventually(t, 5*time.Second, "every jail closed", func() bool { return e.Srv.jails.open() == 0 })
+	eventually(t, settle, "every jail closed", func() bool { return e.Srv.jails.open() == 0 })
 }
 
 // TestJailReplacedFolder: a folder deleted and made again while a session

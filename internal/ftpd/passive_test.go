@@ -146,5 +146,5 @@ func TestPassivePortReleased(t *testing.T) {
 	}
 	r.must(229, "EPSV")
 	r.must(221, "QUIT")
-	eventually(t, 5*time.Second, "port released at the end of the session", download)
+	eventually(t, settle, "port released at the end of the session", download)
 }

@@ -18,7 +18,7 @@ import (
 // the usage the store keeps.
 func storedUsage(t *testing.T, e *env) (bytes, files int64) {
 	t.Helper()
-	eventually(t, 5*time.Second, "the quota released", func() bool { return e.Srv.quotas.held() == 0 })
+	eventually(t, settle, "the quota released", func() bool { return e.Srv.quotas.held() == 0 })
 	u, found, _, err := e.Store.HoldQuota(t.Context(), testUser, "probe", time.Minute)
 	if err != nil || !found {
 		t.Fatalf("stored usage: found %v, %v", found, err)
@@ -240,7 +240,7 @@ func TestQuotaSeesChangesOutsideFTP(t *testing.T) {
 		t.Fatalf("the session measured before the website wrote: %v", err)
 	}
 	c.Quit()
-	eventually(t, 5*time.Second, "the quota released", func() bool { return e.Srv.quotas.held() == 0 })
+	eventually(t, settle, "the quota released", func() bool { return e.Srv.quotas.held() == 0 })
 	c = e.dial("")
 	if err := c.Stor("/b.bin", bytes.NewReader(make([]byte, 100<<10))); err == nil || !strings.HasPrefix(err.Error(), "552") {
 		t.Fatalf("upload past the quota once the website's file is counted: %v, want 552", err)

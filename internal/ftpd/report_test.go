@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/panelftp/panelftp/internal/xferlog"
 	"github.com/panelftp/panelftp/internal/xferlog/xferlogtest"
@@ -70,7 +69,7 @@ func TestTransferLog(t *testing.T) {
 	if _, err := data.Write(make([]byte, 100<<10)); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the upload to arrive", func() bool {
+	eventually(t, settle, "the upload to arrive", func() bool {
 		temps := uploadTemps(t, e.Root) // uploads are atomic
 		if len(temps) != 1 {
 			return false

@@ -71,7 +71,7 @@ func slowStor(t *testing.T, r *raw, name string) net.Conn {
 func liveSession(t *testing.T, reg *sessions.Registry, activity domain.Activity) domain.Session {
 	t.Helper()
 	var first domain.Session
-	eventually(t, 5*time.Second, string(activity)+" in progress", func() bool {
+	eventually(t, settle, string(activity)+" in progress", func() bool {
 		list := reg.List()
 		if len(list) == 1 && list[0].Activity == activity && list[0].BytesDone > 0 {
 			first = list[0]
@@ -80,7 +80,7 @@ func liveSession(t *testing.T, reg *sessions.Registry, activity domain.Activity)
 		return false
 	})
 	var now domain.Session
-	eventually(t, 5*time.Second, "bytes moving", func() bool {
+	eventually(t, settle, "bytes moving", func() bool {
 		now, _ = reg.Get(first.ID)
 		return now.BytesDone > first.BytesDone
 	})
@@ -105,7 +105,9 @@ func closedWithin(t *testing.T, what string, conn net.Conn, d time.Duration) {
 }
 
 // TestLiveSessionAndKick lists a session with a running transfer, then
-// kicks it: control and data connection close within a second.
+// kicks it: its control connection and the data connection of the
+// download or upload close, and the session is gone. How soon is the
+// load test's measure (go run ./loadtest), not this test's.
 func TestLiveSessionAndKick(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	e.sparse("/big.bin", 256<<20)
@@ -132,15 +134,12 @@ func TestLiveSessionAndKick(t *testing.T) {
 			if dir == domain.ActivityDownload && (s.File != "/big.bin" || s.BytesTotal != 256<<20) {
 				t.Errorf("file %q total %d", s.File, s.BytesTotal)
 			}
-			start := time.Now()
 			if !e.Reg.Kick(s.ID) {
 				t.Fatal("Kick: session not found")
 			}
-			closedWithin(t, "control connection", r.conn, time.Second)
-			if dir == domain.ActivityDownload {
-				closedWithin(t, "data connection", data, time.Second-time.Since(start))
-			}
-			eventually(t, time.Second, "session gone", func() bool { return e.Reg.Len() == 0 })
+			closedWithin(t, "control connection", r.conn, settle)
+			closedWithin(t, "data connection", data, settle)
+			eventually(t, settle, "session gone", func() bool { return e.Reg.Len() == 0 })
 		})
 	}
 }
@@ -167,7 +166,7 @@ func TestServiceChangesEndSessions(t *testing.T) {
 		if err := ch.do(); err != nil {
 			t.Fatalf("%s: %v", ch.name, err)
 		}
-		closedWithin(t, ch.name+": session", r.conn, 2*time.Second)
+		closedWithin(t, ch.name+": session", r.conn, settle)
 	}
 	r := e.raw()
 	r.must(331, "USER %s", testUser)
@@ -195,7 +194,7 @@ func TestSessionsAcrossProcesses(t *testing.T) {
 	r.login(testUser, testPass)
 	slowRetr(t, r, "big.bin")
 	var seen domain.Session
-	eventually(t, 5*time.Second, "the download listed by the other process", func() bool {
+	eventually(t, settle, "the download listed by the other process", func() bool {
 		list, err := cli.ListSessions(t.Context(), "bob")
 		if err != nil || len(list) != 1 {
 			return false
@@ -214,9 +213,9 @@ func TestSessionsAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("kicked after %v", time.Since(t0))
-	closedWithin(t, "kicked session", r.conn, 2*time.Second)
+	closedWithin(t, "kicked session", r.conn, settle)
 	t.Logf("closed after %v", time.Since(t0))
-	eventually(t, 3*time.Second, "the session gone from the store", func() bool {
+	eventually(t, settle, "the session gone from the store", func() bool {
 		list, err := cli.ListSessions(t.Context(), "")
 		return err == nil && len(list) == 0
 	})
@@ -250,18 +249,18 @@ func TestShutdownLetsTransferFinish(t *testing.T) {
 			time.Sleep(8 * time.Millisecond)
 		}
 	}()
-	eventually(t, 2*time.Second, "download running", func() bool { return len(e.Reg.Busy()) == 1 })
+	eventually(t, settle, "download running", func() bool { return len(e.Reg.Busy()) == 1 })
 
 	shut := make(chan error, 1)
 	go func() { shut <- e.Srv.Shutdown(context.Background()) }()
-	eventually(t, time.Second, "new connections refused", func() bool {
+	eventually(t, settle, "new connections refused", func() bool {
 		c, err := net.DialTimeout("tcp", e.Addr, time.Second)
 		if err == nil {
 			c.Close()
 		}
 		return err != nil
 	})
-	closedWithin(t, "idle session", idle.conn, time.Second)
+	closedWithin(t, "idle session", idle.conn, settle)
 	body := <-got
 	if sha256.Sum256(body) != sha256.Sum256(data) {
 		t.Fatalf("download cut by Shutdown: %d of %d bytes", len(body), len(data))

@@ -79,7 +79,7 @@ func TestAtomicUpload(t *testing.T) {
 	other := e.dial("")
 
 	r, data := startUpload(t, e, "index.html")
-	eventually(t, 5*time.Second, "the upload's temporary file", func() bool { return len(uploadTemps(t, e.Root)) == 1 })
+	eventually(t, settle, "the upload's temporary file", func() bool { return len(uploadTemps(t, e.Root)) == 1 })
 	sizes, names := listed(t, other)
 	if len(sizes) != 1 || sizes["index.html"] != uint64(len(old)) || len(names) != 1 {
 		t.Fatalf("another session lists %v (MLSD), %v (NLST) during the upload; want the old index.html alone", sizes, names)
@@ -90,7 +90,7 @@ func TestAtomicUpload(t *testing.T) {
 	r.must(426, "ABOR")
 	r.expect(226)
 	data.Close()
-	eventually(t, 5*time.Second, "the temporary file removed", func() bool { return len(uploadTemps(t, e.Root)) == 0 })
+	eventually(t, settle, "the temporary file removed", func() bool { return len(uploadTemps(t, e.Root)) == 0 })
 	if got := e.read("/index.html"); got != old {
 		t.Fatalf("after an aborted upload the file holds %d bytes, want the old file", len(got))
 	}
@@ -168,7 +168,7 @@ func TestDirectUpload(t *testing.T) {
 	e.write("/index.html", "<html>old</html>")
 	other := e.dial("")
 	r, data := startUpload(t, e, "index.html")
-	eventually(t, 5*time.Second, "the bytes written in place", func() bool {
+	eventually(t, settle, "the bytes written in place", func() bool {
 		sizes, _ := listed(t, other)
 		return sizes["index.html"] == 64<<10
 	})
@@ -203,7 +203,7 @@ func TestResumesWriteInPlace(t *testing.T) {
 	if _, err := data.Write([]byte(";more")); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the appended bytes in place", func() bool {
+	eventually(t, settle, "the appended bytes in place", func() bool {
 		b, _ := os.ReadFile(e.file("/part.bin"))
 		return string(b) == "first half;second half;more"
 	})
@@ -324,7 +324,7 @@ func TestUploadStopsWhenShortened(t *testing.T) {
 			e := newEnv(t, envOptions{cfg: Config{UploadMode: mode}})
 			r, data := startUpload(t, e, "grow.bin")
 			var written string
-			eventually(t, 5*time.Second, "the first bytes written", func() bool {
+			eventually(t, settle, "the first bytes written", func() bool {
 				files := append(uploadTemps(t, e.Root), e.file("/grow.bin"))
 				for _, f := range files {
 					if fi, err := os.Stat(f); err == nil && fi.Size() >= 64<<10 {
