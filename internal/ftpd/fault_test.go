@@ -1,10 +1,12 @@
 package ftpd
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -14,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -342,16 +345,19 @@ func TestFaultStoreDown(t *testing.T) {
 }
 
 // TestFaultConnectionFlood opens 1,000 connections at once and drops
-// them: the server keeps serving, and goroutines, open files and the
-// registry go back to where they were.
+// them: the server admits as many as its limits allow (all of them with
+// room for 2,000; 20, the default per IP, with the default limits) and
+// answers the others 421 or closes them; it keeps serving, and goroutines,
+// open files and the registry go back to where they were.
 func TestFaultConnectionFlood(t *testing.T) {
 	const conns = 1000
 	for _, tc := range []struct {
-		name   string
-		limits sessions.Limits
+		name     string
+		limits   sessions.Limits
+		admitted int
 	}{
-		{"admitted", sessions.Limits{MaxConnections: 2 * conns, MaxPerIP: -1}},
-		{"over the limits", sessions.Limits{}},
+		{"admitted", sessions.Limits{MaxConnections: 2 * conns, MaxPerIP: -1}, conns},
+		{"over the limits", sessions.Limits{}, sessions.DefaultMaxPerIP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, envOptions{limits: tc.limits, quiet: true})
@@ -360,28 +366,32 @@ func TestFaultConnectionFlood(t *testing.T) {
 
 			start := time.Now()
 			open := make([]net.Conn, conns)
-			var greeted, failed atomic.Int64
+			var failed atomic.Int64
+			var mu sync.Mutex
+			replies := map[string]int{} // of the half that reads: the first reply's code, or "closed"
 			var wg sync.WaitGroup
 			for w := range 50 {
 				wg.Go(func() {
 					for i := w; i < conns; i += 50 {
-						c, err := net.DialTimeout("tcp", e.Addr, 5*time.Second)
+						c, err := net.DialTimeout("tcp", e.Addr, settle)
 						if err != nil {
 							failed.Add(1)
 							continue
 						}
 						open[i] = c
 						if i%2 == 0 { // half read the greeting, half never read
-							_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-							if _, err := c.Read(make([]byte, 64)); err == nil {
-								greeted.Add(1)
-							}
+							got := firstReply(c)
+							mu.Lock()
+							replies[got]++
+							mu.Unlock()
 						}
 					}
 				})
 			}
 			wg.Wait()
 			opened := time.Since(start)
+			// The accept loop may still be registering the last ones.
+			eventually(t, settle, fmt.Sprintf("%d sessions admitted", tc.admitted), func() bool { return e.Reg.Len() >= tc.admitted })
 			peakG, peakReg := runtime.NumGoroutine(), e.Reg.Len()
 			peakHeap := heapMB()
 			for _, c := range open {
@@ -389,13 +399,38 @@ func TestFaultConnectionFlood(t *testing.T) {
 					c.Close()
 				}
 			}
-			t.Logf("%d connections opened in %v (%d failed, %d of %d greeted); peak: %d goroutines, %d sessions, heap %.1f MB (%.1f before)",
-				conns, opened, failed.Load(), greeted.Load(), conns/2, peakG, peakReg, peakHeap, heap)
+			t.Logf("%d connections opened in %v (%d failed); the half that read got %v; peak: %d goroutines, %d sessions, heap %.1f MB (%.1f before)",
+				conns, opened, failed.Load(), replies, peakG, peakReg, peakHeap, heap)
 			if failed.Load() > 0 {
 				t.Errorf("%d connections failed to open", failed.Load())
+			}
+			if peakReg != tc.admitted {
+				t.Errorf("%d sessions admitted, want %d", peakReg, tc.admitted)
+			}
+			if replies["220"] > tc.admitted || replies["220"]+replies["421"]+replies["closed"] != conns/2 {
+				t.Errorf("the %d that read got %v: want at most %d greetings, the others 421 or closed", conns/2, replies, tc.admitted)
+			}
+			if tc.admitted == conns && replies["220"] != conns/2 {
+				t.Errorf("the %d that read got %v, want all greeted", conns/2, replies)
 			}
 			settled(t, e, goroutines, fds)
 			e.dial("")
 		})
 	}
+}
+
+// firstReply reads the first reply on c and returns its code, "closed"
+// when the server closed c first, or the read error.
+func firstReply(c net.Conn) string {
+	_ = c.SetReadDeadline(time.Now().Add(settle))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	switch {
+	case len(line) >= 3:
+		return line[:3]
+	case errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		return "closed"
+	case err != nil:
+		return err.Error()
+	}
+	return line
 }
