@@ -4,8 +4,14 @@ package jail
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -242,26 +248,75 @@ var dotDotPaths = []string{
 }
 
 // TestDotDotMatrix runs every operation (destructive ones too: nothing can
-// reach /etc) on every ".." form. The ops share one layout per path; they
-// may change the inside, which is fine.
+// reach /etc) on every ".." form, and the same operation on the path it
+// clamps to (path.Clean("/"+p), which has no "..") in a second, identical
+// layout: each must end the same way (success, or the same error) and
+// leave the same files inside, and nothing outside may change. A read
+// that climbs out (Stat of "../home-secret.txt" finding the file above
+// the root) succeeds where its clamped twin finds nothing. The ops share
+// one layout per path, so later ops see what earlier ones did, in both.
 func TestDotDotMatrix(t *testing.T) {
 	t.Parallel()
 	for _, p := range dotDotPaths {
+		clamped := path.Clean("/" + p)
 		t.Run(p, func(t *testing.T) {
-			l := newLayout(t)
-			j := l.newFs(t, defaultOpts)
+			l, twin := newLayout(t), newLayout(t)
+			j, jTwin := l.newFs(t, defaultOpts), twin.newFs(t, defaultOpts)
 			for _, op := range jailOps {
 				t.Run(op.name, func(t *testing.T) {
 					before := l.outsideSnapshot(t)
-					_ = op.run(j, p) // success is fine; it must have acted inside
+					got, want := op.run(j, p), op.run(jTwin, clamped)
+					if outcome(got) != outcome(want) {
+						t.Errorf("%s %q: %v; on %q: %v", op.name, p, got, clamped, want)
+					}
 					l.assertOutsideUnchanged(t, before, op.name+" "+p)
-					if fi, err := os.Lstat(l.site); err != nil || !fi.IsDir() {
-						t.Errorf("the root itself is gone: %v", err)
+					if a, b := l.siteTree(t), twin.siteTree(t); !maps.Equal(a, b) {
+						t.Errorf("%s %q left the root as\n %v\nand on %q as\n %v", op.name, p, a, clamped, b)
 					}
 				})
 			}
 		})
 	}
+}
+
+// outcome names how an op ended: ok, the jail's escape refusal, or the
+// system error, without the paths an error's text carries.
+func outcome(err error) string {
+	var errno syscall.Errno
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, ErrEscape):
+		return "escape"
+	case errors.As(err, &errno):
+		return errno.Error()
+	}
+	return fmt.Sprintf("%T", err)
+}
+
+// siteTree describes what is inside the root, for comparing two layouts:
+// every entry's path, type, size, contents or link target (times and
+// inodes differ between layouts, and so do the temporary folders).
+func (l *layout) siteTree(t testing.TB) map[string]string {
+	t.Helper()
+	tree := map[string]string{}
+	err := filepath.WalkDir(l.site, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		s, err := stateOf(p)
+		if err != nil {
+			return err
+		}
+		name, _ := filepath.Rel(l.site, p)
+		link := strings.ReplaceAll(s.Link, l.tmp, "$TMP") // links to the layout's own outside
+		tree[name] = fmt.Sprintf("%v %d %q %q", s.Mode, s.Size, s.Data, link)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing the root: %v", err)
+	}
+	return tree
 }
 
 // TestDotDotClampsToRoot pins where ".." forms land.
