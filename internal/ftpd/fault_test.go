@@ -219,6 +219,8 @@ func testDiskFull(t *testing.T, mode UploadMode) {
 		}
 	case statErr != nil:
 		t.Fatalf("partial file: %v", statErr)
+	case fi.Size() == 0 || fi.Size() > 1<<20:
+		t.Fatalf("partial file of %d bytes, want the part that fitted: more than 0, at most the 1 MiB disk", fi.Size())
 	default:
 		t.Logf("partial file kept: %d bytes", fi.Size())
 		if err := c.Delete("/big.bin"); err != nil {
