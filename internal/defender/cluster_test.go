@@ -213,3 +213,31 @@ func TestPruneStore(t *testing.T) {
 		t.Fatalf("ban ended 49h ago kept with Forget 48h: %v", err)
 	}
 }
+
+// TestPardonForgetsSharedFailures: lifting an administrator's ban of one
+// address forgets the failures counted in the store for it, IPv6 ones
+// too, which are counted for the address's /64: the next wrong password
+// after the pardon starts a new count instead of banning again.
+func TestPardonForgetsSharedFailures(t *testing.T) {
+	t.Parallel()
+	for _, ip := range []string{"192.0.2.7", "2001:db8:1:2::7"} {
+		t.Run(ip, func(t *testing.T) {
+			t.Parallel()
+			c, st := newClock(), newStore(t)
+			d := newDefender(t, st, c, Config{Threshold: 3, Shared: st})
+			if fail(t, d, ip, 2) {
+				t.Fatal("banned after 2 failures")
+			}
+			addr := netip.MustParseAddr(ip)
+			if _, err := d.Ban(t.Context(), addr, time.Hour, "by hand"); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Unban(t.Context(), netip.PrefixFrom(addr, addr.BitLen())); err != nil {
+				t.Fatal(err)
+			}
+			if fail(t, d, ip, 1) {
+				t.Error("banned by the first failure after the pardon")
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net/netip"
 	"time"
 
 	"github.com/panelftp/panelftp/internal/domain"
@@ -36,9 +37,14 @@ func (s *Store) PutBan(ctx context.Context, b domain.Ban) error {
 }
 
 // banChanged forgets ip's failed log-ins, which the ban or its lifting
-// settles, and records the change for every node.
+// settles, and records the change for every node. Failures are counted
+// per client key, so for one IPv6 address those of its /64 go too.
 func (s *Store) banChanged(ctx context.Context, tx *sql.Tx, ip string) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM login_failures WHERE key = $1", ip); err != nil {
+	key := ip
+	if a, err := netip.ParseAddr(ip); err == nil {
+		key = domain.KeyText(domain.ClientKey(a))
+	}
+	if _, err := tx.ExecContext(ctx, "DELETE FROM login_failures WHERE key IN ($1, $2)", ip, key); err != nil {
 		return err
 	}
 	_, err := s.recordChange(ctx, tx, store.ChangeBan, ip)
