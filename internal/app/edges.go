@@ -15,4 +15,5 @@ var (
 	_ web.Service        = (*service.Service)(nil)
 	_ api.Service        = (*service.Service)(nil)
 	_ ftpd.Authenticator = (*service.Service)(nil)
+	_ ftpd.ExpiryReader  = (*service.Service)(nil) // found by assertion at log-in
 )

@@ -37,7 +37,7 @@ type node struct {
 	svc     *service.Service
 	reg     *sessions.Registry
 	ftp     *ftpd.Server
-	guard   *defender.Defender // the service's ban keeper; nil when bans are off
+	guard   *defender.Defender // guards log-ins (the service's ban keeper); nil when bans are off
 	panel   *panelServer       // nil when the panel is off
 	metrics *metrics.Metrics   // nil when --metrics-listen is not set
 	xfer    *xferlog.Writer    // nil when --transfer-log is not set

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/panelftp/panelftp/internal/domain"
 )
 
 var cheapParams = Params{Memory: 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
@@ -33,7 +35,7 @@ func TestBusyWhenSlotsHeld(t *testing.T) {
 			start := time.Now()
 			err := call(ctx)
 			cancel()
-			if !errors.Is(err, ErrBusy) {
+			if !errors.Is(err, domain.ErrBusy) {
 				t.Errorf("%d slots held: %s = %v, want ErrBusy", n, name, err)
 			}
 			if d := time.Since(start); d < 25*time.Millisecond {
@@ -81,7 +83,7 @@ func TestObserveWait(t *testing.T) {
 	<-waits
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
-	if err := h.Verify(ctx, enc, "Abcdef1!"); !errors.Is(err, ErrBusy) {
+	if err := h.Verify(ctx, enc, "Abcdef1!"); !errors.Is(err, domain.ErrBusy) {
 		t.Fatalf("Verify with the pool full = %v, want ErrBusy", err)
 	}
 	if d := <-waits; d < 25*time.Millisecond {

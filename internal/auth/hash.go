@@ -38,10 +38,6 @@ var DefaultParams = Params{Memory: 19 * 1024, Time: 2, Threads: 1, SaltLen: 16, 
 // ErrMismatch means the password does not match the hash.
 var ErrMismatch = errors.New("password does not match")
 
-// ErrBusy means the hash pool stayed full for the whole wait. It is the
-// domain's refusal, so that every edge tells a busy server the same way.
-var ErrBusy = domain.ErrBusy
-
 // Hasher hashes and verifies passwords, running at most a fixed number of
 // argon2id computations at once.
 type Hasher struct {
@@ -93,7 +89,7 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 }
 
 // Verify checks password against encoded. It returns ErrMismatch for a
-// wrong password, ErrBusy when ctx ends while waiting for a hash slot.
+// wrong password, domain.ErrBusy when ctx ends while waiting for a hash slot.
 // An empty encoded (unknown user) is checked against a dummy hash so it
 // takes as long as a real check, and always fails.
 func (h *Hasher) Verify(ctx context.Context, encoded, password string) error {
@@ -130,7 +126,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		if observe != nil {
 			(*observe)(time.Since(start))
 		}
-		return ErrBusy
+		return domain.ErrBusy
 	}
 }
 
