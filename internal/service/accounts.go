@@ -30,10 +30,12 @@ func (s *Service) AddAccount(ctx context.Context, in domain.NewAccount) (domain.
 	}
 	// The overlap rule is checked again against the accounts stored, in
 	// the store's transaction: another add of an overlapping home may
-	// have committed since checkNewAccount. The home is created only once
-	// the rule passed.
+	// have committed since checkNewAccount. Only the stored homes (kept
+	// resolved) are compared there, since the transaction holds the
+	// store's write lock; checkNewAccount resolved them all already. The
+	// home is created only once the rule passed.
 	err = s.store.CreateAccountIf(ctx, a, func(stored []domain.Account) error {
-		if err := checkOverlap(a.Home, a.Name, stored); err != nil {
+		if err := checkStoredOverlap(a.Home, a.Name, stored); err != nil {
 			return err
 		}
 		return s.ensureHome(a)

@@ -97,6 +97,17 @@ func checkOverlap(home, account string, accounts []domain.Account) error {
 	return nil
 }
 
+// checkStoredOverlap is checkOverlap against the stored homes alone,
+// touching no file.
+func checkStoredOverlap(home, account string, accounts []domain.Account) error {
+	for _, a := range accounts {
+		if a.Name != account && domain.Overlaps(home, a.Home) {
+			return domain.OverlapError(home, a.Name, a.Home)
+		}
+	}
+	return nil
+}
+
 // resolvedOr is p resolved, or p when it cannot be.
 func resolvedOr(p string) string {
 	if r, err := jail.Resolve(p); err == nil {

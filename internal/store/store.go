@@ -44,7 +44,9 @@ type Accounts interface {
 	// returned and nothing is written. Account creations are serialised,
 	// so an account added meanwhile by another call, node or process is
 	// among those check sees: a rule between accounts (homes may not
-	// overlap) holds under concurrent adds.
+	// overlap) holds under concurrent adds. check runs inside the write
+	// transaction: it must be quick and must not call the store (with
+	// SQLite that would wait for the lock it holds).
 	CreateAccountIf(ctx context.Context, a domain.Account, check func(stored []domain.Account) error) error
 	GetAccount(ctx context.Context, name string) (domain.Account, error)
 	ListAccounts(ctx context.Context) ([]domain.Account, error)
