@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -22,7 +24,8 @@ type server struct {
 	ftpPort   int
 	panelPort int
 	logs      *syncBuffer
-	home      string // bob's home
+	exited    chan struct{} // closed once the process has ended
+	home      string        // bob's home
 	stopOnce  sync.Once
 }
 
@@ -45,15 +48,40 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// Test ports come from testPortsLow..testPortsHigh, below the kernel's
+// ephemeral range (32768 and up by default), so an outgoing connection
+// never takes a port between a test choosing it and serve binding it.
+// Each process starts at a random offset so that test binaries running
+// at once rarely meet; launch retries when they do.
+const (
+	testPortsLow  = 20000
+	testPortsHigh = 32000
+	passiveSpan   = 51 // ports in each server's passive range
+)
+
+var nextTestPort atomic.Int64
+
+func init() {
+	nextTestPort.Store(rand.Int64N(testPortsHigh - testPortsLow))
+}
+
+// reservePorts returns the first of n consecutive ports that no other
+// caller in this process gets until the whole range has been handed out.
+func reservePorts(n int) int {
+	span := int64(testPortsHigh - testPortsLow)
+	for {
+		end := nextTestPort.Add(int64(n))
+		start := end - int64(n)
+		if start%span+int64(n) <= span { // a block must not wrap
+			return testPortsLow + int(start%span)
+		}
+	}
+}
+
+// freePort returns a loopback port for one listener of the test.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return reservePorts(1)
 }
 
 // startServer creates account bob with FTP user web.bob (path /site) and
@@ -73,13 +101,30 @@ func startServer(t *testing.T, extra ...string) *server {
 // ports, until the test ends.
 func launch(t *testing.T, c *cli, extra ...string) *server {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		s, err := tryLaunch(t, c, extra)
+		if err == nil {
+			return s
+		}
+		// Another test binary may hold a port from our block; take another.
+		if attempt == 5 || !strings.Contains(s.logs.String(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tryLaunch starts serve on a fresh block of ports and waits for its
+// banner; on failure the server has stopped and its output is in logs.
+func tryLaunch(t *testing.T, c *cli, extra []string) (*server, error) {
+	t.Helper()
 	s := &server{cli: c, logs: &syncBuffer{}}
-	s.ftpPort, s.panelPort = freePort(t), freePort(t)
-	pasv := 30000 + int(time.Now().UnixNano()%20000)
+	base := reservePorts(2 + passiveSpan)
+	s.ftpPort, s.panelPort = base, base+1
+	pasv := base + 2
 	args := append([]string{"serve",
 		"--ftp-listen", fmt.Sprintf("127.0.0.1:%d", s.ftpPort),
 		"--panel-listen", fmt.Sprintf("127.0.0.1:%d", s.panelPort),
-		"--passive-ports", fmt.Sprintf("%d-%d", pasv, pasv+50),
+		"--passive-ports", fmt.Sprintf("%d-%d", pasv, pasv+passiveSpan-1),
 		"--shutdown-grace", "2s",
 	}, extra...)
 	s.cmd = exec.Command(binary, args...)
@@ -88,14 +133,19 @@ func launch(t *testing.T, c *cli, extra ...string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.exited = make(chan struct{})
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	if err := s.waitBanner(); err != nil {
+		s.stop()
+		return s, err
+	}
 	t.Cleanup(func() {
 		s.stop()
 		if t.Failed() {
 			t.Logf("server output:\n%s", s.logs.String())
 		}
 	})
-	s.waitBanner(t)
-	return s
+	return s, nil
 }
 
 // stop ends the server (SIGTERM, then SIGKILL after 10 s); its output
@@ -103,21 +153,18 @@ func launch(t *testing.T, c *cli, extra ...string) *server {
 func (s *server) stop() {
 	s.stopOnce.Do(func() {
 		s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-s.exited:
 		case <-time.After(10 * time.Second):
 			s.cmd.Process.Kill()
-			<-done
+			<-s.exited
 		}
 	})
 }
 
 func (s *server) addr() string { return fmt.Sprintf("127.0.0.1:%d", s.ftpPort) }
 
-func (s *server) waitBanner(t *testing.T) {
-	t.Helper()
+func (s *server) waitBanner() error {
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		conn, err := net.DialTimeout("tcp", s.addr(), time.Second)
@@ -126,15 +173,16 @@ func (s *server) waitBanner(t *testing.T) {
 			line, _ := bufio.NewReader(conn).ReadString('\n')
 			conn.Close()
 			if strings.HasPrefix(line, "220") {
-				return
+				return nil
 			}
 		}
-		if s.cmd.ProcessState != nil {
-			break
+		select {
+		case <-s.exited:
+			return fmt.Errorf("panelftp serve ended before greeting on %s\n%s", s.addr(), s.logs.String())
+		case <-time.After(100 * time.Millisecond):
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("panelftp serve did not greet on %s\n%s", s.addr(), s.logs.String())
+	return fmt.Errorf("panelftp serve did not greet on %s\n%s", s.addr(), s.logs.String())
 }
 
 // site is the host folder web.bob is locked into.
