@@ -164,7 +164,7 @@ func escapeMatrix(t *testing.T, asAccount bool) {
 				t.Run(op.name, func(t *testing.T) {
 					before := l.outsideSnapshot(t)
 					siteBefore := l.realState(t, ".")
-					err := op.run(j, tgt.path)
+					err := op.run(j, l.expand(tgt.path))
 					assertEscapeErr(t, err, op.name+" "+tgt.path)
 					l.assertOutsideUnchanged(t, before, op.name+" "+tgt.path)
 					if got := l.realState(t, "."); got != siteBefore {

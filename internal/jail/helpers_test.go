@@ -5,19 +5,29 @@ package jail
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
-	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// etcProbe is a name that must never appear in the real /etc. Escape tests
-// aim creations at it through a symlink to /etc.
-var etcProbe = "panelftp-jail-probe-" + strconv.Itoa(os.Getpid())
+// etcProbe stands in test paths for the layout's probe: a name that must
+// never appear in the real /etc. Escape tests aim creations at it through
+// a symlink to /etc.
+const etcProbe = "@PROBE@"
+
+// probeName is the test's own /etc probe, so that tests running at once
+// (here or in another process) never see or remove each other's.
+func probeName(t testing.TB) string {
+	h := fnv.New64a()
+	h.Write([]byte(t.Name()))
+	return fmt.Sprintf("panelftp-jail-probe-%d-%x", os.Getpid(), h.Sum64())
+}
 
 // layout is the test world, all in one t.TempDir():
 //
@@ -30,6 +40,8 @@ var etcProbe = "panelftp-jail-probe-" + strconv.Itoa(os.Getpid())
 // plus symlinks inside site that point everywhere (see links).
 type layout struct {
 	tmp, base, home, site, bob, outside string
+	// probe is the name in /etc this layout's tests watch (see etcProbe).
+	probe string
 	// override replaces link targets (site-relative name -> target).
 	override map[string]string
 }
@@ -72,6 +84,7 @@ func newLayout(t testing.TB) *layout {
 		site:    filepath.Join(tmp, "base", "alice", "site"),
 		bob:     filepath.Join(tmp, "base", "bob"),
 		outside: filepath.Join(tmp, "outside"),
+		probe:   probeName(t),
 	}
 	for _, d := range []string{l.site, filepath.Join(l.bob, "public_html"), filepath.Join(l.outside, "targetdir")} {
 		mustMkdir(t, d)
@@ -100,6 +113,11 @@ func newLayout(t testing.TB) *layout {
 		}
 	}
 	return l
+}
+
+// expand puts the layout's probe name in place of etcProbe in a test path.
+func (l *layout) expand(path string) string {
+	return strings.ReplaceAll(path, etcProbe, l.probe)
 }
 
 func (l *layout) linkTarget(name string) string {
@@ -208,10 +226,10 @@ func (l *layout) outsideSnapshot(t testing.TB) map[string]fileState {
 		t.Fatalf("snapshot: %v", err)
 	}
 	snap["/etc/passwd"] = s
-	if _, err := os.Lstat(filepath.Join("/etc", etcProbe)); err == nil {
-		snap["/etc/"+etcProbe] = fileState{Data: "EXISTS"}
+	if _, err := os.Lstat(filepath.Join("/etc", l.probe)); err == nil {
+		snap["/etc/"+l.probe] = fileState{Data: "EXISTS"}
 		// Never leave litter in the real /etc, even when failing.
-		os.RemoveAll(filepath.Join("/etc", etcProbe))
+		os.RemoveAll(filepath.Join("/etc", l.probe))
 	}
 	return snap
 }

@@ -62,7 +62,7 @@ func TestSymlinkSwappedAfterNew(t *testing.T) {
 				}
 				t.Run(op.name, func(t *testing.T) {
 					before := l.outsideSnapshot(t)
-					assertEscapeErr(t, op.run(j, tt.probe), op.name+" "+tt.probe)
+					assertEscapeErr(t, op.run(j, l.expand(tt.probe)), op.name+" "+tt.probe)
 					l.assertOutsideUnchanged(t, before, op.name)
 				})
 			}
