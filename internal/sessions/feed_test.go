@@ -15,14 +15,17 @@ import (
 	"github.com/panelftp/panelftp/internal/store/sqlstore"
 )
 
-// downFeed fails reading the change feed until up is set.
+// downFeed fails reading the change feed until up is set, counting the
+// failed reads.
 type downFeed struct {
 	store.Changes
-	up atomic.Bool
+	up     atomic.Bool
+	failed atomic.Int64
 }
 
 func (d *downFeed) ChangesAfter(ctx context.Context, after int64, limit int) ([]store.Change, bool, error) {
 	if !d.up.Load() {
+		d.failed.Add(1)
 		return nil, false, errors.New("connection refused")
 	}
 	return d.Changes.ChangesAfter(ctx, after, limit)
@@ -87,7 +90,7 @@ func TestKicksRequestedBeforeTheFeedReadsEndTheSessions(t *testing.T) {
 			})
 			defer func() { cancel(); wg.Wait() }()
 			if storeDown {
-				time.Sleep(50 * time.Millisecond) // several failed reads
+				waitFor(t, "several failed reads", func() bool { return changes.failed.Load() >= 2 })
 				changes.up.Store(true)
 			}
 			waitFor(t, "both sessions ended", func() bool { return changed.Kicked() && kicked.Kicked() })
