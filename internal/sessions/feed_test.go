@@ -39,35 +39,10 @@ func TestKicksRequestedBeforeTheFeedReadsEndTheSessions(t *testing.T) {
 	for _, storeDown := range []bool{false, true} {
 		t.Run(fmt.Sprintf("store down at first: %v", storeDown), func(t *testing.T) {
 			ctx := t.Context()
-			st, err := sqlstore.OpenSQLite(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.CreateAccount(ctx, domain.Account{Name: "bob", Home: "/home/bob", Enabled: true}); err != nil {
-				t.Fatal(err)
-			}
+			st := openBobStore(t)
 			r := NewRegistry(Limits{})
 			r.Join(Cluster{Store: st, Node: "n1"})
-			login := func(user, remote string) *Session {
-				t.Helper()
-				if err := st.CreateFTPUser(ctx, domain.FTPUser{Username: user, Account: "bob", Path: "/", Enabled: true}, 0); err != nil {
-					t.Fatal(err)
-				}
-				u, err := st.GetFTPUser(ctx, user)
-				if err != nil {
-					t.Fatal(err)
-				}
-				a, err := st.GetAccount(ctx, "bob")
-				if err != nil {
-					t.Fatal(err)
-				}
-				s := mustOpen(t, r, remote)
-				if err := s.Login(user, "bob", domain.Versions{User: u.Version, Account: a.Version}, 0); err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
+			login := func(user, remote string) *Session { return loginAs(t, st, r, user, remote) }
 			changed, kicked, kept := login("dev.bob", "192.0.2.1:1"), login("web.bob", "192.0.2.1:2"), login("ops.bob", "192.0.2.1:3")
 			u, err := st.GetFTPUser(ctx, "dev.bob")
 			if err != nil {
@@ -154,37 +129,12 @@ func TestKicksRequestedDuringStartUpEndTheSessions(t *testing.T) {
 	for _, moment := range []string{"read", "resync", "apply", "clear"} {
 		t.Run("after "+moment, func(t *testing.T) {
 			ctx := t.Context()
-			st, err := sqlstore.OpenSQLite(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.CreateAccount(ctx, domain.Account{Name: "bob", Home: "/home/bob", Enabled: true}); err != nil {
-				t.Fatal(err)
-			}
+			st := openBobStore(t)
 			h := &startUpHooks{moment: moment}
 			r := NewRegistry(Limits{})
 			r.publishEvery = 10 * time.Millisecond
 			r.Join(Cluster{Store: &hookedStore{Store: st, h: h}, Node: "n1"})
-			login := func(user, remote string) *Session {
-				t.Helper()
-				if err := st.CreateFTPUser(ctx, domain.FTPUser{Username: user, Account: "bob", Path: "/", Enabled: true}, 0); err != nil {
-					t.Fatal(err)
-				}
-				u, err := st.GetFTPUser(ctx, user)
-				if err != nil {
-					t.Fatal(err)
-				}
-				a, err := st.GetAccount(ctx, "bob")
-				if err != nil {
-					t.Fatal(err)
-				}
-				s := mustOpen(t, r, remote)
-				if err := s.Login(user, "bob", domain.Versions{User: u.Version, Account: a.Version}, 0); err != nil {
-					t.Fatal(err)
-				}
-				return s
-			}
+			login := func(user, remote string) *Session { return loginAs(t, st, r, user, remote) }
 			changed, kicked, kept := login("dev.bob", "192.0.2.1:1"), login("web.bob", "192.0.2.1:2"), login("ops.bob", "192.0.2.1:3")
 			var requested atomic.Bool
 			h.do = func() {
@@ -227,4 +177,42 @@ func TestKicksRequestedDuringStartUpEndTheSessions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openBobStore opens a SQLite store in a folder of its own that holds
+// the account bob.
+func openBobStore(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	st, err := sqlstore.OpenSQLite(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.CreateAccount(t.Context(), domain.Account{Name: "bob", Home: "/home/bob", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// loginAs adds the FTP user of bob to st and logs a session of r from
+// remote in as that user, with the versions the store gave.
+func loginAs(t *testing.T, st *sqlstore.Store, r *Registry, user, remote string) *Session {
+	t.Helper()
+	ctx := t.Context()
+	if err := st.CreateFTPUser(ctx, domain.FTPUser{Username: user, Account: "bob", Path: "/", Enabled: true}, 0); err != nil {
+		t.Fatal(err)
+	}
+	u, err := st.GetFTPUser(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.GetAccount(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustOpen(t, r, remote)
+	if err := s.Login(user, "bob", domain.Versions{User: u.Version, Account: a.Version}, 0); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
